@@ -1,0 +1,1 @@
+"""The worker process and everything that computes. Never imports the TUI."""

@@ -1,0 +1,1 @@
+"""Ingest: probe, hash and index source media (videos, images, folders of images)."""

@@ -1,0 +1,2 @@
+"""Imports every module that registers a job kind, so the worker knows them all."""
+import pipeline.ingest.job  # noqa: F401

@@ -1,0 +1,189 @@
+"""`swapdeck worker PROJECT`: claim jobs from the store and run them, one at a time.
+
+The worker is the only process that computes. It heartbeats, requeues the jobs of workers
+that died, stops cleanly on SIGTERM (finishing the current unit of work) and survives any
+bad input: a job that fails records a one-line reason and the loop takes the next one.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sqlite3
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pipeline.job_kinds  # noqa: F401 - registers every job kind
+from pipeline.context import JobContext
+from pipeline.errors import JobCancelled, JobError, WorkerStopping
+from pipeline.eventlog import job_logger, setup_logging
+from pipeline.registry import UnknownJobKindError, job_function, known_kinds
+from pipeline.watch import InboxWatcher
+from store import jobs, workers
+from store.jobs import Job, JobStatus
+from store.project import Project, ProjectError, open_project
+
+IDLE_POLL_S = 0.5
+ORPHAN_SWEEP_EVERY_BEATS = 5
+EXIT_ALREADY_RUNNING = 3
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    kinds: tuple[str, ...] | None = None
+    exit_when_idle: bool = False
+    watch_inbox: bool = True
+
+
+class Worker:
+    def __init__(self, project: Project, options: WorkerOptions) -> None:
+        self.project = project
+        self.options = options
+        self.conn = project.connect()
+        self.stop_event = threading.Event()
+        self.logger = setup_logging(self.conn, "worker")
+        self.worker_id: int | None = None
+        self._current_job: int | None = None
+        self._beat_thread: threading.Thread | None = None
+        self._inbox: InboxWatcher | None = None
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return self.options.kinds or known_kinds()
+
+    def run(self) -> None:
+        self.worker_id, requeued, failed = workers.register(self.conn, self.options.kinds)
+        self.logger.info("worker %d started (pid %d), taking %s", self.worker_id,
+                         os.getpid(), ", ".join(self.kinds))
+        for job_id in requeued:
+            self.logger.warning("job %d requeued: the worker running it died", job_id,
+                                extra={"job_id": job_id})
+        for job_id in failed:
+            self.logger.error("job %d failed: its worker died too many times", job_id,
+                              extra={"job_id": job_id})
+        self._beat_thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+        self._beat_thread.start()
+        if self.options.watch_inbox and "ingest" in self.kinds:
+            self._inbox = InboxWatcher(self.project, self.project.inbox, self.logger)
+            self._inbox.start()
+        try:
+            self._loop()
+        finally:
+            self.stop_event.set()
+            if self._inbox:
+                self._inbox.stop()
+            self._beat_thread.join(timeout=workers.HEARTBEAT_INTERVAL_S * 2)
+            workers.sign_off(self.conn, self.worker_id)
+            self.logger.info("worker %d stopped", self.worker_id)
+            self.conn.close()
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+
+    def _loop(self) -> None:
+        while not self.stop_event.is_set():
+            job = jobs.claim(self.conn, self.worker_id, self.kinds)
+            if job is None:
+                if self.options.exit_when_idle:
+                    return
+                self.stop_event.wait(IDLE_POLL_S)
+                continue
+            self._run_job(job)
+
+    def _run_job(self, job: Job) -> None:
+        log = job_logger(self.logger, job.id)
+        self._current_job = job.id
+        ctx = JobContext(self.project, self.conn, job.id, self.stop_event, log)
+        log.info("job %d (%s) started, attempt %d of %d", job.id, job.kind, job.attempts,
+                 job.max_attempts)
+        try:
+            result = job_function(job.kind)(ctx, job.params)
+        except WorkerStopping:
+            jobs.release(self.conn, job.id, "interrupted: the worker stopped; will resume")
+            log.info("job %d interrupted by worker stop; back in the queue", job.id)
+        except JobCancelled:
+            jobs.finish(self.conn, job.id, JobStatus.CANCELLED, message="cancelled")
+            log.info("job %d cancelled", job.id)
+        except (JobError, UnknownJobKindError) as exc:
+            self._fail(job, log, _one_line(exc))
+        except Exception as exc:  # noqa: BLE001 - bad input must never kill the worker
+            traceback.print_exc()
+            self._fail(job, log, f"internal error: {type(exc).__name__}: {_one_line(exc)}")
+        else:
+            result = result or {}
+            jobs.finish(self.conn, job.id, JobStatus.DONE, message=result.get("message", "done"),
+                        result=result)
+            log.info("job %d done: %s", job.id, result.get("message", "done"))
+        finally:
+            self._current_job = None
+
+    def _fail(self, job: Job, log: logging.LoggerAdapter, reason: str) -> None:
+        jobs.finish(self.conn, job.id, JobStatus.FAILED, message="failed", error=reason)
+        log.error("job %d failed: %s", job.id, reason)
+
+    def _beat(self) -> None:
+        """Heartbeat on a connection of its own; also notices stop requests and dead workers."""
+        conn = self.project.connect()
+        beats = 0
+        try:
+            while not self.stop_event.wait(workers.HEARTBEAT_INTERVAL_S):
+                beats += 1
+                try:
+                    if workers.heartbeat(conn, self.worker_id, self._current_job):
+                        self.logger.info("stop requested from the store")
+                        self.stop_event.set()
+                    if beats % ORPHAN_SWEEP_EVERY_BEATS == 0:
+                        workers.requeue_dead_workers_jobs(conn)
+                except sqlite3.OperationalError as exc:
+                    self.logger.warning("heartbeat skipped: %s", exc)
+        finally:
+            conn.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="swapdeck worker", description=__doc__.splitlines()[0])
+    parser.add_argument("project", help="the project folder")
+    parser.add_argument("--kinds", help="comma-separated job kinds to take (default: all); with "
+                        "this, the worker may run beside another one")
+    parser.add_argument("--exit-when-idle", action="store_true",
+                        help="exit once the queue holds no job this worker can take")
+    parser.add_argument("--no-inbox", action="store_true",
+                        help="do not watch PROJECT/inbox for dropped media")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip()) if args.kinds else None
+    unknown = sorted(set(kinds or ()) - set(known_kinds()))
+    if unknown:
+        print(f"swapdeck worker: unknown job kind(s): {', '.join(unknown)} "
+              f"(known: {', '.join(known_kinds())})", file=sys.stderr)
+        return 2
+    try:
+        project = open_project(args.project)
+    except ProjectError as exc:
+        print(f"swapdeck worker: {exc}", file=sys.stderr)
+        return 2
+    worker = Worker(project, WorkerOptions(kinds, args.exit_when_idle, not args.no_inbox))
+    signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: worker.request_stop())
+    try:
+        worker.run()
+    except workers.WorkerAlreadyRunningError as exc:
+        print(f"swapdeck worker: {exc}", file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

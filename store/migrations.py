@@ -1,0 +1,184 @@
+"""Numbered, named, append-only schema migrations, each applied with its record in one transaction.
+
+Never edit a migration once released: add a new one at the end of MIGRATIONS.
+"""
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from store.connection import write
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    name: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+def _0001_initial(conn: sqlite3.Connection) -> None:
+    for statement in (
+        """CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+        """CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            params TEXT NOT NULL DEFAULT '{}',
+            status INTEGER NOT NULL DEFAULT 0,
+            priority INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL DEFAULT 3,
+            worker_id INTEGER,
+            created_at REAL NOT NULL,
+            started_at REAL,
+            heartbeat_at REAL,
+            finished_at REAL,
+            progress REAL NOT NULL DEFAULT 0,
+            total REAL,
+            message TEXT NOT NULL DEFAULT '',
+            error TEXT,
+            result TEXT,
+            cancel_requested INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX jobs_by_status ON jobs (status, priority DESC, id)",
+        """CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL,
+            label TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL CHECK (kind IN ('video', 'image', 'folder')),
+            status TEXT NOT NULL DEFAULT 'ingesting' CHECK (status IN ('ingesting', 'ready')),
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            hash TEXT,
+            width INTEGER,
+            height INTEGER,
+            fps REAL,
+            variable_fps INTEGER NOT NULL DEFAULT 0,
+            frame_count INTEGER NOT NULL DEFAULT 0,
+            duration REAL,
+            rotation INTEGER NOT NULL DEFAULT 0,
+            video_codec TEXT,
+            has_audio INTEGER NOT NULL DEFAULT 0,
+            audio_codec TEXT,
+            added_at REAL NOT NULL,
+            job_id INTEGER REFERENCES jobs (id) ON DELETE SET NULL
+        )""",
+        "CREATE UNIQUE INDEX sources_by_path ON sources (path)",
+        """CREATE TABLE frames (
+            id INTEGER PRIMARY KEY,
+            source_id INTEGER NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            pts INTEGER,
+            time REAL,
+            path TEXT,
+            processed INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (source_id, idx)
+        )""",
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            level TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            job_id INTEGER,
+            message TEXT NOT NULL
+        )""",
+    ):
+        conn.execute(statement)
+
+
+def _0002_workers(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """CREATE TABLE workers (
+            id INTEGER PRIMARY KEY,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            kinds TEXT,
+            started_at REAL NOT NULL,
+            heartbeat_at REAL NOT NULL,
+            stopped_at REAL,
+            stop_requested INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    conn.execute("CREATE INDEX workers_alive ON workers (stopped_at, heartbeat_at)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial", _0001_initial),
+    Migration(2, "workers", _0002_workers),
+)
+LATEST_VERSION = MIGRATIONS[-1].number
+
+
+class SchemaTooNewError(RuntimeError):
+    """The file was written by a newer swapdeck than this one."""
+
+
+def _ensure_record_table(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+    )
+
+
+def applied_version(conn: sqlite3.Connection) -> int:
+    """The highest migration recorded in the file (0 for a file with no record table)."""
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if not has_table:
+        return 0
+    return conn.execute("SELECT COALESCE(MAX(number), 0) FROM schema_migrations").fetchone()[0]
+
+
+def check_not_newer(version: int) -> None:
+    if version > LATEST_VERSION:
+        raise SchemaTooNewError(
+            f"this project was written by a newer swapdeck (schema {version}; this one knows up "
+            f"to {LATEST_VERSION}): upgrade swapdeck to open it"
+        )
+
+
+def backup_file(conn: sqlite3.Connection, db_path: Path, from_version: int) -> Path:
+    """Copy the store beside itself with SQLite's online backup (consistent even in WAL mode)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = db_path.with_name(f"{db_path.name}.v{from_version}-{stamp}.bak")
+    counter = 1
+    while target.exists():
+        target = db_path.with_name(f"{db_path.name}.v{from_version}-{stamp}-{counter}.bak")
+        counter += 1
+    dest = sqlite3.connect(target)
+    try:
+        conn.backup(dest)
+    finally:
+        dest.close()
+    return target
+
+
+def migrate(
+    conn: sqlite3.Connection,
+    db_path: Path,
+    *,
+    target: int = LATEST_VERSION,
+) -> Path | None:
+    """Bring the file up to `target`; returns the backup made first, if one was needed."""
+    current = applied_version(conn)
+    check_not_newer(current)
+    pending = [m for m in MIGRATIONS if current < m.number <= target]
+    if not pending:
+        return None
+    backup = backup_file(conn, db_path, current) if current > 0 else None
+    for migration in pending:
+        with write(conn):
+            _ensure_record_table(conn)
+            migration.apply(conn)
+            conn.execute(
+                "INSERT INTO schema_migrations (number, name, applied_at) VALUES (?, ?, ?)",
+                (migration.number, migration.name, time.time()),
+            )
+    return backup

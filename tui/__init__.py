@@ -1,0 +1,1 @@
+"""The Textual app, the `swapdeck` command line, the store poller, keymap and config."""

@@ -1,0 +1,310 @@
+"""The `swapdeck` command line: every TUI action has a twin here, for scripts over SSH.
+
+`--json` output is stable and documented in docs/cli-json.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from store import events, jobs, snapshot, workers
+from store.jobs import FINISHED, JobStatus
+from store.project import Project, ProjectError, create_project, open_or_create, open_project
+from tui.format import describe_job, describe_source, describe_worker
+from tui.launcher import ensure_worker, start_detached_worker
+
+JSON_SCHEMA = 1
+WAIT_POLL_S = 0.25
+FOLLOW_POLL_S = 0.5
+# Commands that run pipeline code: handed to their own module so this one stays light.
+PIPELINE_COMMANDS = {"worker": "pipeline.worker", "watch": "pipeline.watch"}
+
+
+class CliError(Exception):
+    """A one-line message for the user; exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="swapdeck",
+        description="A keyboard-first workbench for training face-swap models. "
+                    "Use it only on people who have agreed to it.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    new = commands.add_parser("new", help="create a project folder")
+    new.add_argument("path", help="a new or empty folder to hold the project")
+
+    open_ = commands.add_parser("open", help="open the TUI on a project (created if new)")
+    open_.add_argument("path", help="the project folder")
+    open_.add_argument("--no-worker", action="store_true",
+                       help="do not start a background worker if none is running")
+
+    add = commands.add_parser("add", help="add videos, images or folders of images")
+    add.add_argument("project", help="the project folder")
+    add.add_argument("media", nargs="+", help="video files, image files or folders of images")
+    add.add_argument("--label", default="", help="a name shown instead of the file name")
+    add.add_argument("--wait", action="store_true",
+                     help="wait until the ingest jobs finish and print their results")
+    add.add_argument("--no-worker", action="store_true",
+                     help="only queue the jobs; do not start a worker")
+
+    status = commands.add_parser("status", help="sources, worker and job queue at a glance")
+    status.add_argument("project", help="the project folder")
+    status.add_argument("--json", action="store_true", help="print the stable JSON document")
+
+    jobs_ = commands.add_parser("jobs", help="list jobs, newest first")
+    jobs_.add_argument("project", help="the project folder")
+    jobs_.add_argument("--json", action="store_true", help="print the stable JSON document")
+    jobs_.add_argument("--limit", type=int, default=50, help="how many jobs (default 50)")
+    jobs_.add_argument("--status", help="only these statuses, comma-separated "
+                                        "(queued, running, done, failed, cancelled)")
+
+    cancel = commands.add_parser("cancel", help="cancel jobs (a running one stops at its next "
+                                                "unit of work)")
+    cancel.add_argument("project", help="the project folder")
+    cancel.add_argument("job", nargs="+", type=int, help="job ids")
+
+    log = commands.add_parser("log", help="print the event log")
+    log.add_argument("project", help="the project folder")
+    log.add_argument("-f", "--follow", action="store_true", help="keep printing new events")
+    log.add_argument("-n", "--lines", type=int, default=40, help="how many recent events (40)")
+    log.add_argument("--job", type=int, help="only the events of this job")
+
+    commands.add_parser("worker", help="run the background worker in the foreground "
+                                       "(see swapdeck worker --help)", add_help=False)
+    commands.add_parser("watch", help="add what is dropped into a folder "
+                                      "(see swapdeck watch --help)", add_help=False)
+
+    stop = commands.add_parser("stop", help="ask the project's workers to finish their current "
+                                            "unit of work and exit")
+    stop.add_argument("project", help="the project folder")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in PIPELINE_COMMANDS:
+        return _exec_pipeline(argv[0], argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (CliError, ProjectError, jobs.JobNotFoundError) as exc:
+        print(f"swapdeck {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _exec_pipeline(command: str, rest: list[str]) -> int:
+    if command == "worker" and "--detach" in rest:
+        rest = [a for a in rest if a != "--detach"]
+        if not rest or rest[0].startswith("-"):
+            print("swapdeck worker: name the project folder", file=sys.stderr)
+            return 2
+        project = open_project(rest[0])
+        print(f"worker started (pid {start_detached_worker(project, *rest[1:])})")
+        return 0
+    if command == "watch" and rest and not rest[0].startswith("-"):
+        try:
+            _start_worker_if_needed(open_project(rest[0]))
+        except ProjectError as exc:
+            print(f"swapdeck watch: {exc}", file=sys.stderr)
+            return 2
+    module = PIPELINE_COMMANDS[command]
+    os.execv(sys.executable, [sys.executable, "-m", module, *rest])
+    return 0  # pragma: no cover - execv does not return
+
+
+def _start_worker_if_needed(project: Project) -> None:
+    conn = project.connect()
+    try:
+        pid = ensure_worker(project, conn)
+    finally:
+        conn.close()
+    if pid is not None:
+        print(f"started a background worker (pid {pid}); its log: {project.root / 'worker.log'}",
+              file=sys.stderr)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    project = create_project(Path(args.path))
+    print(f"created project {project.root}")
+    return 0
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    project = open_or_create(Path(args.path))
+    from tui.app import SwapdeckApp  # the only command that needs Textual
+
+    SwapdeckApp(project, start_worker=not args.no_worker).run()
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    params = [ingest_params(Path(m), args.label) for m in args.media]
+    conn = project.connect()
+    try:
+        job_ids = jobs.enqueue_many(conn, "ingest", params)
+        for job_id, p in zip(job_ids, params):
+            print(f"queued ingest job {job_id}: {p['path']}")
+        if not args.no_worker:
+            _start_worker_if_needed(project)
+        if args.wait:
+            return _wait_for(conn, job_ids)
+    finally:
+        conn.close()
+    return 0
+
+
+def ingest_params(path: Path, label: str) -> dict:
+    """The parameters of an ingest job, with the size and mtime the file has now.
+
+    The job refuses a file that differs when it runs (it changed after it was added).
+    """
+    path = Path(os.path.abspath(path.expanduser()))
+    if not path.exists():
+        raise CliError(f"no such file or folder: {path}")
+    params: dict = {"path": str(path), "label": label}
+    if path.is_file():
+        stat = path.stat()
+        params.update(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    return params
+
+
+def _wait_for(conn, job_ids: list[int]) -> int:
+    pending = set(job_ids)
+    failed = 0
+    while pending:
+        for job_id in sorted(pending):
+            job = jobs.get(conn, job_id)
+            if job.status in FINISHED:
+                pending.discard(job_id)
+                print(describe_job(job))
+                failed += job.status != JobStatus.DONE
+        if pending:
+            time.sleep(WAIT_POLL_S)
+    return 1 if failed else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    conn = project.connect()
+    try:
+        snap = snapshot.read(conn, str(project.root))
+    finally:
+        conn.close()
+    if args.json:
+        _print_json(snap.to_json())
+        return 0
+    print(f"project {snap.project}")
+    print(f"worker: {describe_worker(snap.worker, snap.taken_at)}")
+    print(f"sources ({len(snap.sources)}):")
+    for source in snap.sources:
+        changed = "  CHANGED ON DISK" if source.id in snap.changed_sources else ""
+        print(f"  {describe_source(source)}{changed}")
+    counts = ", ".join(f"{n} {s.label}" for s, n in snap.job_counts.items())
+    print(f"jobs: {counts}")
+    for job in snap.jobs:
+        if job.status in (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED):
+            print(f"  {describe_job(job)}")
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    statuses = None
+    if args.status:
+        try:
+            statuses = [JobStatus[s.strip().upper()] for s in args.status.split(",")]
+        except KeyError as exc:
+            raise CliError(f"unknown status {exc.args[0].lower()!r}") from None
+    conn = project.connect()
+    try:
+        listed = jobs.list_jobs(conn, statuses=statuses, limit=args.limit)
+    finally:
+        conn.close()
+    if args.json:
+        _print_json({"schema": JSON_SCHEMA, "jobs": [j.to_json() for j in listed]})
+    else:
+        for job in listed:
+            print(describe_job(job))
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    conn = project.connect()
+    try:
+        for job_id in args.job:
+            status = jobs.request_cancel(conn, job_id)
+            if status == JobStatus.CANCELLED:
+                print(f"job {job_id} cancelled")
+            elif status == JobStatus.RUNNING:
+                print(f"job {job_id} will stop at its next unit of work")
+            else:
+                print(f"job {job_id} already {status.label}")
+    finally:
+        conn.close()
+    return 0
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    conn = project.connect()
+    try:
+        shown = events.recent(conn, args.lines)
+        last_id = shown[-1].id if shown else 0
+        _print_events(shown, args.job)
+        while args.follow:
+            time.sleep(FOLLOW_POLL_S)
+            fresh = events.after(conn, last_id)
+            if fresh:
+                last_id = fresh[-1].id
+                _print_events(fresh, args.job)
+    finally:
+        conn.close()
+    return 0
+
+
+def _print_events(shown: list[events.Event], job_id: int | None) -> None:
+    for event in shown:
+        if job_id is None or event.job_id == job_id:
+            print(event.format(), flush=True)
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    conn = project.connect()
+    try:
+        stopped = workers.request_stop(conn)
+    finally:
+        conn.close()
+    if not stopped:
+        print("no worker is running")
+    for worker in stopped:
+        print(f"asked worker {worker.id} (pid {worker.pid}) to stop")
+    return 0
+
+
+def _print_json(document: dict) -> None:
+    json.dump(document, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+COMMANDS = {
+    "new": cmd_new,
+    "open": cmd_open,
+    "add": cmd_add,
+    "status": cmd_status,
+    "jobs": cmd_jobs,
+    "cancel": cmd_cancel,
+    "log": cmd_log,
+    "stop": cmd_stop,
+}

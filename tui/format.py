@@ -1,0 +1,70 @@
+"""One-line descriptions of store rows, shared by the CLI and the dashboard."""
+from __future__ import annotations
+
+import time
+
+from store.jobs import Job, JobStatus
+from store.sources import Source
+from store.workers import WorkerRow
+
+
+def describe_worker(worker: WorkerRow | None, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    if worker is None:
+        return "never started"
+    if worker.is_alive(now):
+        kinds = f", taking {', '.join(worker.kinds)}" if worker.kinds else ""
+        return (f"alive (pid {worker.pid} on {worker.host}, heartbeat "
+                f"{worker.heartbeat_age(now):.0f}s ago{kinds})")
+    return f"not running (last heartbeat {human_age(worker.heartbeat_age(now))} ago)"
+
+
+def human_age(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f}h"
+    return f"{seconds / 86400:.0f}d"
+
+
+def source_facts(source: Source) -> str:
+    """What probing found, e.g. `256x256, 25 fps, 228 frames, 9.1 s, no audio`."""
+    if source.status != "ready":
+        return "ingesting..."
+    parts = []
+    if source.width:
+        parts.append(f"{source.width}x{source.height}")
+    if source.kind == "video":
+        if source.fps:
+            parts.append(("~" if source.variable_fps else "") + f"{source.fps:.4g} fps"
+                         + (" (variable)" if source.variable_fps else ""))
+        parts.append(f"{source.frame_count} frames")
+        if source.duration:
+            parts.append(f"{source.duration:.1f} s")
+        if source.rotation:
+            parts.append(f"rotated {source.rotation}°")
+        parts.append(f"audio {source.audio_codec}" if source.has_audio else "no audio")
+    elif source.kind == "folder":
+        parts.append(f"{source.frame_count} images")
+    return ", ".join(parts)
+
+
+def describe_source(source: Source) -> str:
+    return f"{source.id:>4} {source.kind:<6} {source.name}: {source_facts(source)}"
+
+
+def progress_text(job: Job) -> str:
+    fraction = job.fraction
+    if job.status == JobStatus.RUNNING and fraction is not None:
+        return f"{fraction * 100:.0f}%"
+    return ""
+
+
+def describe_job(job: Job) -> str:
+    detail = job.error if job.status == JobStatus.FAILED else job.message
+    target = job.params.get("path", "")
+    progress = progress_text(job)
+    return (f"{job.id:>5} {job.kind:<8} {job.status.label:<9} {progress:>4} {target}"
+            + (f" - {detail}" if detail else ""))

@@ -1,0 +1,41 @@
+"""Start a detached worker for a project when none is alive (TUI and CLI both use this).
+
+The worker is its own process (`python -m pipeline.worker`), in its own session so that
+closing the terminal or the SSH link does not stop it. Its stderr goes to PROJECT/worker.log.
+"""
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+from store import workers
+from store.project import Project
+
+WORKER_LOG = "worker.log"
+
+
+def worker_command(project: Project, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "pipeline.worker", str(project.root), *extra]
+
+
+def start_detached_worker(project: Project, *extra: str) -> int:
+    """Spawn a worker that outlives this process; returns its pid."""
+    with (project.root / WORKER_LOG).open("ab") as log:
+        process = subprocess.Popen(
+            worker_command(project, *extra),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            cwd=project.root,
+        )
+    return process.pid
+
+
+def ensure_worker(project: Project, conn: sqlite3.Connection) -> int | None:
+    """Start a worker unless one is alive; returns the new pid, or None if one was running."""
+    if workers.live_workers(conn):
+        return None
+    return start_detached_worker(project)
