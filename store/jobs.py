@@ -218,7 +218,8 @@ def release(conn: sqlite3.Connection, job_id: int, message: str) -> None:
 def request_cancel(conn: sqlite3.Connection, job_id: int) -> JobStatus:
     """Cancel a job: a queued one at once, a running one at its next unit of work.
 
-    Returns the job's status after the request.
+    Returns the job's status as it was when asked: QUEUED (now cancelled), RUNNING (will
+    stop at its next unit of work), or a finished status (nothing to do).
     """
     with write(conn):
         row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -231,8 +232,7 @@ def request_cancel(conn: sqlite3.Connection, job_id: int) -> JobStatus:
                 " WHERE id = ?",
                 (JobStatus.CANCELLED, time.time(), job_id),
             )
-            return JobStatus.CANCELLED
-        if status == JobStatus.RUNNING:
+        elif status == JobStatus.RUNNING:
             conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
         return status
 

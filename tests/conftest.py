@@ -60,12 +60,13 @@ class WorkerProcesses:
         self.log_dir = log_dir
         self.started: list[tuple[subprocess.Popen, Path]] = []
 
-    def start(self, project: Project, *args: str) -> subprocess.Popen:
+    def start(self, project: Project, *args: str, inbox: bool = False) -> subprocess.Popen:
         """A worker whose stderr goes to a file (a pipe nobody reads could block it)."""
         log = self.log_dir / f"worker-{len(self.started)}.log"
         with log.open("w") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-m", "pipeline.worker", str(project.root), "--no-inbox", *args],
+                [sys.executable, "-m", "pipeline.worker", str(project.root),
+                 *([] if inbox else ["--no-inbox"]), *args],
                 cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )

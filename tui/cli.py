@@ -244,7 +244,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     try:
         for job_id in args.job:
             status = jobs.request_cancel(conn, job_id)
-            if status == JobStatus.CANCELLED:
+            if status == JobStatus.QUEUED:
                 print(f"job {job_id} cancelled")
             elif status == JobStatus.RUNNING:
                 print(f"job {job_id} will stop at its next unit of work")

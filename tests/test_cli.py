@@ -1,0 +1,99 @@
+"""The `swapdeck` command as a user runs it, in real subprocesses."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from store import workers
+from store.project import open_project
+from tests.conftest import REPO, real_media, wait_until
+
+
+def swapdeck(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "tui", *map(str, args)], cwd=REPO,
+                            capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def project_path(tmp_path: Path):
+    path = tmp_path / "p"
+    yield path
+    if (path / "project.db").exists():  # never leave a detached worker behind
+        conn = open_project(path).connect()
+        workers.request_stop(conn)
+        wait_until(lambda: not workers.live_workers(conn), timeout=30, what="worker to stop")
+        conn.close()
+
+
+def test_new_add_status_json(project_path: Path) -> None:
+    video = real_media("videos/dpe_s.mp4")
+    swapdeck("new", project_path)
+    added = swapdeck("add", project_path, video, "--wait")
+    assert "228 frames" in added.stdout
+    status = json.loads(swapdeck("status", project_path, "--json").stdout)
+    assert status["schema"] == 1 and status["worker"]["alive"]
+    [source] = status["sources"]
+    assert (source["frame_count"], source["fps"], source["width"], source["height"]) == (
+        228, 25.0, 256, 256)
+    assert source["has_audio"] is False and source["status"] == "ready"
+    assert status["jobs"]["done"] == 1
+    listed = json.loads(swapdeck("jobs", project_path, "--json").stdout)
+    assert [j["status"] for j in listed["jobs"]] == ["done"]
+    log = swapdeck("log", project_path).stdout
+    assert "job 1 done" in log
+
+
+def test_add_failure_is_reported_by_status_and_exit_code(project_path: Path, tmp_path: Path) -> None:
+    bogus = tmp_path / "movie.mp4"
+    bogus.write_text("definitely not a video")
+    swapdeck("new", project_path)
+    added = swapdeck("add", project_path, bogus, "--wait", check=False)
+    assert added.returncode == 1 and "not a video or image" in added.stdout
+    status = json.loads(swapdeck("status", project_path, "--json").stdout)
+    [failure] = status["recent_failures"]
+    assert "not a video or image" in failure["error"]
+    human = swapdeck("status", project_path).stdout
+    assert "not a video or image" in human
+
+
+def test_cancel_and_stop(project_path: Path, astronaut_png: Path) -> None:
+    swapdeck("new", project_path)
+    swapdeck("add", project_path, astronaut_png, "--no-worker")
+    assert "job 1 cancelled" in swapdeck("cancel", project_path, 1).stdout
+    assert "already cancelled" in swapdeck("cancel", project_path, 1).stdout
+    assert "no worker is running" in swapdeck("stop", project_path).stdout
+
+
+def test_clear_errors_for_bad_arguments(tmp_path: Path) -> None:
+    (tmp_path / "stuff.txt").write_text("x")
+    result = swapdeck("status", tmp_path, check=False)
+    assert result.returncode == 2 and "not a swapdeck project" in result.stderr
+    swapdeck("new", tmp_path / "p")
+    missing = swapdeck("add", tmp_path / "p", tmp_path / "nope.mp4", check=False)
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+    unknown = swapdeck("cancel", tmp_path / "p", 42, check=False)
+    assert unknown.returncode == 2 and "no job 42" in unknown.stderr
+    again = swapdeck("new", tmp_path / "p", check=False)
+    assert again.returncode == 2 and "already a swapdeck project" in again.stderr
+
+
+def test_every_option_has_help_text() -> None:
+    from tui.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    for name, sub in subparsers.choices.items():
+        for action in sub._actions:
+            if action.dest != "help" and sub.add_help:
+                assert action.help, f"swapdeck {name} {action.dest} has no help text"
+    for command in ("worker", "watch"):
+        assert "usage: swapdeck " + command in swapdeck(command, "--help").stdout
