@@ -77,26 +77,14 @@ class Job:
 
 
 def _job_from_row(row: sqlite3.Row) -> Job:
-    return Job(
-        id=row["id"],
-        kind=row["kind"],
-        params=json.loads(row["params"]),
-        status=JobStatus(row["status"]),
-        priority=row["priority"],
-        attempts=row["attempts"],
-        max_attempts=row["max_attempts"],
-        worker_id=row["worker_id"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        heartbeat_at=row["heartbeat_at"],
-        finished_at=row["finished_at"],
-        progress=row["progress"],
-        total=row["total"],
-        message=row["message"],
-        error=row["error"],
-        result=json.loads(row["result"]) if row["result"] else None,
-        cancel_requested=bool(row["cancel_requested"]),
+    data = dict(row)
+    data.update(
+        params=json.loads(data["params"]),
+        status=JobStatus(data["status"]),
+        result=json.loads(data["result"]) if data["result"] else None,
+        cancel_requested=bool(data["cancel_requested"]),
     )
+    return Job(**data)
 
 
 class JobNotFoundError(LookupError):

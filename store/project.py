@@ -3,6 +3,8 @@ from __future__ import annotations
 
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +51,15 @@ class Project:
     def connect(self) -> sqlite3.Connection:
         """A new connection to an already opened (migrated) project."""
         return connect(self.db_path)
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection that is closed when the block ends."""
+        conn = self.connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
 
 
 def filesystem_type(path: Path) -> str | None:

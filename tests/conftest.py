@@ -95,8 +95,5 @@ def worker_processes(tmp_path: Path) -> Iterator[WorkerProcesses]:
 
 
 def live_worker_count(project: Project) -> int:
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         return len(workers.live_workers(conn))
-    finally:
-        conn.close()

@@ -122,11 +122,8 @@ def _exec_pipeline(command: str, rest: list[str]) -> int:
 
 
 def _start_worker_if_needed(project: Project) -> None:
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         pid = ensure_worker(project, conn)
-    finally:
-        conn.close()
     if pid is not None:
         print(f"started a background worker (pid {pid}); its log: {project.root / 'worker.log'}",
               file=sys.stderr)
@@ -149,8 +146,7 @@ def cmd_open(args: argparse.Namespace) -> int:
 def cmd_add(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     params = [ingest_params(Path(m), args.label) for m in args.media]
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         job_ids = jobs.enqueue_many(conn, "ingest", params)
         for job_id, p in zip(job_ids, params):
             print(f"queued ingest job {job_id}: {p['path']}")
@@ -158,8 +154,6 @@ def cmd_add(args: argparse.Namespace) -> int:
             _start_worker_if_needed(project)
         if args.wait:
             return _wait_for(conn, job_ids)
-    finally:
-        conn.close()
     return 0
 
 
@@ -195,11 +189,8 @@ def _wait_for(conn, job_ids: list[int]) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     project = open_project(args.project)
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         snap = snapshot.read(conn, str(project.root))
-    finally:
-        conn.close()
     if args.json:
         _print_json(snap.to_json())
         return 0
@@ -225,11 +216,8 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             statuses = [JobStatus[s.strip().upper()] for s in args.status.split(",")]
         except KeyError as exc:
             raise CliError(f"unknown status {exc.args[0].lower()!r}") from None
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         listed = jobs.list_jobs(conn, statuses=statuses, limit=args.limit)
-    finally:
-        conn.close()
     if args.json:
         _print_json({"schema": JSON_SCHEMA, "jobs": [j.to_json() for j in listed]})
     else:
@@ -240,8 +228,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     project = open_project(args.project)
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         for job_id in args.job:
             status = jobs.request_cancel(conn, job_id)
             if status == JobStatus.QUEUED:
@@ -250,15 +237,12 @@ def cmd_cancel(args: argparse.Namespace) -> int:
                 print(f"job {job_id} will stop at its next unit of work")
             else:
                 print(f"job {job_id} already {status.label}")
-    finally:
-        conn.close()
     return 0
 
 
 def cmd_log(args: argparse.Namespace) -> int:
     project = open_project(args.project)
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         shown = events.recent(conn, args.lines)
         last_id = shown[-1].id if shown else 0
         _print_events(shown, args.job)
@@ -268,8 +252,6 @@ def cmd_log(args: argparse.Namespace) -> int:
             if fresh:
                 last_id = fresh[-1].id
                 _print_events(fresh, args.job)
-    finally:
-        conn.close()
     return 0
 
 
@@ -281,11 +263,8 @@ def _print_events(shown: list[events.Event], job_id: int | None) -> None:
 
 def cmd_stop(args: argparse.Namespace) -> int:
     project = open_project(args.project)
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         stopped = workers.request_stop(conn)
-    finally:
-        conn.close()
     if not stopped:
         print("no worker is running")
     for worker in stopped:

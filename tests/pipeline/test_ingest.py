@@ -22,27 +22,18 @@ def run_worker(project: Project) -> None:
 
 
 def add(project: Project, path: Path, label: str = "") -> int:
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         return jobs.enqueue(conn, "ingest", ingest_params(path, label))
-    finally:
-        conn.close()
 
 
 def job(project: Project, job_id: int) -> jobs.Job:
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         return jobs.get(conn, job_id)
-    finally:
-        conn.close()
 
 
 def all_sources(project: Project) -> list[sources.Source]:
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         return sources.list_sources(conn)
-    finally:
-        conn.close()
 
 
 def test_video_facts_and_frames(project: Project) -> None:

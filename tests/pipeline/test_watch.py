@@ -15,11 +15,8 @@ SETTLE_S = 1.0
 
 
 def queued_ingests(project: Project) -> list[jobs.Job]:
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         return [j for j in jobs.list_jobs(conn) if j.kind == "ingest"]
-    finally:
-        conn.close()
 
 
 def test_a_file_still_being_copied_is_not_added_until_it_settles(
@@ -54,11 +51,8 @@ def test_the_worker_ingests_what_lands_in_the_project_inbox(
 ) -> None:
     worker_processes.start(project, inbox=True)
     shutil.copy(astronaut_png, project.inbox / "dropped in.png")
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         [source] = wait_until(lambda: sources.list_sources(conn, ready_only=True), timeout=30,
                               what="the dropped image to be ingested")
         assert source.path == str(project.inbox / "dropped in.png")
         workers.request_stop(conn)
-    finally:
-        conn.close()

@@ -26,31 +26,31 @@ def long_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def query(project: Project, sql: str, *args) -> list:
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         return [tuple(row) for row in conn.execute(sql, args)]
-    finally:
-        conn.close()
 
 
 def get_job(project: Project, job_id: int) -> jobs.Job:
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         return jobs.get(conn, job_id)
-    finally:
-        conn.close()
 
 
 def enqueue_ingest(project: Project, path: Path) -> int:
-    conn = project.connect()
-    try:
+    with project.connection() as conn:
         return jobs.enqueue(conn, "ingest", ingest_params(path, ""))
-    finally:
-        conn.close()
 
 
 def frames_indexed(project: Project) -> int:
     return query(project, "SELECT COUNT(*) FROM frames")[0][0]
+
+
+def start_long_ingest(project: Project, video: Path,
+                      worker_processes: WorkerProcesses) -> tuple[int, subprocess.Popen]:
+    """Queue the long video and return once a worker is a good way into indexing it."""
+    job_id = enqueue_ingest(project, video)
+    worker = worker_processes.start(project)
+    wait_until(lambda: frames_indexed(project) >= 1000, timeout=60, what="ingest under way")
+    return job_id, worker
 
 
 def test_two_workers_racing_do_every_job_exactly_once(
@@ -84,9 +84,7 @@ def test_two_workers_racing_do_every_job_exactly_once(
 def test_sigkill_mid_job_then_next_worker_resumes(
     project: Project, long_video: Path, worker_processes: WorkerProcesses
 ) -> None:
-    job_id = enqueue_ingest(project, long_video)
-    victim = worker_processes.start(project)
-    wait_until(lambda: frames_indexed(project) >= 2000, timeout=60, what="ingest under way")
+    job_id, victim = start_long_ingest(project, long_video, worker_processes)
     victim.send_signal(signal.SIGKILL)
     victim.wait(10)
     partial = frames_indexed(project)
@@ -107,9 +105,7 @@ def test_sigkill_mid_job_then_next_worker_resumes(
 def test_sigterm_finishes_the_unit_and_exits_cleanly(
     project: Project, long_video: Path, worker_processes: WorkerProcesses
 ) -> None:
-    job_id = enqueue_ingest(project, long_video)
-    worker = worker_processes.start(project)
-    wait_until(lambda: frames_indexed(project) >= 1000, timeout=60, what="ingest under way")
+    job_id, worker = start_long_ingest(project, long_video, worker_processes)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(30) == 0
     interrupted = get_job(project, job_id)
@@ -125,9 +121,7 @@ def test_sigterm_finishes_the_unit_and_exits_cleanly(
 
 def test_cancel_a_running_job(project: Project, long_video: Path,
                               worker_processes: WorkerProcesses) -> None:
-    job_id = enqueue_ingest(project, long_video)
-    worker = worker_processes.start(project)
-    wait_until(lambda: frames_indexed(project) >= 1000, timeout=60, what="ingest under way")
+    job_id, worker = start_long_ingest(project, long_video, worker_processes)
     conn = project.connect()
     assert jobs.request_cancel(conn, job_id) == JobStatus.RUNNING
     wait_until(lambda: jobs.get(conn, job_id).status == JobStatus.CANCELLED, what="cancel")
