@@ -124,6 +124,12 @@ def claim(conn: sqlite3.Connection, worker_id: int, kinds: Iterable[str]) -> Job
     if not kinds:
         return None
     marks = ",".join("?" * len(kinds))
+    waiting = conn.execute(
+        f"SELECT 1 FROM jobs WHERE status = ? AND kind IN ({marks}) LIMIT 1",
+        (JobStatus.QUEUED, *kinds),
+    ).fetchone()
+    if waiting is None:  # an idle worker polls without taking the write lock
+        return None
     now = time.time()
     with write(conn):
         row = conn.execute(
