@@ -16,7 +16,7 @@ from store import events, jobs, snapshot, workers
 from store.jobs import FINISHED, JobStatus
 from store.project import Project, ProjectError, create_project, open_or_create, open_project
 from tui.format import describe_job, describe_source, describe_worker
-from tui.launcher import ensure_worker, start_detached_worker
+from tui.launcher import ensure_worker, python_module_command, start_detached_worker
 
 JSON_SCHEMA = 1
 WAIT_POLL_S = 0.25
@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     log.add_argument("-n", "--lines", type=int, default=40, help="how many recent events (40)")
     log.add_argument("--job", type=int, help="only the events of this job")
 
-    commands.add_parser("worker", help="run the background worker in the foreground "
-                                       "(see swapdeck worker --help)", add_help=False)
+    commands.add_parser("worker", help="run the worker in this terminal, or in the background "
+                                       "with --detach (see swapdeck worker --help)",
+                        add_help=False)
     commands.add_parser("watch", help="add what is dropped into a folder "
                                       "(see swapdeck watch --help)", add_help=False)
 
@@ -116,8 +117,7 @@ def _exec_pipeline(command: str, rest: list[str]) -> int:
         except ProjectError as exc:
             print(f"swapdeck watch: {exc}", file=sys.stderr)
             return 2
-    module = PIPELINE_COMMANDS[command]
-    os.execv(sys.executable, [sys.executable, "-m", module, *rest])
+    os.execv(sys.executable, python_module_command(PIPELINE_COMMANDS[command], *rest))
     return 0  # pragma: no cover - execv does not return
 
 

@@ -15,8 +15,17 @@ from store.project import Project
 WORKER_LOG = "worker.log"
 
 
+# `-P` keeps the working folder off sys.path, so a folder named like one of our packages
+# (store/, pipeline/) where the user happens to stand cannot shadow it.
+SAFE_PATH_FLAG = ["-P"] if sys.version_info >= (3, 11) else []
+
+
+def python_module_command(module: str, *args: str) -> list[str]:
+    return [sys.executable, *SAFE_PATH_FLAG, "-m", module, *args]
+
+
 def worker_command(project: Project, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "pipeline.worker", str(project.root), *extra]
+    return python_module_command("pipeline.worker", str(project.root), *extra)
 
 
 def start_detached_worker(project: Project, *extra: str) -> int:
