@@ -2,34 +2,43 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import sys
 import threading
 
 from store import events
+from store.project import Project
 
 LOGGER_NAME = "swapdeck"
 
 
 class StoreEventHandler(logging.Handler):
-    """Writes each record as an event row; the job id comes from the record's `job_id`."""
+    """Writes each record as an event row; the job id comes from the record's `job_id`.
 
-    def __init__(self, conn: sqlite3.Connection, origin: str) -> None:
+    It has a connection of its own: threads log while the main thread may be inside a
+    transaction on its connection, and a log line must never land inside (or break) that.
+    """
+
+    def __init__(self, project: Project, origin: str) -> None:
         super().__init__(level=logging.INFO)
-        self._conn = conn
+        self._conn = project.connect()
         self._origin = origin
-        self._lock_conn = threading.Lock()
+        self._conn_lock = threading.Lock()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            with self._lock_conn:
+            with self._conn_lock:
                 events.add(self._conn, record.levelname.lower(), self._origin,
                            record.getMessage(), getattr(record, "job_id", None))
         except Exception:  # noqa: BLE001 - a log line must never take the worker down
             self.handleError(record)
 
+    def close(self) -> None:
+        with self._conn_lock:
+            self._conn.close()
+        super().close()
 
-def setup_logging(conn: sqlite3.Connection, origin: str) -> logging.Logger:
+
+def setup_logging(project: Project, origin: str) -> logging.Logger:
     """The `swapdeck` logger, writing to the store and to stderr."""
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(logging.INFO)
@@ -40,7 +49,7 @@ def setup_logging(conn: sqlite3.Connection, origin: str) -> logging.Logger:
     stderr = logging.StreamHandler(sys.stderr)
     stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(stderr)
-    logger.addHandler(StoreEventHandler(conn, origin))
+    logger.addHandler(StoreEventHandler(project, origin))
     return logger
 
 

@@ -161,8 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if folder.exists() and not folder.is_dir():
         print(f"swapdeck watch: {folder} is not a folder", file=sys.stderr)
         return 2
-    conn = project.connect()
-    logger = setup_logging(conn, "watch")
+    logger = setup_logging(project, "watch")
     watcher = InboxWatcher(project, folder, logger, settle_s=args.settle)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -171,7 +170,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.info("watching %s for new media (Ctrl-C to stop)", watcher.folder)
     done.wait()
     watcher.stop()
-    conn.close()
     return 0
 
 

@@ -45,7 +45,7 @@ class Worker:
         self.options = options
         self.conn = project.connect()
         self.stop_event = threading.Event()
-        self.logger = setup_logging(self.conn, "worker")
+        self.logger = setup_logging(project, "worker")
         self.worker_id: int | None = None
         self._current_job: int | None = None
         self._beat_thread: threading.Thread | None = None
