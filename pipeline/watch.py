@@ -92,7 +92,10 @@ class InboxWatcher:
         conn = self.project.connect()
         try:
             while not self._stop.is_set():
-                self._scan(conn)
+                try:
+                    self._scan(conn)
+                except OSError as exc:  # the folder vanished or a file went mid-scan
+                    self.logger.warning("inbox scan of %s skipped: %s", self.folder, exc)
                 # Events only wake the scan early; settling is judged by polling sizes.
                 self._wake.wait(SCAN_INTERVAL_S)
                 self._wake.clear()
