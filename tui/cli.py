@@ -15,7 +15,7 @@ from pathlib import Path
 from store import events, jobs, snapshot, workers
 from store.jobs import FINISHED, JobStatus
 from store.project import Project, ProjectError, create_project, open_or_create, open_project
-from tui.format import describe_job, describe_source, describe_worker
+from tui.format import cancel_outcome, describe_job, describe_source, describe_worker
 from tui.launcher import ensure_worker, python_module_command, start_detached_worker
 
 JSON_SCHEMA = 1
@@ -230,13 +230,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
         for job_id in args.job:
-            status = jobs.request_cancel(conn, job_id)
-            if status == JobStatus.QUEUED:
-                print(f"job {job_id} cancelled")
-            elif status == JobStatus.RUNNING:
-                print(f"job {job_id} will stop at its next unit of work")
-            else:
-                print(f"job {job_id} already {status.label}")
+            print(cancel_outcome(job_id, jobs.request_cancel(conn, job_id)))
     return 0
 
 

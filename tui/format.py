@@ -68,3 +68,12 @@ def describe_job(job: Job) -> str:
     progress = progress_text(job)
     return (f"{job.id:>5} {job.kind:<8} {job.status.label:<9} {progress:>4} {target}"
             + (f" - {detail}" if detail else ""))
+
+
+def cancel_outcome(job_id: int, status_when_asked: JobStatus) -> str:
+    """What a cancel request did, from the status the job had when it was asked."""
+    if status_when_asked == JobStatus.QUEUED:
+        return f"job {job_id} cancelled"
+    if status_when_asked == JobStatus.RUNNING:
+        return f"job {job_id} will stop at its next unit of work"
+    return f"job {job_id} already {status_when_asked.label}"

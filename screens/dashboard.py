@@ -1,0 +1,172 @@
+"""The project at a glance: worker, sources, job queue and event log; add media, cancel jobs."""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from functools import partial
+from pathlib import Path
+from typing import Protocol, cast
+
+from textual import work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from screens.dialogs.add_media import AddMediaDialog, AddMediaResult
+from store import jobs
+from store.jobs import Job, JobStatus
+from store.project import Project
+from store.snapshot import Snapshot
+from tui.cli import CliError, ingest_params
+from tui.format import cancel_outcome
+from tui.keymap import key_for
+from tui.launcher import ensure_worker
+from tui.widgets.event_log import EventLog
+from tui.widgets.jobs_panel import JobsPanel
+from tui.widgets.sources_panel import SourcesPanel
+from tui.widgets.worker_panel import WorkerPanel
+
+
+class Host(Protocol):
+    """What the dashboard needs from the app that shows it."""
+
+    project: Project
+    auto_start_worker: bool
+
+    def store(self) -> AbstractContextManager[sqlite3.Connection]:
+        """The app's own connection, one thread at a time (for writes)."""
+
+    def start_worker(self, quiet: bool = False) -> object:
+        """Start a background worker unless one is alive, and say what happened."""
+
+
+class DashboardScreen(Screen[None]):
+    CSS_PATH = "dashboard.tcss"
+    BINDINGS = [
+        Binding("a", "add_media", "Add media", id="dashboard.add_media",
+                tooltip="Add a video, an image or a folder of images to the project"),
+        Binding("c", "cancel_job", "Cancel job", id="dashboard.cancel_job",
+                tooltip="Cancel the selected job (a running one stops at its next unit of work)"),
+        Binding("w", "start_worker", "Start worker", id="dashboard.start_worker",
+                tooltip="Start a background worker if none is running"),
+        Binding("tab", "app.focus_next", "Next panel", show=False, id="dashboard.focus_next",
+                tooltip="Move the focus to the next table"),
+        Binding("shift+tab", "app.focus_previous", "Previous panel", show=False,
+                id="dashboard.focus_previous", tooltip="Move the focus to the previous table"),
+        Binding("s", "focus_panel('sources-table')", "Focus sources", show=False,
+                id="dashboard.focus_sources", tooltip="Move the focus to the sources table"),
+        Binding("j", "focus_panel('jobs-table')", "Focus jobs", show=False,
+                id="dashboard.focus_jobs", tooltip="Move the focus to the jobs table"),
+        Binding("e", "focus_panel('events')", "Focus events", show=False,
+                id="dashboard.focus_events",
+                tooltip="Move the focus to the event log to scroll it"),
+    ]
+
+    @property
+    def host(self) -> Host:
+        return cast(Host, self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield WorkerPanel(key_for(self, "dashboard.start_worker", "w"), id="worker")
+        with Vertical(id="sources-box") as box:
+            box.border_title = "Sources"
+            yield SourcesPanel(key_for(self, "dashboard.add_media", "a"), id="sources")
+        with Vertical(id="jobs-box") as box:
+            box.border_title = "Jobs"
+            yield JobsPanel(id="jobs")
+        with Vertical(id="events-box") as box:
+            box.border_title = "Events"
+            yield EventLog(id="events")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "snapshot", self.show_snapshot)
+
+    def show_snapshot(self, snap: Snapshot | None) -> None:
+        if snap is None:
+            return
+        with self.app.batch_update():
+            self.query_one(WorkerPanel).show(snap)
+            self.query_one(SourcesPanel).show(snap)
+            self.query_one(JobsPanel).show(snap)
+            self.query_one(EventLog).show(snap)
+
+    def action_focus_panel(self, widget_id: str) -> None:
+        """Focus a panel's widget; one hidden by its empty state is skipped."""
+        widget = self.query_one(f"#{widget_id}")
+        if widget.display:
+            widget.focus()
+
+    def action_add_media(self) -> None:
+        self.app.push_screen(AddMediaDialog(), self._add_media)
+
+    def _add_media(self, result: AddMediaResult | None) -> None:
+        if result is not None:
+            self.enqueue_ingest(result.paths, result.label)
+
+    @work(thread=True, group="store")
+    def enqueue_ingest(self, paths: Iterable[Path], label: str) -> None:
+        try:
+            params = [ingest_params(path, label) for path in paths]
+            with self.host.store() as conn:
+                job_ids = jobs.enqueue_many(conn, "ingest", params)
+                pid = None
+                if self.host.auto_start_worker:
+                    pid = ensure_worker(self.host.project, conn)
+        except (CliError, sqlite3.Error, OSError) as exc:
+            self.app.notify(f"could not add: {exc}", severity="error", markup=False)
+            return
+        for job_id, p in zip(job_ids, params):
+            self.app.notify(f"queued ingest job {job_id}: {p['path']}", markup=False)
+        if pid is not None:
+            self.app.notify(f"started a background worker (pid {pid})")
+
+    def action_cancel_job(self) -> None:
+        job = self.query_one(JobsPanel).selected_job
+        if job is None:
+            self.notify("no job selected: move to the jobs table (tab) and pick one",
+                        severity="warning")
+        elif job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+            self.notify(f"job {job.id} is already {job.status.label}", severity="warning")
+        else:
+            self.cancel_job(job.id)
+
+    @work(thread=True, group="store")
+    def cancel_job(self, job_id: int) -> None:
+        try:
+            with self.host.store() as conn:
+                status = jobs.request_cancel(conn, job_id)
+        except (jobs.JobNotFoundError, sqlite3.Error) as exc:
+            self.app.notify(f"could not cancel job {job_id}: {exc}", severity="error",
+                            markup=False)
+            return
+        finished = status not in (JobStatus.QUEUED, JobStatus.RUNNING)
+        self.app.notify(cancel_outcome(job_id, status),
+                        severity="warning" if finished else "information")
+
+    def action_start_worker(self) -> None:
+        self.host.start_worker()
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        """Commands that depend on what the dashboard shows: one per job that can be cancelled."""
+        panel = self.query_one(JobsPanel)
+        selected = panel.selected_job
+        active = panel.active_jobs
+        if selected in active:
+            active.remove(selected)
+            active.insert(0, selected)
+        for job in active:
+            yield SystemCommand(
+                f"Cancel job {job.id}: {job.kind} {_target(job)}",
+                f"{job.status.label}{' (selected)' if job is selected else ''}; "
+                "a running job stops at its next unit of work",
+                partial(self.cancel_job, job.id),
+            )
+
+
+def _target(job: Job) -> str:
+    return Path(str(job.params.get("path", ""))).name

@@ -1,0 +1,23 @@
+"""The job table's progress cell."""
+from __future__ import annotations
+
+import dataclasses
+
+from store.jobs import Job, JobStatus
+from tui.widgets.jobs_panel import progress_bar
+
+JOB = Job(id=1, kind="ingest", params={}, status=JobStatus.RUNNING, priority=0, attempts=1,
+          max_attempts=3, worker_id=1, created_at=0.0, started_at=0.0, heartbeat_at=0.0,
+          finished_at=None, progress=50, total=200, message="", error=None, result=None,
+          cancel_requested=False)
+
+
+def test_a_running_job_fills_its_fraction() -> None:
+    assert progress_bar(JOB, width=8).plain == "██░░░░░░  25%"
+
+
+def test_done_is_full_and_unknown_totals_say_so() -> None:
+    done = dataclasses.replace(JOB, status=JobStatus.DONE)
+    assert progress_bar(done, width=4).plain == "████ 100%"
+    assert progress_bar(dataclasses.replace(JOB, total=None)).plain == "working..."
+    assert progress_bar(dataclasses.replace(JOB, status=JobStatus.QUEUED, total=None)).plain == ""

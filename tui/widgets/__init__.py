@@ -1,0 +1,1 @@
+"""Dashboard widgets: each shows one part of a store snapshot and never queries the store."""

@@ -1,0 +1,94 @@
+"""The job queue, newest first, with a progress bar per job; or a note that it is empty."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from store.jobs import Job, JobStatus
+from store.snapshot import Snapshot
+from tui.widgets.table_rows import Row, replace_rows, selected_key
+
+BAR_WIDTH = 16
+COLUMNS = (("id", "ID"), ("kind", "Kind"), ("status", "Status"), ("progress", "Progress"),
+           ("path", "Path"), ("message", "Message"))
+STATUS_STYLES = {
+    JobStatus.QUEUED: "dim",
+    JobStatus.RUNNING: "bold yellow",
+    JobStatus.DONE: "green",
+    JobStatus.FAILED: "bold red",
+    JobStatus.CANCELLED: "dim",
+}
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+def progress_bar(job: Job, width: int = BAR_WIDTH) -> Text:
+    """A text bar for a table cell: filled by `job.fraction`, full when done, blank if unknown."""
+    fraction = 1.0 if job.status == JobStatus.DONE else job.fraction
+    if fraction is None:
+        return Text("working..." if job.status == JobStatus.RUNNING else "", style="dim")
+    filled = round(fraction * width)
+    style = "green" if job.status == JobStatus.DONE else "yellow"
+    bar = Text("█" * filled, style=style)
+    bar.append("░" * (width - filled), style="dim")
+    bar.append(f" {fraction * 100:3.0f}%")
+    return bar
+
+
+class JobsPanel(Vertical):
+    DEFAULT_CSS = """
+    JobsPanel { height: auto; }
+    JobsPanel > DataTable { height: auto; max-height: 100%; }
+    JobsPanel > .empty { padding: 1 2; color: $text-muted; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._rows: list[Row] = []
+        self._jobs: dict[int, Job] = {}
+
+    def compose(self) -> ComposeResult:
+        table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="jobs-table")
+        table.tooltip = "Recent jobs, newest first. Select one and press the cancel key to stop it."
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        yield table
+        yield Static("No jobs yet: adding media queues an ingest job here.", classes="empty")
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#jobs-table", DataTable)
+
+    @property
+    def selected_job(self) -> Job | None:
+        key = selected_key(self.table)
+        return self._jobs.get(int(key)) if key is not None else None
+
+    @property
+    def active_jobs(self) -> list[Job]:
+        return [job for job in self._jobs.values() if job.status in ACTIVE]
+
+    def show(self, snap: Snapshot) -> None:
+        self._jobs = {job.id: job for job in snap.jobs}
+        rows = [_row(job) for job in snap.jobs]
+        self.table.display = bool(rows)
+        self.query_one(".empty").display = not rows
+        if rows != self._rows:
+            self._rows = rows
+            replace_rows(self.table, rows)
+
+
+def _row(job: Job) -> Row:
+    failed = job.status == JobStatus.FAILED
+    detail = Text(job.error or "", style="red") if failed else Text(job.message)
+    if job.cancel_requested and job.status == JobStatus.RUNNING:
+        detail = Text("cancelling... " + job.message, style="yellow")
+    return str(job.id), (
+        str(job.id),
+        job.kind,
+        Text(job.status.label, style=STATUS_STYLES[job.status]),
+        progress_bar(job),
+        str(job.params.get("path", "")),
+        detail,
+    )
