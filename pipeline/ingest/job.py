@@ -177,7 +177,7 @@ def _ingest_folder(ctx: JobContext, source_id: int, folder: Path) -> MediaFacts:
 
 def _summary(kind: str, facts: MediaFacts) -> str:
     if kind == "video":
-        rate = f"{facts.fps:.3g} fps" if facts.fps else "unknown fps"
+        rate = f"{facts.fps:.4g} fps" if facts.fps else "unknown fps"
         if facts.variable_fps:
             rate = "variable rate, ~" + rate
         audio = f"audio {facts.audio_codec}" if facts.has_audio else "no audio"
