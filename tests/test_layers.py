@@ -22,7 +22,8 @@ def modules_loaded_by(statement: str) -> set[str]:
     ("import store.project, store.jobs, store.sources, store.snapshot, store.workers, "
      "store.events, store.settings", {"textual", "torch", "cv2", "pipeline", "tui", "screens"}),
     ("import pipeline.worker", {"textual", "tui", "screens"}),
-    ("import tui.app, tui.cli", {"torch", "pipeline", "cv2", "dlib", "face_alignment", "av"}),
+    ("import tui.app, tui.cli", {"torch", "pipeline", "cv2", "av", "PIL", "dlib", "face_alignment",
+                                 "textual_image", "sklearn", "skimage"}),
 ])
 def test_layers_load_only_what_they_may(statement: str, forbidden: set[str]) -> None:
     assert modules_loaded_by(statement) & forbidden == set()
