@@ -108,9 +108,70 @@ def _0002_workers(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX workers_alive ON workers (stopped_at, heartbeat_at)")
 
 
+def _0003_faces(conn: sqlite3.Connection) -> None:
+    for statement in (
+        """CREATE TABLE extractions (
+            source_id INTEGER PRIMARY KEY REFERENCES sources (id) ON DELETE CASCADE,
+            settings TEXT NOT NULL,
+            job_id INTEGER,
+            started_at REAL NOT NULL,
+            finished_at REAL,
+            frames_total INTEGER NOT NULL,
+            frames_done INTEGER NOT NULL DEFAULT 0,
+            faces INTEGER NOT NULL DEFAULT 0,
+            rejected INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE faces (
+            id INTEGER PRIMARY KEY,
+            frame_id INTEGER NOT NULL REFERENCES frames (id) ON DELETE CASCADE,
+            source_id INTEGER NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
+            face_idx INTEGER NOT NULL,
+            x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+            score REAL NOT NULL,
+            landmarks BLOB NOT NULL,
+            matrix BLOB NOT NULL,
+            blur REAL NOT NULL,
+            yaw REAL NOT NULL, pitch REAL NOT NULL, roll REAL NOT NULL,
+            size REAL NOT NULL,
+            rejected TEXT,
+            filter_distance REAL,
+            excluded INTEGER NOT NULL DEFAULT 0,
+            identity_id INTEGER,
+            UNIQUE (frame_id, face_idx)
+        )""",
+        "CREATE INDEX faces_by_source ON faces (source_id, frame_id)",
+        """CREATE TABLE face_images (
+            face_id INTEGER PRIMARY KEY REFERENCES faces (id) ON DELETE CASCADE,
+            size INTEGER NOT NULL,
+            format TEXT NOT NULL,
+            data BLOB NOT NULL
+        )""",
+        """CREATE TABLE face_thumbs (
+            face_id INTEGER PRIMARY KEY REFERENCES faces (id) ON DELETE CASCADE,
+            format TEXT NOT NULL,
+            data BLOB NOT NULL
+        )""",
+        """CREATE TABLE masks (
+            face_id INTEGER NOT NULL REFERENCES faces (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (face_id, kind)
+        )""",
+        """CREATE TABLE embeddings (
+            face_id INTEGER NOT NULL REFERENCES faces (id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (face_id, model)
+        )""",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _0001_initial),
     Migration(2, "workers", _0002_workers),
+    Migration(3, "faces", _0003_faces),
 )
 LATEST_VERSION = MIGRATIONS[-1].number
 
