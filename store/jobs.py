@@ -103,7 +103,8 @@ def enqueue(
         return _insert(conn, kind, params or {}, priority, max_attempts)
 
 
-def enqueue_many(conn: sqlite3.Connection, kind: str, params_list: Sequence[dict[str, Any]]) -> list[int]:
+def enqueue_many(conn: sqlite3.Connection, kind: str,
+                 params_list: Sequence[dict[str, Any]]) -> list[int]:
     """Queue several jobs of one kind in a single transaction."""
     with write(conn):
         return [_insert(conn, kind, params, 0, 3) for params in params_list]

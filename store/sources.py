@@ -170,3 +170,14 @@ def frames(conn: sqlite3.Connection, source_id: int) -> list[FrameRow]:
     rows = conn.execute("SELECT idx, pts, time, path FROM frames WHERE source_id = ? ORDER BY idx",
                         (source_id,))
     return [FrameRow(row["idx"], row["pts"], row["time"], row["path"]) for row in rows]
+
+
+def resolve(conn: sqlite3.Connection, reference: str) -> Source:
+    """A source named by its id or by the path it was added from."""
+    if reference.isdigit():
+        return get(conn, int(reference))
+    found = find_by_path(conn, str(Path(reference).expanduser().resolve()))
+    if found is None:
+        raise SourceNotFoundError(f"no source {reference} in this project (add it first with "
+                                  "`swapdeck add`)")
+    return found

@@ -11,10 +11,14 @@ from PIL import Image
 
 
 def write_video(path: Path, frames: int, *, size: int = 64, rate: int = 25,
-                pts_steps: Sequence[int] | None = None, rotation: int | None = None) -> Path:
-    """An H.264 video of `frames` flat grey frames; `pts_steps` gives irregular timing (VFR)."""
+                pts_steps: Sequence[int] | None = None, rotation: int | None = None,
+                picture: np.ndarray | None = None) -> Path:
+    """An H.264 video of `frames` flat grey frames, or of `picture` (square RGB) repeated;
+    `pts_steps` gives irregular timing (VFR), `rotation` a display rotation."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=rate)
+        if picture is not None:
+            size = picture.shape[0]
         stream.width = stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.options = {"preset": "ultrafast", "bf": "0"}
@@ -27,7 +31,8 @@ def write_video(path: Path, frames: int, *, size: int = 64, rate: int = 25,
         pts = 0
         for index in range(frames):
             pixels[:] = index % 250
-            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame = av.VideoFrame.from_ndarray(picture if picture is not None else pixels,
+                                               format="rgb24")
             if pts_steps is not None:
                 frame.pts = pts
                 frame.time_base = time_base

@@ -95,5 +95,5 @@ def test_every_option_has_help_text() -> None:
         for action in sub._actions:
             if action.dest != "help" and sub.add_help:
                 assert action.help, f"swapdeck {name} {action.dest} has no help text"
-    for command in ("worker", "watch"):
+    for command in ("worker", "watch", "models"):
         assert "usage: swapdeck " + command in swapdeck(command, "--help").stdout

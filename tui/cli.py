@@ -12,7 +12,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from store import events, jobs, snapshot, workers
+from store import events, faces, jobs, snapshot, sources, workers
+from store.extract_settings import ALIGNERS, DETECTORS, ExtractSettings
+from store.extract_settings import HELP as EXTRACT_HELP
 from store.jobs import FINISHED, JobStatus
 from store.project import Project, ProjectError, create_project, open_or_create, open_project
 from tui.format import cancel_outcome, describe_job, describe_source, describe_worker
@@ -22,7 +24,8 @@ JSON_SCHEMA = 1
 WAIT_POLL_S = 0.25
 FOLLOW_POLL_S = 0.5
 # Commands that run pipeline code: handed to their own module so this one stays light.
-PIPELINE_COMMANDS = {"worker": "pipeline.worker", "watch": "pipeline.watch"}
+PIPELINE_COMMANDS = {"worker": "pipeline.worker", "watch": "pipeline.watch",
+                     "models": "pipeline.extract.models_command"}
 
 
 class CliError(Exception):
@@ -82,10 +85,49 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("watch", help="add what is dropped into a folder "
                                       "(see swapdeck watch --help)", add_help=False)
 
+    _add_extract_parser(commands)
+    commands.add_parser("models", help="list extraction backends and whether their model files "
+                                       "are here (see swapdeck models --help)", add_help=False)
+
     stop = commands.add_parser("stop", help="ask the project's workers to finish their current "
                                             "unit of work and exit")
     stop.add_argument("project", help="the project folder")
     return parser
+
+
+def _add_extract_parser(commands: argparse._SubParsersAction) -> None:
+    defaults = ExtractSettings()
+    extract = commands.add_parser("extract", help="find, align and describe the faces of sources")
+    extract.add_argument("project", help="the project folder")
+    extract.add_argument("sources", nargs="*", metavar="SOURCE",
+                         help="source ids or the paths they were added from")
+    extract.add_argument("--all", action="store_true", help="every source of the project")
+    extract.add_argument("--every-n", type=int, default=defaults.every_n,
+                         help=f"{EXTRACT_HELP['every_n']} (default {defaults.every_n})")
+    extract.add_argument("--detector", choices=DETECTORS, default=defaults.detector,
+                         help=EXTRACT_HELP["detector"])
+    extract.add_argument("--aligner", choices=ALIGNERS, default=defaults.aligner,
+                         help=EXTRACT_HELP["aligner"])
+    extract.add_argument("--size", type=int, default=defaults.size,
+                         help=f"{EXTRACT_HELP['size']} (default {defaults.size})")
+    extract.add_argument("--min-size", type=float, default=defaults.min_size,
+                         help=f"{EXTRACT_HELP['min_size']} (default {defaults.min_size:g})")
+    extract.add_argument("--filter", nargs="+", default=[], metavar="IMG",
+                         help=EXTRACT_HELP["filter"])
+    extract.add_argument("--nfilter", nargs="+", default=[], metavar="IMG",
+                         help=EXTRACT_HELP["nfilter"])
+    extract.add_argument("--threshold", type=float, default=defaults.threshold,
+                         help=f"{EXTRACT_HELP['threshold']} (default {defaults.threshold:g})")
+    extract.add_argument("--masks", default=",".join(defaults.masks),
+                         help=f"{EXTRACT_HELP['masks']} (default: all)")
+    extract.add_argument("--skip-existing", action="store_true",
+                         help="queue nothing for sources that were extracted before")
+    extract.add_argument("--force", action="store_true",
+                         help="throw away a source's faces and extract it again")
+    extract.add_argument("--wait", action="store_true",
+                         help="wait until the jobs finish and print their results")
+    extract.add_argument("--no-worker", action="store_true",
+                         help="only queue the jobs; do not start a worker")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -258,6 +300,62 @@ def _print_events(shown: list[events.Event], job_id: int | None) -> None:
             print(event.format(), flush=True)
 
 
+def extract_settings(args: argparse.Namespace) -> ExtractSettings:
+    """The settings the options ask for; CliError names every problem."""
+    for photo in [*args.filter, *args.nfilter]:
+        if not Path(photo).expanduser().is_file():
+            raise CliError(f"no such reference photo: {photo}")
+    settings = ExtractSettings(
+        every_n=args.every_n, detector=args.detector, aligner=args.aligner, size=args.size,
+        min_size=args.min_size,
+        filter=tuple(str(Path(p).expanduser().resolve()) for p in args.filter),
+        nfilter=tuple(str(Path(p).expanduser().resolve()) for p in args.nfilter),
+        threshold=args.threshold,
+        masks=tuple(m.strip() for m in args.masks.split(",") if m.strip()),
+    )
+    if problems := settings.problems():
+        raise CliError("; ".join(problems))
+    return settings
+
+
+def extract_jobs(conn, references: Sequence[str], settings: ExtractSettings, *,
+                 force: bool = False, skip_existing: bool = False) -> list[dict]:
+    """The params of one extract job per source; sources already extracted are left out when
+    `skip_existing`."""
+    params = []
+    for reference in references:
+        try:
+            source = sources.resolve(conn, reference)
+        except sources.SourceNotFoundError as exc:
+            raise CliError(str(exc)) from None
+        if skip_existing and faces.get_extraction(conn, source.id) is not None:
+            continue
+        params.append({"source_id": source.id, "settings": settings.to_json(), "force": force})
+    return params
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    settings = extract_settings(args)
+    with project.connection() as conn:
+        references = [str(s.id) for s in sources.list_sources(conn)] if args.all else args.sources
+        if not references:
+            raise CliError("name the sources to extract, or --all")
+        params = extract_jobs(conn, references, settings, force=args.force,
+                              skip_existing=args.skip_existing)
+        if not params:
+            print("nothing to extract: every source named was extracted before")
+            return 0
+        job_ids = jobs.enqueue_many(conn, "extract", params)
+        for job_id, p in zip(job_ids, params):
+            print(f"queued extract job {job_id}: source {p['source_id']}")
+        if not args.no_worker:
+            _start_worker_if_needed(project)
+        if args.wait:
+            return _wait_for(conn, job_ids)
+    return 0
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
@@ -283,4 +381,5 @@ COMMANDS = {
     "cancel": cmd_cancel,
     "log": cmd_log,
     "stop": cmd_stop,
+    "extract": cmd_extract,
 }

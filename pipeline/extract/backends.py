@@ -62,7 +62,8 @@ def _register(table: dict[str, Callable[..., T]], name: str) -> Callable[[Callab
 
 
 def detector(name: str):
-    """Register a detector factory: `factory(device: str) -> Detector`."""
+    """Register a detector factory: `factory(device: str, min_size_percent: float) -> Detector`
+    (the smallest face wanted, as a percentage of the frame's short side)."""
     return _register(DETECTORS, name)
 
 
@@ -76,10 +77,11 @@ def descriptor(name: str):
     return _register(DESCRIPTORS, name)
 
 
-def create(table: dict[str, Callable[..., T]], kind: str, name: str, device: str) -> T:
+def create(table: dict[str, Callable[..., T]], kind: str, name: str, device: str,
+           *args: object) -> T:
     try:
         factory = table[name]
     except KeyError:
         raise BackendUnavailableError(
             f"unknown {kind} {name!r} (known: {', '.join(sorted(table))})") from None
-    return factory(device)
+    return factory(device, *args)

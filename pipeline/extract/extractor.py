@@ -1,0 +1,134 @@
+"""Turn frames into faces: detect, align, measure, mask, describe and judge, in batches."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+import pipeline.extract.dlib_backend  # noqa: F401 - registers the dlib backends
+import pipeline.extract.dlib_resnet  # noqa: F401 - registers the descriptors
+import pipeline.extract.fan_backend  # noqa: F401 - registers s3fd and fan
+from pipeline.extract import backends
+from pipeline.extract.alignment import align_to_mean_face, aligned_crop, thumbnail
+from pipeline.extract.backends import BackendUnavailableError, Detection
+from pipeline.extract.dlib_backend import face_chip
+from pipeline.extract.filters import (IdentityFilter, descriptors_array, layout_problem,
+                                      no_filter, size_problem)
+from pipeline.extract.masks import MASK_SIZE, landmark_mask
+from pipeline.extract.quality import measure
+from store.extract_settings import AUTO, ExtractSettings
+from store.faces import EncodedImage, NewFace
+
+DESCRIPTOR_MODEL = "dlib_resnet_v1"
+JPEG_QUALITY = 92
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def resolve_backends(settings: ExtractSettings) -> tuple[str, str, str]:
+    """(detector, aligner, device) with `auto` settled: the face-alignment pair with CUDA."""
+    device = "cuda" if cuda_available() else "cpu"
+    detector = settings.detector if settings.detector != AUTO else (
+        "s3fd" if device == "cuda" else "dlib-hog")
+    aligner = settings.aligner if settings.aligner != AUTO else (
+        "fan" if device == "cuda" else "dlib")
+    return detector, aligner, device
+
+
+@dataclass(frozen=True)
+class FrameFaces:
+    """A frame's faces before they are stored: everything but the frame id."""
+    detection: Detection
+    landmarks: np.ndarray
+    matrix: np.ndarray
+
+
+class FaceExtractor:
+    def __init__(self, settings: ExtractSettings, *, descriptor: str = "dlib-torch") -> None:
+        self.settings = settings
+        detector, aligner, self.device = resolve_backends(settings)
+        self.detector = backends.create(backends.DETECTORS, "detector", detector, self.device,
+                                        settings.min_size)
+        self.aligner = backends.create(backends.ALIGNERS, "aligner", aligner, self.device)
+        self.descriptor = backends.create(backends.DESCRIPTORS, "descriptor", descriptor,
+                                          self.device)
+        self.identity: IdentityFilter = no_filter()
+
+    def set_identity_references(self, keep: Sequence[np.ndarray],
+                                drop: Sequence[np.ndarray]) -> None:
+        self.identity = IdentityFilter(descriptors_array(keep), descriptors_array(drop),
+                                       self.settings.threshold)
+
+    def locate(self, images: Sequence[np.ndarray]) -> list[list[FrameFaces]]:
+        """Detect and align every face of every image."""
+        detections = self.detector.detect(images)
+        landmarks = self.aligner.landmarks(images, detections)
+        return [
+            [FrameFaces(d, points, align_to_mean_face(points)) for d, points in zip(dets, lms)]
+            for dets, lms in zip(detections, landmarks)
+        ]
+
+    def describe(self, images: Sequence[np.ndarray],
+                 located: Sequence[Sequence[FrameFaces]]) -> list[np.ndarray]:
+        chips = [face_chip(image, f.detection.box, f.landmarks)
+                 for image, faces in zip(images, located) for f in faces]
+        if not chips:
+            return []
+        return list(self.descriptor.describe(chips))
+
+    def reference_descriptor(self, image: np.ndarray, name: str) -> np.ndarray:
+        """The descriptor of the largest face in a reference photo."""
+        [faces] = self.locate([image])
+        if not faces:
+            raise BackendUnavailableError(f"no face found in the reference photo {name}")
+        largest = max(faces, key=lambda f: (f.detection.box[2] - f.detection.box[0]))
+        return self.describe([image], [[largest]])[0]
+
+    def extract(self, frame_ids: Sequence[int], images: Sequence[np.ndarray]) -> list[NewFace]:
+        """Every face of the batch, measured, masked, described and judged."""
+        located = self.locate(images)
+        vectors = iter(self.describe(images, located))
+        found = []
+        for frame_id, image, faces in zip(frame_ids, images, located):
+            for face_idx, face in enumerate(faces):
+                found.append(self._new_face(frame_id, face_idx, image, face, next(vectors)))
+        return found
+
+    def _new_face(self, frame_id: int, face_idx: int, image: np.ndarray, face: FrameFaces,
+                  vector: np.ndarray) -> NewFace:
+        quality = measure(image, face.landmarks, face.matrix)
+        identity_problem, distance = self.identity.judge(vector)
+        rejected = (layout_problem(face.landmarks, face.matrix)
+                    or size_problem(quality.size, self.settings.min_size)
+                    or identity_problem)
+        crop = aligned_crop(image, face.matrix, self.settings.size)
+        return NewFace(
+            frame_id=frame_id, face_idx=face_idx, box=face.detection.box,
+            score=face.detection.score, landmarks=face.landmarks, matrix=face.matrix,
+            blur=quality.blur, yaw=quality.yaw, pitch=quality.pitch, roll=quality.roll,
+            size=quality.size, rejected=rejected, filter_distance=distance,
+            crop=_jpeg(crop), crop_size=self.settings.size, thumb=_jpeg(thumbnail(crop)),
+            masks={kind: _png(landmark_mask(face.landmarks, face.matrix, kind))
+                   for kind in self.settings.masks},
+            mask_size=MASK_SIZE,
+            descriptors={DESCRIPTOR_MODEL: np.asarray(vector, np.float32)},
+        )
+
+
+def _jpeg(rgb: np.ndarray) -> EncodedImage:
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+                            [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    assert ok
+    return EncodedImage("jpeg", data.tobytes())
+
+
+def _png(gray: np.ndarray) -> EncodedImage:
+    ok, data = cv2.imencode(".png", gray)
+    assert ok
+    return EncodedImage("png", data.tobytes())

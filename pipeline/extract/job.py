@@ -1,0 +1,141 @@
+"""The `extract` job: every wanted frame of a source becomes faces in the store.
+
+Frames are processed in batches; each batch and its faces are committed in one transaction
+that also marks the frames processed, so a killed job resumes at the first unprocessed frame
+and never duplicates a face. A finished source is left alone unless `force` is given.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from pipeline.context import JobContext
+from pipeline.errors import JobError
+from pipeline.extract.backends import BackendUnavailableError
+from pipeline.extract.frames import read_frames
+from pipeline.registry import job_kind
+from store import faces, sources
+from store.extract_settings import ExtractSettings
+
+if TYPE_CHECKING:
+    from pipeline.extract.extractor import FaceExtractor
+
+BATCH_FRAMES = 8
+
+
+@job_kind("extract")
+def extract(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    settings = ExtractSettings.from_json(params.get("settings", {}))
+    if problems := settings.problems():
+        raise JobError("; ".join(problems))
+    source = _usable_source(ctx, int(params["source_id"]))
+    existing = faces.get_extraction(ctx.conn, source.id)
+    if existing is not None and params.get("force"):
+        faces.reset_extraction(ctx.conn, source.id)
+        existing = None
+    if existing is not None and existing.finished:
+        return {"message": f"already extracted: {existing.faces} faces in "
+                           f"{existing.frames_done} frames (use --force to extract again)",
+                "source_id": source.id, "already_extracted": True}
+    if existing is not None and ExtractSettings.from_json(existing.settings) != settings:
+        raise JobError(f"source {source.id} has an unfinished extraction with other settings: "
+                       "run it again with the same settings, or use --force to start over")
+    # Loaded here, not at import: the worker starts fast, and torch only when needed.
+    from pipeline.extract.extractor import FaceExtractor
+
+    try:
+        extractor = FaceExtractor(settings)
+        extractor.set_identity_references(
+            [_reference(extractor, p) for p in settings.filter],
+            [_reference(extractor, p) for p in settings.nfilter])
+    except BackendUnavailableError as exc:
+        raise JobError(str(exc)) from exc
+
+    wanted = faces.pending_frames(ctx.conn, source.id, settings.every_n)
+    total = (source.frame_count + settings.every_n - 1) // settings.every_n
+    faces.start_extraction(ctx.conn, source.id, settings.to_json(), total, ctx.job_id)
+    _run_batches(ctx, source, extractor, wanted, total)
+    done = faces.finish_extraction(ctx.conn, source.id)
+    summary = _summary(done)
+    ctx.progress(done.frames_done, total, summary, force=True)
+    return {"message": summary, "source_id": source.id, "faces": done.faces,
+            "rejected": done.rejected, "frames": done.frames_done}
+
+
+def _usable_source(ctx: JobContext, source_id: int) -> sources.Source:
+    try:
+        source = sources.get(ctx.conn, source_id)
+    except sources.SourceNotFoundError as exc:
+        raise JobError(str(exc)) from exc
+    if source.status != "ready":
+        raise JobError(f"source {source.id} is still being added; extract it once its ingest "
+                       "job is done")
+    if source.changed_on_disk():
+        raise JobError(f"file changed since it was added: {source.path} (source {source.id})")
+    return source
+
+
+def _reference(extractor: FaceExtractor, path: str) -> np.ndarray:
+    try:
+        with Image.open(path) as opened:
+            image = np.asarray(ImageOps.exif_transpose(opened).convert("RGB"))
+    except (OSError, ValueError) as exc:
+        raise JobError(f"cannot read the reference photo {path}: {exc}") from exc
+    return extractor.reference_descriptor(image, Path(path).name)
+
+
+def _run_batches(ctx: JobContext, source: sources.Source, extractor: FaceExtractor,
+                 wanted: list[faces.PendingFrame], total: int) -> None:
+    already = total - len(wanted)
+    started = time.monotonic()
+    processed = 0
+    face_count = 0
+    batch_ids: list[int] = []
+    batch_images: list[np.ndarray] = []
+    skipped_ids: list[int] = []
+
+    def flush() -> None:
+        nonlocal processed, face_count
+        found = extractor.extract(batch_ids, batch_images) if batch_ids else []
+        faces.save_frames(ctx.conn, source.id, batch_ids + skipped_ids, found)
+        processed += len(batch_ids) + len(skipped_ids)
+        face_count += len(found)
+        batch_ids.clear()
+        batch_images.clear()
+        skipped_ids.clear()
+        elapsed = time.monotonic() - started
+        rate = processed / elapsed if elapsed > 0 else 0.0
+        left = total - already - processed
+        eta = f", ETA {_duration(left / rate)}" if rate > 0 and left > 0 else ""
+        ctx.progress(already + processed, total,
+                     f"frame {already + processed}/{total}, {face_count} faces, "
+                     f"{rate:.1f} frames/s{eta}")
+
+    for loaded in read_frames(source, wanted, threading.Event()):
+        ctx.checkpoint()
+        if loaded.image is None:
+            ctx.log.warning("source %d: %s", source.id, loaded.error)
+            skipped_ids.append(loaded.frame.id)
+        else:
+            batch_ids.append(loaded.frame.id)
+            batch_images.append(loaded.image)
+        if len(batch_ids) + len(skipped_ids) >= BATCH_FRAMES:
+            flush()
+    if batch_ids or skipped_ids:
+        flush()
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _summary(done: faces.Extraction) -> str:
+    rejected = f" ({done.rejected} more rejected)" if done.rejected else ""
+    return f"{done.faces} faces in {done.frames_done} frames{rejected}"
