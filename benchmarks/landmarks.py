@@ -11,7 +11,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pipeline.extract import backends  # noqa: E402
-import pipeline.extract.extractor  # noqa: E402,F401 - registers every backend
 from pipeline.extract.landmark_eval import aligner_errors, ground_truth  # noqa: E402
 
 LANDMARKS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "landmarks"
@@ -21,6 +20,7 @@ def main() -> int:
     if not LANDMARKS.is_dir():
         print(f"no ground truth at {LANDMARKS}", file=sys.stderr)
         return 2
+    backends.load_all()
     faces = list(ground_truth(LANDMARKS))
     detector = backends.create(backends.DETECTORS, "detector", "dlib-hog", "cpu", 0.0)
     print(f"{len(faces)} annotated faces; boxes from dlib-hog (the annotation's box where it "

@@ -5,6 +5,7 @@ batched on a GPU do; the dlib ones loop inside. Frames are RGB uint8 arrays (H, 
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -77,8 +78,32 @@ def descriptor(name: str):
     return _register(DESCRIPTORS, name)
 
 
+# The module that registers each backend, imported only when the backend is asked for: the
+# face-alignment pair pulls in torch and face_alignment (seconds), which dlib-only runs skip.
+MODULES = {
+    "dlib-hog": "pipeline.extract.dlib_backend",
+    "dlib-mmod": "pipeline.extract.dlib_backend",
+    "dlib": "pipeline.extract.dlib_backend",
+    "s3fd": "pipeline.extract.fan_backend",
+    "fan": "pipeline.extract.fan_backend",
+}
+DESCRIPTOR_MODULES = {
+    "dlib-torch": "pipeline.extract.dlib_resnet",
+    "dlib": "pipeline.extract.dlib_descriptor",
+}
+
+
+def load_all() -> None:
+    """Import every backend module, so the registries hold every name."""
+    for module in {*MODULES.values(), *DESCRIPTOR_MODULES.values()}:
+        importlib.import_module(module)
+
+
 def create(table: dict[str, Callable[..., T]], kind: str, name: str, device: str,
            *args: object) -> T:
+    modules = DESCRIPTOR_MODULES if table is DESCRIPTORS else MODULES
+    if name in modules:
+        importlib.import_module(modules[name])
     try:
         factory = table[name]
     except KeyError:

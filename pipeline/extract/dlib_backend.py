@@ -2,7 +2,10 @@
 `face_recognition_models`: works offline, the CPU default."""
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import dlib
 import numpy as np
@@ -21,19 +24,28 @@ def upsample_for(frame_shape: tuple[int, ...], min_size_percent: float) -> int:
 
 
 class DlibHogDetector:
+    """HOG on every core: dlib releases the GIL while it scans, so threads run in parallel.
+
+    Each thread has a detector of its own (dlib does not promise that one can be shared).
+    """
     name = "dlib-hog"
 
-    def __init__(self, min_size_percent: float = 0.0) -> None:
-        self._detector = dlib.get_frontal_face_detector()
+    def __init__(self, min_size_percent: float = 0.0, threads: int | None = None) -> None:
         self.min_size_percent = min_size_percent
+        self._local = threading.local()
+        self._pool = ThreadPoolExecutor(threads or os.cpu_count() or 1,
+                                        thread_name_prefix="hog")
+
+    def _detect_one(self, frame: np.ndarray) -> list[Detection]:
+        detector = getattr(self._local, "detector", None)
+        if detector is None:
+            detector = self._local.detector = dlib.get_frontal_face_detector()
+        rects, scores, _ = detector.run(frame, upsample_for(frame.shape, self.min_size_percent),
+                                        0.0)
+        return [Detection(_box(r), float(s)) for r, s in zip(rects, scores)]
 
     def detect(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
-        found = []
-        for frame in frames:
-            rects, scores, _ = self._detector.run(frame, upsample_for(frame.shape,
-                                                                      self.min_size_percent), 0.0)
-            found.append([Detection(_box(r), float(s)) for r, s in zip(rects, scores)])
-        return found
+        return list(self._pool.map(self._detect_one, frames))
 
 
 class DlibMmodDetector:

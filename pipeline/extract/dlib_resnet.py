@@ -92,9 +92,9 @@ class _Reader:
     def tensor(self) -> np.ndarray:
         self.version(2, "tensor")
         shape = tuple(self.int() for _ in range(4))
-        start = self.pos
-        self.take(4 * int(np.prod(shape)))
-        return np.frombuffer(self.data, "<f4", int(np.prod(shape)), start).reshape(shape)
+        count, start = int(np.prod(shape)), self.pos
+        self.take(4 * count)
+        return np.frombuffer(self.data, "<f4", count, start).reshape(shape)
 
     def alias(self) -> tuple[int, ...]:
         """An alias_tensor: the shape of a view into a layer's params (no data)."""
@@ -135,7 +135,7 @@ def _read_layer(r: _Reader) -> DlibLayer:
     name = r.str()
     if name == "con_4":
         params = r.tensor()
-        _filters, rows, cols = r.int(), r.int(), r.int()
+        _num_filters, rows, cols = r.int(), r.int(), r.int()
         stride, padding = (r.int(), r.int()), (r.int(), r.int())
         filters, biases = _split(params, r.alias(), r.alias())
         for _ in range(4):  # learning-rate and weight-decay multipliers
@@ -165,11 +165,11 @@ def _read_layer(r: _Reader) -> DlibLayer:
     raise DlibFormatError(f"layer {name[:40]!r} is not part of dlib's face descriptor network")
 
 
-def _skip_bookkeeping(r: _Reader, tensors: int) -> None:
-    """What add_layer writes after its layer: 3 flags and some (empty) work tensors."""
+def _skip_bookkeeping(r: _Reader) -> None:
+    """What add_layer writes after its layer: 3 flags and 3 (empty) work tensors."""
     for _ in range(3):
         r.bool()
-    for _ in range(tensors):
+    for _ in range(3):
         r.tensor()
 
 
@@ -191,12 +191,12 @@ def read_dlib_network(path: Path) -> DlibNetwork:
     mean_rgb = (r.float(), r.float(), r.float())
     chip_size = (r.int(), r.int())
     layers = [_read_layer(r)]
-    _skip_bookkeeping(r, tensors=3)
+    _skip_bookkeeping(r)
     r.int()  # the input layer's sample expansion factor
     for version in reversed(wrappers):
         if version == 2:
             layers.append(_read_layer(r))
-            _skip_bookkeeping(r, tensors=3)
+            _skip_bookkeeping(r)
     if r.pos != len(r.data):
         raise DlibFormatError(f"{len(r.data) - r.pos} bytes left after the network")
     return DlibNetwork(mean_rgb, chip_size, tuple(layers))
@@ -389,10 +389,11 @@ class TorchDlibDescriptor:
     is 0.6) and halves the time on an AVX512-BF16 CPU.
 
     On CPU it uses one thread fewer than the cores it may run on, for the duration of each
-    call. torch's OpenMP threads spin at every layer's barrier: one that shares its core with
-    another busy process (a second worker, the detector, the TUI) stalls them all, measured
-    here at 55-60 ms a face with 2 threads beside a busy loop against 4.5 ms with 1 thread
-    (and 1.0 / 2.2 ms on an idle machine). Pass `threads` to use every core.
+    call. torch's OpenMP threads meet at a barrier in every layer, so one that shares its core
+    with another busy process (a second worker, the TUI) holds up the rest. Measured on a
+    2-core machine, bf16: 1 thread 1.9-2.0 ms a face whether or not the other core is busy;
+    2 threads 1.0-1.3 ms when it is idle, 4.3 ms beside a busy loop and 36-40 ms beside
+    another process running torch. Pass `threads` to use every core.
     """
     name = "dlib-torch"
 

@@ -7,9 +7,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-import pipeline.extract.dlib_backend  # noqa: F401 - registers the dlib backends
-import pipeline.extract.dlib_resnet  # noqa: F401 - registers the descriptors
-import pipeline.extract.fan_backend  # noqa: F401 - registers s3fd and fan
 from pipeline.extract import backends
 from pipeline.extract.alignment import align_to_mean_face, aligned_crop, thumbnail
 from pipeline.extract.backends import BackendUnavailableError, Detection
@@ -92,7 +89,11 @@ class FaceExtractor:
 
     def extract(self, frame_ids: Sequence[int], images: Sequence[np.ndarray]) -> list[NewFace]:
         """Every face of the batch, measured, masked, described and judged."""
-        located = self.locate(images)
+        return self.complete(frame_ids, images, self.locate(images))
+
+    def complete(self, frame_ids: Sequence[int], images: Sequence[np.ndarray],
+                 located: Sequence[Sequence[FrameFaces]]) -> list[NewFace]:
+        """The second half of `extract`, for faces `locate` found (so the two can overlap)."""
         vectors = iter(self.describe(images, located))
         found = []
         for frame_id, image, faces in zip(frame_ids, images, located):

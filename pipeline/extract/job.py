@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,45 +92,74 @@ def _reference(extractor: FaceExtractor, path: str) -> np.ndarray:
     return extractor.reference_descriptor(image, Path(path).name)
 
 
-def _run_batches(ctx: JobContext, source: sources.Source, extractor: FaceExtractor,
-                 wanted: list[faces.PendingFrame], total: int) -> None:
-    already = total - len(wanted)
-    started = time.monotonic()
-    processed = 0
-    face_count = 0
-    batch_ids: list[int] = []
-    batch_images: list[np.ndarray] = []
-    skipped_ids: list[int] = []
+@dataclass
+class _Batch:
+    frame_ids: list[int] = field(default_factory=list)
+    images: list[np.ndarray] = field(default_factory=list)
+    unreadable_ids: list[int] = field(default_factory=list)
 
-    def flush() -> None:
-        nonlocal processed, face_count
-        found = extractor.extract(batch_ids, batch_images) if batch_ids else []
-        faces.save_frames(ctx.conn, source.id, batch_ids + skipped_ids, found)
-        processed += len(batch_ids) + len(skipped_ids)
-        face_count += len(found)
-        batch_ids.clear()
-        batch_images.clear()
-        skipped_ids.clear()
-        elapsed = time.monotonic() - started
-        rate = processed / elapsed if elapsed > 0 else 0.0
-        left = total - already - processed
-        eta = f", ETA {_duration(left / rate)}" if rate > 0 and left > 0 else ""
-        ctx.progress(already + processed, total,
-                     f"frame {already + processed}/{total}, {face_count} faces, "
-                     f"{rate:.1f} frames/s{eta}")
+    def __len__(self) -> int:
+        return len(self.frame_ids) + len(self.unreadable_ids)
 
+
+def _batches(ctx: JobContext, source: sources.Source,
+             wanted: list[faces.PendingFrame]) -> Iterator[_Batch]:
+    batch = _Batch()
     for loaded in read_frames(source, wanted, threading.Event()):
         ctx.checkpoint()
         if loaded.image is None:
             ctx.log.warning("source %d: %s", source.id, loaded.error)
-            skipped_ids.append(loaded.frame.id)
+            batch.unreadable_ids.append(loaded.frame.id)
         else:
-            batch_ids.append(loaded.frame.id)
-            batch_images.append(loaded.image)
-        if len(batch_ids) + len(skipped_ids) >= BATCH_FRAMES:
-            flush()
-    if batch_ids or skipped_ids:
-        flush()
+            batch.frame_ids.append(loaded.frame.id)
+            batch.images.append(loaded.image)
+        if len(batch) >= BATCH_FRAMES:
+            yield batch
+            batch = _Batch()
+    if len(batch):
+        yield batch
+
+
+def _run_batches(ctx: JobContext, source: sources.Source, extractor: FaceExtractor,
+                 wanted: list[faces.PendingFrame], total: int) -> None:
+    """Detect and align batch k+1 on a thread while batch k is described and stored."""
+    progress = _Progress(ctx, total, already=total - len(wanted))
+    with ThreadPoolExecutor(1, thread_name_prefix="locate") as locator:
+        pending: tuple[_Batch, Future] | None = None
+        for batch in _batches(ctx, source, wanted):
+            located = locator.submit(extractor.locate, batch.images)
+            if pending is not None:
+                progress.add(*_store(ctx, source, extractor, *pending))
+            pending = (batch, located)
+        if pending is not None:
+            progress.add(*_store(ctx, source, extractor, *pending))
+
+
+def _store(ctx: JobContext, source: sources.Source, extractor: FaceExtractor, batch: _Batch,
+           located: Future) -> tuple[int, int]:
+    found = extractor.complete(batch.frame_ids, batch.images, located.result())
+    faces.save_frames(ctx.conn, source.id, batch.frame_ids + batch.unreadable_ids, found)
+    return len(batch), len(found)
+
+
+class _Progress:
+    """Frames and faces so far, the rate and the time left, as the job's progress line."""
+
+    def __init__(self, ctx: JobContext, total: int, already: int) -> None:
+        self.ctx, self.total, self.already = ctx, total, already
+        self.started = time.monotonic()
+        self.frames = self.faces = 0
+
+    def add(self, frames: int, found: int) -> None:
+        self.frames += frames
+        self.faces += found
+        elapsed = time.monotonic() - self.started
+        rate = self.frames / elapsed if elapsed > 0 else 0.0
+        done = self.already + self.frames
+        left = self.total - done
+        eta = f", ETA {_duration(left / rate)}" if rate > 0 and left > 0 else ""
+        self.ctx.progress(done, self.total, f"frame {done}/{self.total}, {self.faces} faces, "
+                                            f"{rate:.1f} frames/s{eta}")
 
 
 def _duration(seconds: float) -> str:

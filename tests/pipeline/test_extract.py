@@ -143,8 +143,9 @@ def test_bad_requests_fail_clearly(project: Project, astronaut_png: Path) -> Non
 
 
 def test_the_shared_option_names_are_the_registered_backends() -> None:
-    import pipeline.extract.extractor  # noqa: F401 - registers every backend
     from pipeline.extract import backends
+
+    backends.load_all()
     from store.extract_settings import ALIGNERS, AUTO, DETECTORS
 
     assert set(DETECTORS) - {AUTO} == set(backends.DETECTORS)
