@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,22 +23,20 @@ import torch
 from PIL import Image
 from skimage.data import astronaut
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from pipeline.extract.dlib_descriptor import DlibDescriptor
+from pipeline.extract.dlib_resnet import (TorchDlibDescriptor, available_cores, load_dlib_resnet,
+                                          native_bf16)
+from pipeline.extract.model_files import RESNET, SHAPE_68, dlib_model_file
 
-from pipeline.extract.dlib_descriptor import DlibDescriptor  # noqa: E402
-from pipeline.extract.dlib_resnet import (TorchDlibDescriptor, available_cores,  # noqa: E402
-                                          load_dlib_resnet, native_bf16)
-from pipeline.extract.model_files import RESNET, SHAPE_68, dlib_model_file  # noqa: E402
-
-TESTDATA = REPO.parent / "shared" / "testdata"
+TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 BATCH = 32
 
 
 def real_chips(count: int) -> tuple[list[np.ndarray], str]:
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(str(dlib_model_file(SHAPE_68)))
-    photos = sorted((TESTDATA / "identities").glob("*/*/*.*")) if TESTDATA.is_dir() else []
+    photos = [path for path in sorted((TESTDATA / "identities").glob("*/*/*"))
+              if path.suffix.lower() in (".png", ".jpg", ".jpeg")]
     chips: list[np.ndarray] = []
     for path in photos:
         if len(chips) >= count:

@@ -94,7 +94,7 @@ def test_file_is_dlibs_face_descriptor_network() -> None:
 def test_matches_dlib_on_real_faces(faces: Faces, network: DlibResNet, device: str, bf16: bool,
                                     min_cosine: float, max_distance: float) -> None:
     model = load_dlib_resnet(dlib_model_file(RESNET)) if device == "cuda" else network
-    ours = TorchDlibDescriptor(device, 16, bf16, model).describe(faces.chips)
+    ours = TorchDlibDescriptor(device, 16, bf16, model).describe(faces.chips)  # 5 batches
     assert ours.shape == (len(faces.chips), 128) and ours.dtype == np.float32
     cosine = _cosine(ours, faces.reference)
     distance = np.linalg.norm(ours - faces.reference, axis=1)
