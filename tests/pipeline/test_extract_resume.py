@@ -92,3 +92,13 @@ def test_hamilton_filter_keeps_lin_manuel_and_drops_the_audience(
     assert kept and dropped
     assert all(f.filter_distance < 0.6 for f in kept)
     assert all(f.filter_distance >= 0.6 for f in dropped)
+
+
+def test_a_gif_is_extracted_like_a_video(project: Project,
+                                         worker_processes: WorkerProcesses) -> None:
+    job_id = queue_extraction(project, real_media("videos/elon-musk-smoke.gif"), every_n=5)
+    assert worker_processes.run(project).returncode == 0
+    with project.connection() as conn:
+        job = jobs.get(conn, job_id)
+    assert job.status == JobStatus.DONE, job.error
+    assert job.result["frames"] == 7 and job.result["faces"] >= 3
