@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from screens.dialogs.add_media import AddMediaDialog, AddMediaResult
+from screens.extract import ExtractScreen
 from store import jobs
 from store.jobs import Job, JobStatus
 from store.project import Project
@@ -48,6 +49,8 @@ class DashboardScreen(Screen[None]):
     BINDINGS = [
         Binding("a", "add_media", "Add media", id="dashboard.add_media",
                 tooltip="Add a video, an image or a folder of images to the project"),
+        Binding("x", "extract", "Extract", id="dashboard.extract",
+                tooltip="Open the Extract screen: find, align and describe the faces of sources"),
         Binding("c", "cancel_job", "Cancel job", id="dashboard.cancel_job",
                 tooltip="Cancel the selected job (a running one stops at its next unit of work)"),
         Binding("w", "start_worker", "Start worker", id="dashboard.start_worker",
@@ -103,6 +106,9 @@ class DashboardScreen(Screen[None]):
 
     def action_add_media(self) -> None:
         self.app.push_screen(AddMediaDialog(), self._add_media)
+
+    def action_extract(self) -> None:
+        self.app.push_screen(ExtractScreen())
 
     def _add_media(self, result: AddMediaResult | None) -> None:
         if result is not None:

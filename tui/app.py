@@ -21,6 +21,7 @@ from textual.screen import Screen
 
 from screens.dashboard import DashboardScreen
 from screens.dialogs.add_media import AddMediaDialog
+from screens.extract import ExtractScreen
 from screens.help import HelpScreen
 from store.project import Project
 from store.snapshot import Snapshot
@@ -118,7 +119,8 @@ class SwapdeckApp(App[None]):
 
     def _apply_config(self) -> None:
         config = load_config()
-        remappable = [type(self), DashboardScreen, AddMediaDialog, HelpScreen, PathInput]
+        remappable = [type(self), DashboardScreen, AddMediaDialog, ExtractScreen, HelpScreen,
+                      PathInput]
         self.key_overrides, problems = check_keymap(config.keys, declared_ids(remappable))
         problems = [*config.problems, *problems]
         if self.key_overrides:

@@ -79,16 +79,25 @@ class JobsPanel(Vertical):
             replace_rows(self.table, rows)
 
 
-def _row(job: Job) -> Row:
-    failed = job.status == JobStatus.FAILED
-    detail = Text(job.error or "", style="red") if failed else Text(job.message)
+def job_detail(job: Job) -> Text:
+    """The message cell: the error of a failed job, or the progress line, or the cancelling."""
+    if job.status == JobStatus.FAILED:
+        return Text(job.error or "", style="red")
     if job.cancel_requested and job.status == JobStatus.RUNNING:
-        detail = Text("cancelling... " + job.message, style="yellow")
+        return Text("cancelling... " + job.message, style="yellow")
+    return Text(job.message)
+
+
+def status_text(job: Job) -> Text:
+    return Text(job.status.label, style=STATUS_STYLES[job.status])
+
+
+def _row(job: Job) -> Row:
     return str(job.id), (
         str(job.id),
         job.kind,
-        Text(job.status.label, style=STATUS_STYLES[job.status]),
+        status_text(job),
         progress_bar(job),
         str(job.params.get("path", "")),
-        detail,
+        job_detail(job),
     )
