@@ -144,9 +144,13 @@ class Worker:
             conn.close()
 
 
+MAX_ERROR_CHARS = 400
+
+
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+    """The exception as one line a person can read (the traceback is in worker.log)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 3] + "..."
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

@@ -30,9 +30,12 @@ class LoadedFrame:
 
 
 def upright(image: np.ndarray, rotation: int) -> np.ndarray:
-    """Apply a display rotation (degrees counter-clockwise, as ffmpeg's display matrix says)."""
-    turns = (rotation // 90) % 4
-    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+    """Apply a display rotation (degrees counter-clockwise, as ffmpeg's display matrix says).
+
+    The result is contiguous: PyAV pads the rows of odd-width frames, and dlib refuses
+    strided arrays.
+    """
+    return np.ascontiguousarray(np.rot90(image, (rotation // 90) % 4))
 
 
 def _video_frames(source: Source, wanted: Sequence[PendingFrame]) -> Iterator[LoadedFrame]:

@@ -163,3 +163,22 @@ def test_offline_without_fan_weights_the_job_names_the_fallback(
     job = extract(project, source_id, detector="s3fd", aligner="fan")
     assert job.status == JobStatus.FAILED
     assert "--detector dlib-hog --aligner dlib" in job.error and "\n" not in job.error
+
+
+def test_odd_frame_sizes(project: Project, tmp_path: Path) -> None:
+    import av
+
+    picture = np.ascontiguousarray(astronaut()[:257, 60:361])  # 301 x 257
+    path = tmp_path / "odd.avi"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 301, 257, "yuv444p"
+        for _ in range(3):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    source_id = add(project, path)
+    job = extract(project, source_id)
+    assert job.status == JobStatus.DONE, job.error
+    assert job.result["faces"] == 3
