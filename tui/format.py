@@ -62,9 +62,18 @@ def progress_text(job: Job) -> str:
     return ""
 
 
+def job_target(job: Job) -> str:
+    """What a job works on: the path it adds, or the source it extracts."""
+    if "path" in job.params:
+        return str(job.params["path"])
+    if "source_id" in job.params:
+        return f"source {job.params['source_id']}"
+    return ""
+
+
 def describe_job(job: Job) -> str:
     detail = job.error if job.status == JobStatus.FAILED else job.message
-    target = job.params.get("path", "")
+    target = job_target(job)
     progress = progress_text(job)
     return (f"{job.id:>5} {job.kind:<8} {job.status.label:<9} {progress:>4} {target}"
             + (f" - {detail}" if detail else ""))

@@ -8,11 +8,12 @@ from textual.widgets import DataTable, Static
 
 from store.jobs import Job, JobStatus
 from store.snapshot import Snapshot
+from tui.format import job_target
 from tui.widgets.table_rows import Row, replace_rows, selected_key
 
 BAR_WIDTH = 16
 COLUMNS = (("id", "ID"), ("kind", "Kind"), ("status", "Status"), ("progress", "Progress"),
-           ("path", "Path"), ("message", "Message"))
+           ("path", "Target"), ("message", "Message"))
 STATUS_STYLES = {
     JobStatus.QUEUED: "dim",
     JobStatus.RUNNING: "bold yellow",
@@ -98,6 +99,6 @@ def _row(job: Job) -> Row:
         job.kind,
         status_text(job),
         progress_bar(job),
-        str(job.params.get("path", "")),
+        job_target(job),
         job_detail(job),
     )
