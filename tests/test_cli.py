@@ -97,3 +97,18 @@ def test_every_option_has_help_text() -> None:
                 assert action.help, f"swapdeck {name} {action.dest} has no help text"
     for command in ("worker", "watch", "models"):
         assert "usage: swapdeck " + command in swapdeck(command, "--help").stdout
+
+
+def test_extract_from_the_command_line(project_path: Path, astronaut_png: Path) -> None:
+    swapdeck("new", project_path)
+    swapdeck("add", project_path, astronaut_png, "--wait")
+    bad = swapdeck("extract", project_path, "1", "--size", "64", check=False)
+    assert bad.returncode == 2 and "--size must be 256 to 1024" in bad.stderr
+    missing = swapdeck("extract", project_path, "7", check=False)
+    assert missing.returncode == 2 and "no source 7" in missing.stderr
+    done = swapdeck("extract", project_path, str(astronaut_png), "--size", "256", "--wait")
+    assert "queued extract job 2: source 1" in done.stdout and "faces in 1 frames" in done.stdout
+    again = swapdeck("extract", project_path, "--all", "--skip-existing")
+    assert "nothing to extract" in again.stdout
+    status = swapdeck("jobs", project_path).stdout
+    assert "extract" in status and "source 1" in status

@@ -17,7 +17,8 @@ from store.extract_settings import ALIGNERS, DETECTORS, ExtractSettings
 from store.extract_settings import HELP as EXTRACT_HELP
 from store.jobs import FINISHED, JobStatus
 from store.project import Project, ProjectError, create_project, open_or_create, open_project
-from tui.format import cancel_outcome, describe_job, describe_source, describe_worker
+from tui.format import (cancel_outcome, describe_job, describe_source, describe_worker,
+                        params_target)
 from tui.launcher import ensure_worker, python_module_command, start_detached_worker
 
 JSON_SCHEMA = 1
@@ -192,14 +193,18 @@ def cmd_add(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     params = [ingest_params(Path(m), args.label) for m in args.media]
     with project.connection() as conn:
-        job_ids = jobs.enqueue_many(conn, "ingest", params)
-        for job_id, p in zip(job_ids, params):
-            print(f"queued ingest job {job_id}: {p['path']}")
-        if not args.no_worker:
-            _start_worker_if_needed(project)
-        if args.wait:
-            return _wait_for(conn, job_ids)
-    return 0
+        return _queue(project, conn, "ingest", params, args)
+
+
+def _queue(project: Project, conn, kind: str, params: list[dict],
+           args: argparse.Namespace) -> int:
+    """Queue the jobs, say so, start a worker unless --no-worker, and --wait for them."""
+    job_ids = jobs.enqueue_many(conn, kind, params)
+    for job_id, p in zip(job_ids, params):
+        print(f"queued {kind} job {job_id}: {params_target(p)}")
+    if not args.no_worker:
+        _start_worker_if_needed(project)
+    return _wait_for(conn, job_ids) if args.wait else 0
 
 
 def ingest_params(path: Path, label: str) -> dict:
@@ -346,14 +351,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         if not params:
             print("nothing to extract: every source named was extracted before")
             return 0
-        job_ids = jobs.enqueue_many(conn, "extract", params)
-        for job_id, p in zip(job_ids, params):
-            print(f"queued extract job {job_id}: source {p['source_id']}")
-        if not args.no_worker:
-            _start_worker_if_needed(project)
-        if args.wait:
-            return _wait_for(conn, job_ids)
-    return 0
+        return _queue(project, conn, "extract", params, args)
 
 
 def cmd_stop(args: argparse.Namespace) -> int:

@@ -63,11 +63,15 @@ def progress_text(job: Job) -> str:
 
 
 def job_target(job: Job) -> str:
+    return params_target(job.params)
+
+
+def params_target(params: dict) -> str:
     """What a job works on: the path it adds, or the source it extracts."""
-    if "path" in job.params:
-        return str(job.params["path"])
-    if "source_id" in job.params:
-        return f"source {job.params['source_id']}"
+    if "path" in params:
+        return str(params["path"])
+    if "source_id" in params:
+        return f"source {params['source_id']}"
     return ""
 
 
