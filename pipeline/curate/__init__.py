@@ -1,0 +1,1 @@
+"""Curation: identity clustering, sorting and filters over extracted faces."""
