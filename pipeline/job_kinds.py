@@ -1,3 +1,4 @@
 """Imports every module that registers a job kind, so the worker knows them all."""
 import pipeline.ingest.job  # noqa: F401
 import pipeline.extract.job  # noqa: F401
+import pipeline.curate.job  # noqa: F401

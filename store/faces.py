@@ -18,6 +18,9 @@ import numpy as np
 
 from store.connection import write
 
+# The identity descriptor every face gets: dlib's ResNet v1 (run by dlib or our PyTorch port).
+DESCRIPTOR_MODEL = "dlib_resnet_v1"
+
 
 def to_blob(array: np.ndarray) -> bytes:
     return np.asarray(array, "<f4").tobytes()

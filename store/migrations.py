@@ -168,10 +168,53 @@ def _0003_faces(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _0004_identities(conn: sqlite3.Connection) -> None:
+    for statement in (
+        """CREATE TABLE identities (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            side TEXT CHECK (side IN ('A', 'B')),
+            created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE cluster_runs (
+            id INTEGER PRIMARY KEY,
+            created_at REAL NOT NULL,
+            method TEXT NOT NULL,
+            threshold REAL NOT NULL,
+            source_ids TEXT NOT NULL,
+            faces INTEGER NOT NULL,
+            clusters INTEGER NOT NULL,
+            job_id INTEGER
+        )""",
+        """CREATE TABLE clusters (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES cluster_runs (id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            centre BLOB NOT NULL,
+            identity_id INTEGER REFERENCES identities (id) ON DELETE SET NULL,
+            UNIQUE (run_id, idx)
+        )""",
+        """CREATE TABLE cluster_members (
+            run_id INTEGER NOT NULL REFERENCES cluster_runs (id) ON DELETE CASCADE,
+            face_id INTEGER NOT NULL REFERENCES faces (id) ON DELETE CASCADE,
+            cluster_id INTEGER NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+            distance REAL NOT NULL,
+            PRIMARY KEY (run_id, face_id)
+        )""",
+        "CREATE INDEX cluster_members_by_cluster ON cluster_members (cluster_id)",
+        # A person chosen by hand for a face outlives every re-clustering.
+        "ALTER TABLE faces ADD COLUMN identity_manual INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX faces_by_identity ON faces (identity_id)",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _0001_initial),
     Migration(2, "workers", _0002_workers),
     Migration(3, "faces", _0003_faces),
+    Migration(4, "identities", _0004_identities),
 )
 LATEST_VERSION = MIGRATIONS[-1].number
 

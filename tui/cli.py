@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from store import events, faces, jobs, snapshot, sources, workers
+from store import events, faces, identities, jobs, snapshot, sources, workers
 from store.extract_settings import ALIGNERS, DETECTORS, ExtractSettings
 from store.extract_settings import HELP as EXTRACT_HELP
 from store.jobs import FINISHED, JobStatus
@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "(see swapdeck watch --help)", add_help=False)
 
     _add_extract_parser(commands)
+    _add_curation_parsers(commands)
     commands.add_parser("models", help="list extraction backends and whether their model files "
                                        "are here (see swapdeck models --help)", add_help=False)
 
@@ -129,6 +130,33 @@ def _add_extract_parser(commands: argparse._SubParsersAction) -> None:
                          help="wait until the jobs finish and print their results")
     extract.add_argument("--no-worker", action="store_true",
                          help="only queue the jobs; do not start a worker")
+
+
+def _add_curation_parsers(commands: argparse._SubParsersAction) -> None:
+    cluster = commands.add_parser("cluster", help="group the project's faces by identity")
+    cluster.add_argument("project", help="the project folder")
+    cluster.add_argument("--source", nargs="+", default=[], metavar="SOURCE",
+                         help="only the faces of these sources (ids or paths; default: all)")
+    cluster.add_argument("--threshold", type=float, default=identities.DEFAULT_THRESHOLD,
+                         help="descriptor distance within which faces count as one person "
+                              f"(average linkage; default {identities.DEFAULT_THRESHOLD})")
+    cluster.add_argument("--method", choices=["average"], default="average",
+                         help="how clusters are joined: average linkage (scales to 100k faces "
+                              "through k-means compression)")
+    cluster.add_argument("--wait", action="store_true",
+                         help="wait until the job finishes and print its result")
+    cluster.add_argument("--no-worker", action="store_true",
+                         help="only queue the job; do not start a worker")
+
+    identity = commands.add_parser("identity", help="the people of the project")
+    identity.add_argument("project", help="the project folder")
+    actions = identity.add_subparsers(dest="action", required=True, metavar="ACTION",
+                                      help="list, or name a cluster")
+    listing = actions.add_parser("list", help="people and the clusters of the latest run")
+    listing.add_argument("--json", action="store_true", help="print a JSON document")
+    name = actions.add_parser("name", help="name a cluster as a person (new or existing)")
+    name.add_argument("cluster", type=int, help="a cluster id (see swapdeck identity list)")
+    name.add_argument("name", help="the person's name")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -354,6 +382,45 @@ def cmd_extract(args: argparse.Namespace) -> int:
         return _queue(project, conn, "extract", params, args)
 
 
+def cmd_cluster(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    with project.connection() as conn:
+        try:
+            source_ids = [sources.resolve(conn, s).id for s in args.source]
+        except sources.SourceNotFoundError as exc:
+            raise CliError(str(exc)) from None
+        params = {"source_ids": source_ids, "threshold": args.threshold, "method": args.method}
+        return _queue(project, conn, "cluster", [params], args)
+
+
+def cmd_identity(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    with project.connection() as conn:
+        if args.action == "name":
+            try:
+                identity_id = identities.name_cluster(conn, args.cluster, args.name)
+            except identities.IdentityError as exc:
+                raise CliError(str(exc)) from None
+            print(f"cluster {args.cluster} is now {args.name} (person {identity_id})")
+            return 0
+        run_id = identities.latest_run_id(conn)
+        clusters = identities.clusters(conn, run_id) if run_id else []
+        people = identities.list_identities(conn)
+    if args.json:
+        _print_json({"schema": JSON_SCHEMA, "run_id": run_id,
+                     "people": [vars(p) for p in people],
+                     "clusters": [c.to_json() for c in clusters]})
+        return 0
+    for person in people:
+        side = f", side {person.side}" if person.side else ""
+        print(f"person {person.id:>4} {person.name}: {person.faces} faces{side}")
+    if run_id is None:
+        print("no clustering yet: run swapdeck cluster")
+    for row in clusters:
+        print(f"cluster {row.id:>5} ({row.size} faces){': ' + row.name if row.name else ''}")
+    return 0
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
@@ -380,4 +447,6 @@ COMMANDS = {
     "log": cmd_log,
     "stop": cmd_stop,
     "extract": cmd_extract,
+    "cluster": cmd_cluster,
+    "identity": cmd_identity,
 }

@@ -72,6 +72,9 @@ def params_target(params: dict) -> str:
         return str(params["path"])
     if "source_id" in params:
         return f"source {params['source_id']}"
+    if "source_ids" in params:
+        chosen = params["source_ids"]
+        return f"sources {', '.join(map(str, chosen))}" if chosen else "all sources"
     return ""
 
 

@@ -15,7 +15,8 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import pdist
 from sklearn.cluster import MiniBatchKMeans
 
-DEFAULT_THRESHOLD = 0.55  # benchmarks/cluster_quality.py: purity 1.000, inverse purity 0.994
+from store.identities import DEFAULT_THRESHOLD
+
 EXACT_LIMIT = 8000        # 32 M pairwise distances, about 256 MB
 COMPRESSED_CENTRES = 4000
 KMEANS_BATCH = 8192

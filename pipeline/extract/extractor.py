@@ -16,9 +16,8 @@ from pipeline.extract.filters import (IdentityFilter, descriptors_array, layout_
 from pipeline.extract.masks import MASK_SIZE, landmark_mask
 from pipeline.extract.quality import measure
 from store.extract_settings import AUTO, ExtractSettings
-from store.faces import EncodedImage, NewFace
+from store.faces import DESCRIPTOR_MODEL, EncodedImage, NewFace
 
-DESCRIPTOR_MODEL = "dlib_resnet_v1"
 JPEG_QUALITY = 92
 
 

@@ -1,0 +1,98 @@
+"""The cluster job on a real store: runs recorded, names carried over, hand choices kept."""
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.worker import Worker, WorkerOptions
+from store import faces, identities, jobs, sources
+from store.connection import write
+from store.faces import DESCRIPTOR_MODEL, EncodedImage, NewFace
+from store.jobs import JobStatus
+from store.project import Project
+from store.sources import FrameRow, MediaFacts
+from tests.pipeline.test_cluster import people
+from tui.cli import main as swapdeck
+
+
+def seed_faces(project: Project, vectors: np.ndarray) -> list[int]:
+    """One face per frame of a made-up source, with these descriptors."""
+    blank = EncodedImage("jpeg", b"\xff\xd8\xff\xd9")
+    with project.connection() as conn:
+        source_id = sources.begin_ingest(conn, "/made/up.mp4", "", "video", 1, 1, None)
+        sources.add_frames(conn, source_id, [FrameRow(i, i, None) for i in range(len(vectors))])
+        sources.complete_ingest(conn, source_id, MediaFacts("0" * 64, 8, 8, 25.0, False,
+                                                            len(vectors), 1.0, 0, "h264",
+                                                            False, None))
+        faces.start_extraction(conn, source_id, {}, len(vectors), 0)
+        frame_ids = [r[0] for r in conn.execute("SELECT id FROM frames ORDER BY idx")]
+        new = [NewFace(frame_id, 0, (0, 0, 8, 8), 1.0, np.zeros((68, 2)), np.zeros((2, 3)), 1.0,
+                       0, 0, 0, 0.5, None, None, blank, 8, blank, {}, 8,
+                       {DESCRIPTOR_MODEL: vector})
+               for frame_id, vector in zip(frame_ids, vectors)]
+        faces.save_frames(conn, source_id, frame_ids, new)
+        return [f.id for f in faces.list_faces(conn)]
+
+
+def run_cluster(project: Project, **params) -> jobs.Job:
+    with project.connection() as conn:
+        job_id = jobs.enqueue(conn, "cluster", params)
+    Worker(project, WorkerOptions(exit_when_idle=True, watch_inbox=False)).run()
+    with project.connection() as conn:
+        return jobs.get(conn, job_id)
+
+
+def test_a_run_is_recorded_with_members_and_distances(project: Project) -> None:
+    vectors, truth = people(3, 20)
+    seed_faces(project, vectors)
+    job = run_cluster(project)
+    assert job.status == JobStatus.DONE, job.error
+    assert job.result["clusters"] == 3 and job.result["faces"] == 60
+    with project.connection() as conn:
+        rows = identities.clusters(conn, job.result["run_id"])
+        assert sorted(r.size for r in rows) == [20, 20, 20]
+        members = conn.execute("SELECT COUNT(*), MAX(distance) FROM cluster_members").fetchone()
+        assert members[0] == 60 and members[1] < 0.2
+
+
+def test_names_carry_over_and_hand_choices_stay(project: Project) -> None:
+    vectors, truth = people(3, 20, seed=4)
+    face_ids = seed_faces(project, vectors)
+    first = run_cluster(project)
+    with project.connection() as conn:
+        alice_cluster = conn.execute(
+            "SELECT cluster_id FROM cluster_members WHERE face_id = ?", (face_ids[0],)).fetchone()[0]
+        others = [c.id for c in identities.clusters(conn, first.result["run_id"])
+                  if c.id != alice_cluster]
+        alice = identities.name_cluster(conn, alice_cluster, "Alice")
+        bob = identities.name_cluster(conn, others[0], "Bob")
+        with write(conn):  # a face of Alice's put with Bob by hand
+            conn.execute("UPDATE faces SET identity_id = ?, identity_manual = 1 WHERE id = ?",
+                         (bob, face_ids[1]))
+    second = run_cluster(project, threshold=0.5)
+    assert second.status == JobStatus.DONE and "2 named people carried over" in second.result["message"]
+    with project.connection() as conn:
+        person = {f.id: f.identity_id for f in faces.list_faces(conn)}
+    alice_faces = [f for f, t in zip(face_ids, truth) if t == truth[0]]
+    assert all(person[f] == alice for f in alice_faces if f != face_ids[1])
+    assert person[face_ids[1]] == bob
+
+
+def test_nothing_to_cluster_fails_clearly(project: Project) -> None:
+    job = run_cluster(project)
+    assert job.status == JobStatus.FAILED and "no faces to cluster" in job.error
+
+
+def test_identity_cli(project: Project, capsys) -> None:
+    vectors, _ = people(2, 10, seed=5)
+    seed_faces(project, vectors)
+    run_cluster(project)
+    assert swapdeck(["identity", str(project.root), "list"]) == 0
+    assert "cluster" in capsys.readouterr().out
+    with project.connection() as conn:
+        cluster_id = identities.clusters(conn, identities.latest_run_id(conn))[0].id
+    assert swapdeck(["identity", str(project.root), "name", str(cluster_id), "Carol"]) == 0
+    assert swapdeck(["identity", str(project.root), "list", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"name": "Carol"' in out
+    assert swapdeck(["identity", str(project.root), "name", "999", "Dan"]) == 2
+    assert "no cluster 999" in capsys.readouterr().err
