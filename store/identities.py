@@ -126,7 +126,7 @@ def clusters(conn: sqlite3.Connection, run_id: int) -> list[ClusterRow]:
     rows = conn.execute(
         """SELECT c.id, c.run_id, c.idx, c.size, c.identity_id, i.name, i.side
            FROM clusters c LEFT JOIN identities i ON i.id = c.identity_id
-           WHERE c.run_id = ? ORDER BY c.idx""", (run_id,))
+           WHERE c.run_id = ? AND c.size > 0 ORDER BY c.idx""", (run_id,))
     return [ClusterRow(**dict(r)) for r in rows]
 
 
@@ -163,3 +163,71 @@ def list_identities(conn: sqlite3.Connection) -> list[Identity]:
            LEFT JOIN faces f ON f.identity_id = i.id AND f.excluded = 0
            GROUP BY i.id ORDER BY i.name""")
     return [Identity(**dict(r)) for r in rows]
+
+
+def _check_faces(conn: sqlite3.Connection, face_ids: Sequence[int]) -> None:
+    marks = ",".join("?" * len(face_ids))
+    found = {r[0] for r in conn.execute(f"SELECT id FROM faces WHERE id IN ({marks})",
+                                        tuple(face_ids))}
+    missing = sorted(set(face_ids) - found)
+    if missing:
+        raise IdentityError(f"no face {', '.join(map(str, missing[:5]))} in this project")
+
+
+def set_excluded(conn: sqlite3.Connection, face_ids: Sequence[int], excluded: bool) -> None:
+    """Leave faces out of training (or take them back); nothing is deleted."""
+    with write(conn):
+        _check_faces(conn, face_ids)
+        conn.executemany("UPDATE faces SET excluded = ? WHERE id = ?",
+                         [(int(excluded), face_id) for face_id in face_ids])
+
+
+def move_faces(conn: sqlite3.Connection, face_ids: Sequence[int], name: str) -> int:
+    """Give faces a person by hand (new or existing); re-clustering will not undo it."""
+    if not name.strip():
+        raise IdentityError("a person needs a name")
+    with write(conn):
+        _check_faces(conn, face_ids)
+        identity_id = _identity_named(conn, name.strip())
+        conn.executemany("UPDATE faces SET identity_id = ?, identity_manual = 1 WHERE id = ?",
+                         [(identity_id, face_id) for face_id in face_ids])
+    return identity_id
+
+
+def merge_clusters(conn: sqlite3.Connection, into: int, others: Sequence[int]) -> None:
+    """Fold clusters of one run into `into`: their members and sizes move, and their faces
+    take `into`'s person."""
+    with write(conn):
+        rows = conn.execute(
+            f"SELECT id, run_id, identity_id FROM clusters WHERE id IN "
+            f"({','.join('?' * (len(others) + 1))})", (into, *others)).fetchall()
+        by_id = {r["id"]: r for r in rows}
+        missing = sorted({into, *others} - set(by_id))
+        if missing:
+            raise IdentityError(f"no cluster {', '.join(map(str, missing))} in this project")
+        if len({r["run_id"] for r in rows}) > 1:
+            raise IdentityError("clusters of different runs cannot be merged")
+        for other in others:
+            conn.execute("UPDATE cluster_members SET cluster_id = ? WHERE cluster_id = ?",
+                         (into, other))
+            conn.execute("UPDATE clusters SET size = 0 WHERE id = ?", (other,))
+        conn.execute("UPDATE clusters SET size = (SELECT COUNT(*) FROM cluster_members"
+                     " WHERE cluster_id = ?) WHERE id = ?", (into, into))
+        conn.execute(
+            """UPDATE faces SET identity_id = ? WHERE identity_manual = 0 AND id IN (
+                   SELECT face_id FROM cluster_members WHERE cluster_id = ?)""",
+            (by_id[into]["identity_id"], into))
+
+
+def set_side(conn: sqlite3.Connection, name: str, side: str | None) -> None:
+    """Mark a person as side A or B of the training pair (the side's previous holder is
+    cleared), or clear the mark with None."""
+    if side not in ("A", "B", None):
+        raise IdentityError(f"a side is A or B, not {side!r}")
+    with write(conn):
+        row = conn.execute("SELECT id FROM identities WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise IdentityError(f"no person called {name!r} in this project")
+        if side is not None:
+            conn.execute("UPDATE identities SET side = NULL WHERE side = ?", (side,))
+        conn.execute("UPDATE identities SET side = ? WHERE id = ?", (side, row["id"]))

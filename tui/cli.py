@@ -151,12 +151,30 @@ def _add_curation_parsers(commands: argparse._SubParsersAction) -> None:
     identity = commands.add_parser("identity", help="the people of the project")
     identity.add_argument("project", help="the project folder")
     actions = identity.add_subparsers(dest="action", required=True, metavar="ACTION",
-                                      help="list, or name a cluster")
+                                      help="list, name, merge or side")
     listing = actions.add_parser("list", help="people and the clusters of the latest run")
     listing.add_argument("--json", action="store_true", help="print a JSON document")
     name = actions.add_parser("name", help="name a cluster as a person (new or existing)")
     name.add_argument("cluster", type=int, help="a cluster id (see swapdeck identity list)")
     name.add_argument("name", help="the person's name")
+    merge = actions.add_parser("merge", help="merge clusters of the same person into the first")
+    merge.add_argument("clusters", type=int, nargs="+", help="cluster ids; the first one stays")
+    side = actions.add_parser("side", help="mark a person as side A or B of the training pair")
+    side.add_argument("name", help="the person's name")
+    side.add_argument("side", choices=["A", "B", "none"], help="A, B, or none to clear it")
+
+    faces_ = commands.add_parser("faces", help="review decisions on single faces")
+    faces_.add_argument("project", help="the project folder")
+    face_actions = faces_.add_subparsers(dest="action", required=True, metavar="ACTION",
+                                         help="exclude, include or move faces")
+    for verb, text in (("exclude", "leave faces out of training (nothing is deleted)"),
+                       ("include", "take excluded faces back")):
+        action = face_actions.add_parser(verb, help=text)
+        action.add_argument("face", type=int, nargs="+", help="face ids")
+    move = face_actions.add_parser("move", help="give faces a person by hand (kept across "
+                                                "re-clustering)")
+    move.add_argument("name", help="the person's name (created if new)")
+    move.add_argument("face", type=int, nargs="+", help="face ids")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -403,6 +421,8 @@ def cmd_identity(args: argparse.Namespace) -> int:
                 raise CliError(str(exc)) from None
             print(f"cluster {args.cluster} is now {args.name} (person {identity_id})")
             return 0
+        if args.action in ("merge", "side"):
+            return _identity_change(conn, args)
         run_id = identities.latest_run_id(conn)
         clusters = identities.clusters(conn, run_id) if run_id else []
         people = identities.list_identities(conn)
@@ -418,6 +438,38 @@ def cmd_identity(args: argparse.Namespace) -> int:
         print("no clustering yet: run swapdeck cluster")
     for row in clusters:
         print(f"cluster {row.id:>5} ({row.size} faces){': ' + row.name if row.name else ''}")
+    return 0
+
+
+def _identity_change(conn, args: argparse.Namespace) -> int:
+    try:
+        if args.action == "merge":
+            if len(args.clusters) < 2:
+                raise CliError("name at least two clusters to merge")
+            identities.merge_clusters(conn, args.clusters[0], args.clusters[1:])
+            print(f"merged clusters {', '.join(map(str, args.clusters[1:]))} into "
+                  f"{args.clusters[0]}")
+        else:
+            side = None if args.side == "none" else args.side
+            identities.set_side(conn, args.name, side)
+            print(f"{args.name} is now {'side ' + side if side else 'on no side'}")
+    except identities.IdentityError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
+def cmd_faces(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    with project.connection() as conn:
+        try:
+            if args.action == "move":
+                identities.move_faces(conn, args.face, args.name)
+                print(f"{len(args.face)} face(s) now {args.name}")
+            else:
+                identities.set_excluded(conn, args.face, args.action == "exclude")
+                print(f"{len(args.face)} face(s) {args.action}d")
+        except identities.IdentityError as exc:
+            raise CliError(str(exc)) from None
     return 0
 
 
@@ -449,4 +501,5 @@ COMMANDS = {
     "extract": cmd_extract,
     "cluster": cmd_cluster,
     "identity": cmd_identity,
+    "faces": cmd_faces,
 }

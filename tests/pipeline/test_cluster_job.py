@@ -96,3 +96,34 @@ def test_identity_cli(project: Project, capsys) -> None:
     assert '"name": "Carol"' in out
     assert swapdeck(["identity", str(project.root), "name", "999", "Dan"]) == 2
     assert "no cluster 999" in capsys.readouterr().err
+
+
+def test_review_actions_exclude_move_merge_side(project: Project) -> None:
+    vectors, truth = people(3, 10, seed=6)
+    face_ids = seed_faces(project, vectors)
+    run = run_cluster(project, threshold=0.55)
+    with project.connection() as conn:
+        first, second, third = identities.clusters(conn, run.result["run_id"])
+        identities.name_cluster(conn, first.id, "Ann")
+        identities.merge_clusters(conn, first.id, [second.id])
+        merged = identities.clusters(conn, run.result["run_id"])
+        assert [(c.id, c.size, c.name) for c in merged] == [(first.id, 20, "Ann"),
+                                                             (third.id, 10, None)]
+        identities.set_excluded(conn, face_ids[:2], True)
+        identities.set_excluded(conn, face_ids[:1], False)
+        assert [f.excluded for f in faces.list_faces(conn)[:3]] == [False, True, False]
+        identities.move_faces(conn, face_ids[-1:], "Zed")
+        identities.set_side(conn, "Ann", "A")
+        identities.set_side(conn, "Zed", "A")  # the side moves: one person per side
+        people_now = {p.name: p for p in identities.list_identities(conn)}
+        assert people_now["Zed"].side == "A" and people_now["Ann"].side is None
+        assert people_now["Ann"].faces == 19 and people_now["Zed"].faces == 1
+        for bad in (lambda: identities.set_excluded(conn, [12345], True),
+                    lambda: identities.merge_clusters(conn, first.id, [999]),
+                    lambda: identities.set_side(conn, "Nobody", "B"),
+                    lambda: identities.move_faces(conn, face_ids[:1], "  ")):
+            try:
+                bad()
+            except identities.IdentityError:
+                continue
+            raise AssertionError("expected an IdentityError")
