@@ -14,8 +14,9 @@ import sqlite3
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pipeline.job_kinds  # noqa: F401 - registers every job kind
 from pipeline.context import JobContext
@@ -28,8 +29,10 @@ from store.jobs import Job, JobStatus
 from store.project import Project, ProjectError, open_project
 
 IDLE_POLL_S = 0.5
+BUSY_RETRIES = 5
 ORPHAN_SWEEP_EVERY_BEATS = 5
 EXIT_ALREADY_RUNNING = 3
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,24 @@ class Worker:
     def request_stop(self) -> None:
         self.stop_event.set()
 
+    def _retrying(self, what: str, action: Callable[[], T]) -> T:
+        """Run a queue write again when the store stays busy past its timeout (a starved
+        machine): the worker must outlive a lock held too long, not die of it."""
+        for attempt in range(1, BUSY_RETRIES + 1):
+            try:
+                return action()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                self.logger.warning("%s: store busy (%s), try %d of %d", what, exc, attempt,
+                                    BUSY_RETRIES)
+                self.stop_event.wait(attempt * 0.5)
+        return action()
+
     def _loop(self) -> None:
         while not self.stop_event.is_set():
-            job = jobs.claim(self.conn, self.worker_id, self.kinds)
+            job = self._retrying("claiming a job",
+                                 lambda: jobs.claim(self.conn, self.worker_id, self.kinds))
             if job is None:
                 if self.options.exit_when_idle:
                     return
@@ -103,10 +121,12 @@ class Worker:
         try:
             result = job_function(job.kind)(ctx, job.params)
         except WorkerStopping:
-            jobs.release(self.conn, job.id, "interrupted: the worker stopped; will resume")
+            self._retrying("releasing a job", lambda: jobs.release(
+                self.conn, job.id, "interrupted: the worker stopped; will resume"))
             log.info("job %d interrupted by worker stop; back in the queue", job.id)
         except JobCancelled:
-            jobs.finish(self.conn, job.id, JobStatus.CANCELLED, message="cancelled")
+            self._retrying("finishing a job", lambda: jobs.finish(
+                self.conn, job.id, JobStatus.CANCELLED, message="cancelled"))
             log.info("job %d cancelled", job.id)
         except (JobError, UnknownJobKindError) as exc:
             self._fail(job, log, _one_line(exc))
@@ -115,14 +135,16 @@ class Worker:
             self._fail(job, log, f"internal error: {type(exc).__name__}: {_one_line(exc)}")
         else:
             result = result or {}
-            jobs.finish(self.conn, job.id, JobStatus.DONE, message=result.get("message", "done"),
-                        result=result)
+            self._retrying("finishing a job", lambda: jobs.finish(
+                self.conn, job.id, JobStatus.DONE, message=result.get("message", "done"),
+                result=result))
             log.info("job %d done: %s", job.id, result.get("message", "done"))
         finally:
             self._current_job = None
 
     def _fail(self, job: Job, log: logging.LoggerAdapter, reason: str) -> None:
-        jobs.finish(self.conn, job.id, JobStatus.FAILED, message="failed", error=reason)
+        self._retrying("finishing a job", lambda: jobs.finish(
+            self.conn, job.id, JobStatus.FAILED, message="failed", error=reason))
         log.error("job %d failed: %s", job.id, reason)
 
     def _beat(self) -> None:

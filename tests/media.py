@@ -44,9 +44,13 @@ def write_video(path: Path, frames: int, *, size: int = 64, rate: int = 25,
     return path
 
 
-def write_image(path: Path, seed: int, size: int = 8) -> Path:
-    """A small image whose content (and so hash) differs by `seed`."""
-    pixels = np.full((size, size, 3), seed % 256, np.uint8)
-    pixels[0, 0] = (seed // 256) % 256, seed % 7, 3
+def write_image(path: Path, seed: int, size: int = 8, noise: bool = False) -> Path:
+    """An image whose content (and so hash) differs by `seed`; `noise` makes it
+    incompressible, so reading and hashing it is real work."""
+    if noise:
+        pixels = np.random.default_rng(seed).integers(0, 256, (size, size, 3), np.uint8)
+    else:
+        pixels = np.full((size, size, 3), seed % 256, np.uint8)
+        pixels[0, 0] = (seed // 256) % 256, seed % 7, 3
     Image.fromarray(pixels).save(path)
     return path

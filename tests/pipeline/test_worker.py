@@ -56,7 +56,10 @@ def start_long_ingest(project: Project, video: Path,
 def test_two_workers_racing_do_every_job_exactly_once(
     project: Project, tmp_path: Path, worker_processes: WorkerProcesses
 ) -> None:
-    images = [write_image(tmp_path / f"img{i:03}.png", i) for i in range(200)]
+    # Each job must outlast the workers' 0.5 s idle poll many times over, or one worker can
+    # drain the queue before the other looks.
+    images = [write_image(tmp_path / f"img{i:03}.png", i, size=256, noise=True)
+              for i in range(200)]
     first = worker_processes.start(project, "--kinds", "ingest")
     second = worker_processes.start(project, "--kinds", "ingest")
     wait_until(lambda: live_worker_count(project) == 2, what="both workers to sign in")
@@ -157,3 +160,29 @@ def test_worker_refuses_unknown_kinds_and_bad_projects(
     not_a_project = subprocess.run(
         [*worker_processes.start(project).args[:3], str(tmp_path)], capture_output=True, text=True)
     assert not_a_project.returncode == 2 and "not a swapdeck project" in not_a_project.stderr
+
+
+def test_the_worker_outlives_a_store_locked_past_its_timeout(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from pipeline import worker as worker_module
+
+    real_claim = jobs.claim
+    calls = {"n": 0}
+
+    def busy_twice(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise sqlite3.OperationalError("database is locked")
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(worker_module.jobs, "claim", busy_twice)
+    job_id = enqueue_ingest(project, write_image(tmp_path / "one.png", 1))
+    worker_module.Worker(project, worker_module.WorkerOptions(
+        exit_when_idle=True, watch_inbox=False)).run()
+    assert get_job(project, job_id).status == JobStatus.DONE
+    with project.connection() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM events WHERE message LIKE "
+                            "'claiming a job: store busy%'").fetchone()[0] == 2
