@@ -2,3 +2,4 @@
 import pipeline.ingest.job  # noqa: F401
 import pipeline.extract.job  # noqa: F401
 import pipeline.curate.job  # noqa: F401
+import pipeline.curate.export  # noqa: F401

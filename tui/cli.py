@@ -166,7 +166,7 @@ def _add_curation_parsers(commands: argparse._SubParsersAction) -> None:
     faces_ = commands.add_parser("faces", help="review decisions on single faces")
     faces_.add_argument("project", help="the project folder")
     face_actions = faces_.add_subparsers(dest="action", required=True, metavar="ACTION",
-                                         help="exclude, include or move faces")
+                                         help="exclude, include, move or export faces")
     for verb, text in (("exclude", "leave faces out of training (nothing is deleted)"),
                        ("include", "take excluded faces back")):
         action = face_actions.add_parser(verb, help=text)
@@ -175,6 +175,15 @@ def _add_curation_parsers(commands: argparse._SubParsersAction) -> None:
                                                 "re-clustering)")
     move.add_argument("name", help="the person's name (created if new)")
     move.add_argument("face", type=int, nargs="+", help="face ids")
+    export = face_actions.add_parser("export", help="write a faceset as a folder of aligned PNGs")
+    export.add_argument("folder", help="where the PNGs go (created if missing)")
+    export.add_argument("--person", help="only this person's faces (default: every kept face)")
+    export.add_argument("--include-excluded", action="store_true",
+                        help="export excluded faces too")
+    export.add_argument("--wait", action="store_true",
+                        help="wait until the job finishes and print its result")
+    export.add_argument("--no-worker", action="store_true",
+                        help="only queue the job; do not start a worker")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -461,6 +470,10 @@ def _identity_change(conn, args: argparse.Namespace) -> int:
 def cmd_faces(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
+        if args.action == "export":
+            params = {"folder": str(Path(args.folder).expanduser().resolve()),
+                      "person": args.person, "include_excluded": args.include_excluded}
+            return _queue(project, conn, "export", [params], args)
         try:
             if args.action == "move":
                 identities.move_faces(conn, args.face, args.name)

@@ -72,6 +72,8 @@ def params_target(params: dict) -> str:
         return str(params["path"])
     if "source_id" in params:
         return f"source {params['source_id']}"
+    if "folder" in params:
+        return str(params["folder"])
     if "source_ids" in params:
         chosen = params["source_ids"]
         return f"sources {', '.join(map(str, chosen))}" if chosen else "all sources"

@@ -182,3 +182,21 @@ def test_odd_frame_sizes(project: Project, tmp_path: Path) -> None:
     job = extract(project, source_id)
     assert job.status == JobStatus.DONE, job.error
     assert job.result["faces"] == 3
+
+
+def test_export_the_faceset_as_aligned_pngs(project: Project, astronaut_png: Path,
+                                            tmp_path: Path) -> None:
+    source_id = add(project, astronaut_png)
+    extract(project, source_id, size=256)
+    kept = [f for f in stored_faces(project, source_id) if f.rejected is None]
+    with project.connection() as conn:
+        job_id = jobs.enqueue(conn, "export", {"folder": str(tmp_path / "faceset")})
+        missing_person = jobs.enqueue(conn, "export", {"folder": str(tmp_path / "x"),
+                                                       "person": "Nobody"})
+    run_worker(project)
+    with project.connection() as conn:
+        assert jobs.get(conn, job_id).result["faces"] == len(kept)
+        assert "no person called 'Nobody'" in jobs.get(conn, missing_person).error
+    pngs = sorted((tmp_path / "faceset").glob("*.png"))
+    assert len(pngs) == len(kept) and not list((tmp_path / "faceset").glob(".*"))
+    assert cv2.imread(str(pngs[0])).shape == (256, 256, 3)
