@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from store import events, faces, identities, jobs, snapshot, sources, workers
+from store import events, face_query, faces, identities, jobs, snapshot, sources, workers
 from store.extract_settings import ALIGNERS, DETECTORS, ExtractSettings
 from store.extract_settings import HELP as EXTRACT_HELP
 from store.jobs import FINISHED, JobStatus
@@ -166,7 +166,7 @@ def _add_curation_parsers(commands: argparse._SubParsersAction) -> None:
     faces_ = commands.add_parser("faces", help="review decisions on single faces")
     faces_.add_argument("project", help="the project folder")
     face_actions = faces_.add_subparsers(dest="action", required=True, metavar="ACTION",
-                                         help="exclude, include, move or export faces")
+                                         help="list, exclude, include, move or export faces")
     for verb, text in (("exclude", "leave faces out of training (nothing is deleted)"),
                        ("include", "take excluded faces back")):
         action = face_actions.add_parser(verb, help=text)
@@ -175,6 +175,18 @@ def _add_curation_parsers(commands: argparse._SubParsersAction) -> None:
                                                 "re-clustering)")
     move.add_argument("name", help="the person's name (created if new)")
     move.add_argument("face", type=int, nargs="+", help="face ids")
+    listing = face_actions.add_parser("list", help="faces in a chosen order, with filters")
+    listing.add_argument("--sort", choices=list(face_query.SORT_KEYS), default="frame",
+                         help="; ".join(f"{k}: {v}" for k, v in face_query.SORT_HELP.items()))
+    listing.add_argument("--filter", nargs="+", default=[], choices=list(face_query.FILTERS),
+                         help="; ".join(f"{k}: {v}" for k, v in face_query.FILTER_HELP.items()))
+    listing.add_argument("--person", help="only this person's faces")
+    listing.add_argument("--cluster", type=int, help="only this cluster's faces (latest run)")
+    listing.add_argument("--max-blur", type=float,
+                         help="only low-quality faces: sharpness (blur score) under this")
+    listing.add_argument("--limit", type=int, default=100, help="how many faces (default 100)")
+    listing.add_argument("--offset", type=int, default=0, help="skip this many first")
+    listing.add_argument("--json", action="store_true", help="print a JSON document")
     export = face_actions.add_parser("export", help="write a faceset as a folder of aligned PNGs")
     export.add_argument("folder", help="where the PNGs go (created if missing)")
     export.add_argument("--person", help="only this person's faces (default: every kept face)")
@@ -470,6 +482,8 @@ def _identity_change(conn, args: argparse.Namespace) -> int:
 def cmd_faces(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
+        if args.action == "list":
+            return _list_faces(conn, args)
         if args.action == "export":
             params = {"folder": str(Path(args.folder).expanduser().resolve()),
                       "person": args.person, "include_excluded": args.include_excluded}
@@ -483,6 +497,26 @@ def cmd_faces(args: argparse.Namespace) -> int:
                 print(f"{len(args.face)} face(s) {args.action}d")
         except identities.IdentityError as exc:
             raise CliError(str(exc)) from None
+    return 0
+
+
+def _list_faces(conn, args: argparse.Namespace) -> int:
+    try:
+        listed = face_query.list_faces(
+            conn, sort=args.sort, filters=tuple(args.filter), person=args.person,
+            cluster_id=args.cluster, max_blur=args.max_blur, limit=args.limit,
+            offset=args.offset)
+    except face_query.FaceQueryError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        _print_json({"schema": JSON_SCHEMA, "faces": [f.to_json() for f in listed]})
+        return 0
+    for face in listed:
+        who = face.identity or (f"cluster {face.cluster_id}" if face.cluster_id else "-")
+        flags = " excluded" if face.excluded else ""
+        flags += f" rejected: {face.rejected}" if face.rejected else ""
+        print(f"face {face.id:>6} source {face.source_id} frame {face.frame_idx:>6} {who:<16} "
+              f"blur {face.blur:7.2f} yaw {face.yaw:6.1f} size {face.size:.2f}{flags}")
     return 0
 
 

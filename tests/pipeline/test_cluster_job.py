@@ -127,3 +127,27 @@ def test_review_actions_exclude_move_merge_side(project: Project) -> None:
             except identities.IdentityError:
                 continue
             raise AssertionError("expected an IdentityError")
+
+
+def test_face_listing_sorts_and_filters(project: Project, capsys) -> None:
+    from store import face_query
+
+    vectors, truth = people(2, 6, seed=7)
+    vectors[0] += 0.02  # about 0.23 off: still in its cluster, but its farthest face
+    face_ids = seed_faces(project, vectors)
+    run_cluster(project)
+    with project.connection() as conn:
+        with write(conn):
+            conn.executemany("UPDATE faces SET blur = ?, yaw = ? WHERE id = ?",
+                             [(i * 1.0, (-1) ** i * i, f) for i, f in enumerate(face_ids)])
+        identities.set_excluded(conn, face_ids[3:5], True)
+        assert face_query.list_faces(conn, sort="distance")[0].id == face_ids[0]
+        assert [f.id for f in face_query.list_faces(conn, sort="blur", limit=2)] == face_ids[:2]
+        assert face_query.list_faces(conn, sort="yaw")[0].id == face_ids[-1]
+        assert [f.id for f in face_query.list_faces(conn, filters=("excluded",))] == face_ids[3:5]
+        assert len(face_query.list_faces(conn, max_blur=2.5)) == 3
+        assert face_query.list_faces(conn, filters=("multiple",)) == []
+        page = face_query.list_faces(conn, limit=3, offset=3)
+        assert [f.id for f in page] == face_ids[3:6]
+    assert swapdeck(["faces", str(project.root), "list", "--sort", "blur", "--json"]) == 0
+    assert '"schema": 1' in capsys.readouterr().out
