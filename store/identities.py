@@ -130,6 +130,14 @@ def clusters(conn: sqlite3.Connection, run_id: int) -> list[ClusterRow]:
     return [ClusterRow(**dict(r)) for r in rows]
 
 
+def find_identity(conn: sqlite3.Connection, name: str) -> int:
+    """The id of the person called `name`; IdentityError if there is none."""
+    row = conn.execute("SELECT id FROM identities WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise IdentityError(f"no person called {name!r} in this project")
+    return row[0]
+
+
 def _identity_named(conn: sqlite3.Connection, name: str) -> int:
     """The id of the person called `name`, created if new (inside a write transaction)."""
     row = conn.execute("SELECT id FROM identities WHERE name = ?", (name,)).fetchone()
@@ -225,9 +233,7 @@ def set_side(conn: sqlite3.Connection, name: str, side: str | None) -> None:
     if side not in ("A", "B", None):
         raise IdentityError(f"a side is A or B, not {side!r}")
     with write(conn):
-        row = conn.execute("SELECT id FROM identities WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            raise IdentityError(f"no person called {name!r} in this project")
+        identity_id = find_identity(conn, name)
         if side is not None:
             conn.execute("UPDATE identities SET side = NULL WHERE side = ?", (side,))
-        conn.execute("UPDATE identities SET side = ? WHERE id = ?", (side, row["id"]))
+        conn.execute("UPDATE identities SET side = ? WHERE id = ?", (side, identity_id))

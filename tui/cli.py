@@ -53,10 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("project", help="the project folder")
     add.add_argument("media", nargs="+", help="video files, image files or folders of images")
     add.add_argument("--label", default="", help="a name shown instead of the file name")
-    add.add_argument("--wait", action="store_true",
-                     help="wait until the ingest jobs finish and print their results")
-    add.add_argument("--no-worker", action="store_true",
-                     help="only queue the jobs; do not start a worker")
+    _add_queue_options(add)
 
     status = commands.add_parser("status", help="sources, worker and job queue at a glance")
     status.add_argument("project", help="the project folder")
@@ -97,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_queue_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that queues jobs (read by `_queue`)."""
+    parser.add_argument("--wait", action="store_true",
+                        help="wait until the jobs finish and print their results")
+    parser.add_argument("--no-worker", action="store_true",
+                        help="only queue the jobs; do not start a worker")
+
+
 def _add_extract_parser(commands: argparse._SubParsersAction) -> None:
     defaults = ExtractSettings()
     extract = commands.add_parser("extract", help="find, align and describe the faces of sources")
@@ -126,10 +131,7 @@ def _add_extract_parser(commands: argparse._SubParsersAction) -> None:
                          help="queue nothing for sources that were extracted before")
     extract.add_argument("--force", action="store_true",
                          help="throw away a source's faces and extract it again")
-    extract.add_argument("--wait", action="store_true",
-                         help="wait until the jobs finish and print their results")
-    extract.add_argument("--no-worker", action="store_true",
-                         help="only queue the jobs; do not start a worker")
+    _add_queue_options(extract)
 
 
 def _add_curation_parsers(commands: argparse._SubParsersAction) -> None:
@@ -143,10 +145,7 @@ def _add_curation_parsers(commands: argparse._SubParsersAction) -> None:
     cluster.add_argument("--method", choices=["average"], default="average",
                          help="how clusters are joined: average linkage (scales to 100k faces "
                               "through k-means compression)")
-    cluster.add_argument("--wait", action="store_true",
-                         help="wait until the job finishes and print its result")
-    cluster.add_argument("--no-worker", action="store_true",
-                         help="only queue the job; do not start a worker")
+    _add_queue_options(cluster)
 
     identity = commands.add_parser("identity", help="the people of the project")
     identity.add_argument("project", help="the project folder")
@@ -192,10 +191,7 @@ def _add_curation_parsers(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--person", help="only this person's faces (default: every kept face)")
     export.add_argument("--include-excluded", action="store_true",
                         help="export excluded faces too")
-    export.add_argument("--wait", action="store_true",
-                        help="wait until the job finishes and print its result")
-    export.add_argument("--no-worker", action="store_true",
-                        help="only queue the job; do not start a worker")
+    _add_queue_options(export)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

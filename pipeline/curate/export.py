@@ -12,7 +12,7 @@ import numpy as np
 from pipeline.context import JobContext
 from pipeline.errors import JobError
 from pipeline.registry import job_kind
-from store import faces
+from store import faces, identities
 
 
 def _chosen_faces(ctx: JobContext, person: str | None,
@@ -21,10 +21,11 @@ def _chosen_faces(ctx: JobContext, person: str | None,
               if include_excluded or not f.excluded]
     if person is None:
         return chosen
-    row = ctx.conn.execute("SELECT id FROM identities WHERE name = ?", (person,)).fetchone()
-    if row is None:
-        raise JobError(f"no person called {person!r} in this project")
-    return [f for f in chosen if f.identity_id == row["id"]]
+    try:
+        identity_id = identities.find_identity(ctx.conn, person)
+    except identities.IdentityError as exc:
+        raise JobError(str(exc)) from exc
+    return [f for f in chosen if f.identity_id == identity_id]
 
 
 @job_kind("export")
