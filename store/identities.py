@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from store.connection import write
-from store.faces import from_blob, to_blob
+from store.faces import DESCRIPTOR_MODEL, from_blob, to_blob
+from store.review import Journal, chunks
 
 # Descriptor distance within which average linkage joins faces into one person;
 # benchmarks/cluster_quality.py measured purity 1.000 and inverse purity 0.994 with it.
@@ -138,30 +139,69 @@ def find_identity(conn: sqlite3.Connection, name: str) -> int:
     return row[0]
 
 
-def _identity_named(conn: sqlite3.Connection, name: str) -> int:
+def _identity_named(conn: sqlite3.Connection, name: str, journal: Journal) -> int:
     """The id of the person called `name`, created if new (inside a write transaction)."""
+    name = name.strip()
+    if not name:
+        raise IdentityError("a person needs a name")
     row = conn.execute("SELECT id FROM identities WHERE name = ?", (name,)).fetchone()
     if row:
         return row[0]
-    return conn.execute("INSERT INTO identities (name, created_at) VALUES (?, ?)",
-                        (name, time.time())).lastrowid
+    identity_id = conn.execute("INSERT INTO identities (name, created_at) VALUES (?, ?)",
+                               (name, time.time())).lastrowid
+    journal.note_created("identities", identity_id)
+    return identity_id
+
+
+def _cluster_rows(conn: sqlite3.Connection, cluster_ids: Sequence[int]) -> dict[int, sqlite3.Row]:
+    """The clusters by id; IdentityError naming any that do not exist."""
+    rows = conn.execute(
+        f"SELECT id, run_id, idx, identity_id FROM clusters WHERE id IN "
+        f"({','.join('?' * len(cluster_ids))})", tuple(cluster_ids)).fetchall()
+    by_id = {r["id"]: r for r in rows}
+    missing = sorted(set(cluster_ids) - set(by_id))
+    if missing:
+        raise IdentityError(f"no cluster {', '.join(map(str, missing))} in this project")
+    return by_id
+
+
+def _follow_cluster(conn: sqlite3.Connection, cluster_id: int, journal: Journal) -> None:
+    """Give a cluster's faces its person, except faces given a person by hand."""
+    members = "SELECT face_id FROM cluster_members WHERE cluster_id = ?"
+    journal.capture("faces", f"identity_manual = 0 AND id IN ({members})", (cluster_id,))
+    conn.execute(
+        f"""UPDATE faces SET identity_id = (SELECT identity_id FROM clusters WHERE id = ?)
+            WHERE identity_manual = 0 AND id IN ({members})""", (cluster_id, cluster_id))
+
+
+def _recentre(conn: sqlite3.Connection, cluster_id: int) -> None:
+    """Size, centre and member distances of a cluster after its members changed."""
+    rows = conn.execute(
+        """SELECT m.face_id, e.vector FROM cluster_members m JOIN embeddings e
+           ON e.face_id = m.face_id AND e.model = ? WHERE m.cluster_id = ?""",
+        (DESCRIPTOR_MODEL, cluster_id)).fetchall()
+    if not rows:
+        conn.execute("UPDATE clusters SET size = 0 WHERE id = ?", (cluster_id,))
+        return
+    vectors = np.array([from_blob(r["vector"], (-1,)) for r in rows])
+    centre = vectors.mean(axis=0)
+    distances = np.linalg.norm(vectors - centre, axis=1)
+    conn.execute("UPDATE clusters SET size = ?, centre = ? WHERE id = ?",
+                 (len(rows), to_blob(centre), cluster_id))
+    conn.executemany("UPDATE cluster_members SET distance = ? WHERE cluster_id = ? AND face_id = ?",
+                     [(float(d), cluster_id, r["face_id"]) for d, r in zip(distances, rows)])
 
 
 def name_cluster(conn: sqlite3.Connection, cluster_id: int, name: str) -> int:
     """Name a cluster as a person (new or existing); its faces follow unless set by hand."""
-    name = name.strip()
-    if not name:
-        raise IdentityError("a person needs a name")
     with write(conn):
-        if conn.execute("SELECT 1 FROM clusters WHERE id = ?", (cluster_id,)).fetchone() is None:
-            raise IdentityError(f"no cluster {cluster_id} in this project")
-        identity_id = _identity_named(conn, name)
+        _cluster_rows(conn, [cluster_id])
+        journal = Journal(conn)
+        identity_id = _identity_named(conn, name, journal)
+        journal.capture("clusters", "id = ?", (cluster_id,))
         conn.execute("UPDATE clusters SET identity_id = ? WHERE id = ?", (identity_id, cluster_id))
-        conn.execute(
-            """UPDATE faces SET identity_id = ? WHERE identity_manual = 0 AND id IN (
-                   SELECT face_id FROM cluster_members WHERE cluster_id = ?)""",
-            (identity_id, cluster_id),
-        )
+        _follow_cluster(conn, cluster_id, journal)
+        journal.record("name", f"named cluster {cluster_id} {name.strip()}")
     return identity_id
 
 
@@ -174,57 +214,108 @@ def list_identities(conn: sqlite3.Connection) -> list[Identity]:
 
 
 def _check_faces(conn: sqlite3.Connection, face_ids: Sequence[int]) -> None:
-    marks = ",".join("?" * len(face_ids))
-    found = {r[0] for r in conn.execute(f"SELECT id FROM faces WHERE id IN ({marks})",
-                                        tuple(face_ids))}
+    if not face_ids:
+        raise IdentityError("no faces given")
+    found: set[int] = set()
+    for part in chunks(list(face_ids)):
+        found |= {r[0] for r in conn.execute(
+            f"SELECT id FROM faces WHERE id IN ({','.join('?' * len(part))})", tuple(part))}
     missing = sorted(set(face_ids) - found)
     if missing:
         raise IdentityError(f"no face {', '.join(map(str, missing[:5]))} in this project")
+
+
+def _faces_phrase(count: int) -> str:
+    return f"{count} face{'s' if count != 1 else ''}"
 
 
 def set_excluded(conn: sqlite3.Connection, face_ids: Sequence[int], excluded: bool) -> None:
     """Leave faces out of training (or take them back); nothing is deleted."""
     with write(conn):
         _check_faces(conn, face_ids)
+        journal = Journal(conn)
+        journal.capture_ids("faces", "id", face_ids)
         conn.executemany("UPDATE faces SET excluded = ? WHERE id = ?",
                          [(int(excluded), face_id) for face_id in face_ids])
+        verb = "excluded" if excluded else "included"
+        journal.record(verb, f"{verb} {_faces_phrase(len(face_ids))}")
 
 
 def move_faces(conn: sqlite3.Connection, face_ids: Sequence[int], name: str) -> int:
     """Give faces a person by hand (new or existing); re-clustering will not undo it."""
-    if not name.strip():
-        raise IdentityError("a person needs a name")
     with write(conn):
         _check_faces(conn, face_ids)
-        identity_id = _identity_named(conn, name.strip())
+        journal = Journal(conn)
+        identity_id = _identity_named(conn, name, journal)
+        journal.capture_ids("faces", "id", face_ids)
         conn.executemany("UPDATE faces SET identity_id = ?, identity_manual = 1 WHERE id = ?",
                          [(identity_id, face_id) for face_id in face_ids])
+        journal.record("move", f"moved {_faces_phrase(len(face_ids))} to {name.strip()}")
     return identity_id
 
 
 def merge_clusters(conn: sqlite3.Connection, into: int, others: Sequence[int]) -> None:
-    """Fold clusters of one run into `into`: their members and sizes move, and their faces
-    take `into`'s person."""
+    """Fold clusters of one run into `into`: their members move, and their faces take
+    `into`'s person (or the first named other's, when `into` has none)."""
+    others = [other for other in dict.fromkeys(others) if other != into]
+    if not others:
+        raise IdentityError("merging needs at least two different clusters")
     with write(conn):
-        rows = conn.execute(
-            f"SELECT id, run_id, identity_id FROM clusters WHERE id IN "
-            f"({','.join('?' * (len(others) + 1))})", (into, *others)).fetchall()
-        by_id = {r["id"]: r for r in rows}
-        missing = sorted({into, *others} - set(by_id))
-        if missing:
-            raise IdentityError(f"no cluster {', '.join(map(str, missing))} in this project")
-        if len({r["run_id"] for r in rows}) > 1:
+        by_id = _cluster_rows(conn, [into, *others])
+        if len({r["run_id"] for r in by_id.values()}) > 1:
             raise IdentityError("clusters of different runs cannot be merged")
+        journal = Journal(conn)
+        journal.capture_ids("clusters", "id", [into, *others])
+        journal.capture_ids("cluster_members", "cluster_id", [into, *others])
+        if by_id[into]["identity_id"] is None:
+            named = [by_id[o]["identity_id"] for o in others if by_id[o]["identity_id"]]
+            if named:
+                conn.execute("UPDATE clusters SET identity_id = ? WHERE id = ?", (named[0], into))
         for other in others:
             conn.execute("UPDATE cluster_members SET cluster_id = ? WHERE cluster_id = ?",
                          (into, other))
             conn.execute("UPDATE clusters SET size = 0 WHERE id = ?", (other,))
-        conn.execute("UPDATE clusters SET size = (SELECT COUNT(*) FROM cluster_members"
-                     " WHERE cluster_id = ?) WHERE id = ?", (into, into))
-        conn.execute(
-            """UPDATE faces SET identity_id = ? WHERE identity_manual = 0 AND id IN (
-                   SELECT face_id FROM cluster_members WHERE cluster_id = ?)""",
-            (by_id[into]["identity_id"], into))
+        _recentre(conn, into)
+        _follow_cluster(conn, into, journal)
+        journal.record("merge", f"merged cluster {', '.join(map(str, others))} into {into}")
+
+
+def split_faces(conn: sqlite3.Connection, face_ids: Sequence[int]) -> int:
+    """Take faces out of their clusters (of the newest run) into a new cluster of their own;
+    returns its id. The faces lose the person of the cluster they left, unless set by hand."""
+    with write(conn):
+        _check_faces(conn, face_ids)
+        run_id = latest_run_id(conn)
+        if run_id is None:
+            raise IdentityError("no clustering yet: run swapdeck cluster first")
+        left: set[int] = set()
+        for part in chunks(list(face_ids)):
+            left |= {r[0] for r in conn.execute(
+                f"SELECT DISTINCT cluster_id FROM cluster_members WHERE run_id = ? AND face_id"
+                f" IN ({','.join('?' * len(part))})", (run_id, *part))}
+        members = sum(conn.execute(
+            f"SELECT COUNT(*) FROM cluster_members WHERE run_id = ? AND face_id"
+            f" IN ({','.join('?' * len(part))})", (run_id, *part)).fetchone()[0]
+            for part in chunks(list(face_ids)))
+        if members < len(face_ids):
+            raise IdentityError(f"{len(face_ids) - members} of the faces are in no cluster of "
+                                "the newest clustering run")
+        journal = Journal(conn)
+        journal.capture_ids("clusters", "id", sorted(left))
+        journal.capture_ids("cluster_members", "cluster_id", sorted(left))
+        idx = conn.execute("SELECT MAX(idx) + 1 FROM clusters WHERE run_id = ?",
+                           (run_id,)).fetchone()[0]
+        new_id = conn.execute(
+            "INSERT INTO clusters (run_id, idx, size, centre) VALUES (?, ?, 0, ?)",
+            (run_id, idx, to_blob(np.zeros(1, np.float32)))).lastrowid
+        journal.note_created("clusters", new_id)
+        conn.executemany("UPDATE cluster_members SET cluster_id = ? WHERE run_id = ? AND face_id = ?",
+                         [(new_id, run_id, face_id) for face_id in face_ids])
+        for cluster_id in (*sorted(left), new_id):
+            _recentre(conn, cluster_id)
+        _follow_cluster(conn, new_id, journal)
+        journal.record("split", f"split {_faces_phrase(len(face_ids))} off into cluster {new_id}")
+    return new_id
 
 
 def set_side(conn: sqlite3.Connection, name: str, side: str | None) -> None:
@@ -234,6 +325,9 @@ def set_side(conn: sqlite3.Connection, name: str, side: str | None) -> None:
         raise IdentityError(f"a side is A or B, not {side!r}")
     with write(conn):
         identity_id = find_identity(conn, name)
+        journal = Journal(conn)
+        journal.capture("identities", "id = ? OR side = ?", (identity_id, side))
         if side is not None:
             conn.execute("UPDATE identities SET side = NULL WHERE side = ?", (side,))
         conn.execute("UPDATE identities SET side = ? WHERE id = ?", (side, identity_id))
+        journal.record("side", f"{name} is side {side}" if side else f"{name} has no side")

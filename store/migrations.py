@@ -210,11 +210,34 @@ def _0004_identities(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _0005_review(conn: sqlite3.Connection) -> None:
+    for statement in (
+        # The undo stack of the review: each action with the rows it changed, as they were.
+        """CREATE TABLE review_actions (
+            id INTEGER PRIMARY KEY,
+            created_at REAL NOT NULL,
+            action TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            undo TEXT NOT NULL,
+            undone_at REAL
+        )""",
+        # Colour histograms of the thumbnails, and each face's place in the chain of
+        # most similar histograms (faceswap's "hist" sort), made by the pipeline.
+        """CREATE TABLE face_histograms (
+            face_id INTEGER PRIMARY KEY REFERENCES faces (id) ON DELETE CASCADE,
+            bins BLOB NOT NULL
+        )""",
+        "ALTER TABLE faces ADD COLUMN hist_rank INTEGER",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _0001_initial),
     Migration(2, "workers", _0002_workers),
     Migration(3, "faces", _0003_faces),
     Migration(4, "identities", _0004_identities),
+    Migration(5, "review", _0005_review),
 )
 LATEST_VERSION = MIGRATIONS[-1].number
 

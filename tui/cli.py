@@ -5,32 +5,28 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from store import events, face_query, faces, identities, jobs, snapshot, sources, workers
+from store import events, faces, jobs, snapshot, sources, workers
 from store.extract_settings import ALIGNERS, DETECTORS, ExtractSettings
 from store.extract_settings import HELP as EXTRACT_HELP
-from store.jobs import FINISHED, JobStatus
-from store.project import Project, ProjectError, create_project, open_or_create, open_project
-from tui.format import (cancel_outcome, describe_job, describe_source, describe_worker,
-                        params_target)
-from tui.launcher import ensure_worker, python_module_command, start_detached_worker
+from store.jobs import JobStatus
+from store.project import ProjectError, create_project, open_or_create, open_project
+from tui.cli_common import (JSON_SCHEMA, CliError, add_queue_options, print_json, queue,
+                            start_worker_if_needed)
+from tui.cli_curate import COMMANDS as CURATE_COMMANDS
+from tui.cli_curate import add_curation_parsers
+from tui.format import cancel_outcome, describe_job, describe_source, describe_worker
+from tui.launcher import python_module_command, start_detached_worker
 
-JSON_SCHEMA = 1
-WAIT_POLL_S = 0.25
 FOLLOW_POLL_S = 0.5
 # Commands that run pipeline code: handed to their own module so this one stays light.
 PIPELINE_COMMANDS = {"worker": "pipeline.worker", "watch": "pipeline.watch",
                      "models": "pipeline.extract.models_command"}
-
-
-class CliError(Exception):
-    """A one-line message for the user; exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("project", help="the project folder")
     add.add_argument("media", nargs="+", help="video files, image files or folders of images")
     add.add_argument("--label", default="", help="a name shown instead of the file name")
-    _add_queue_options(add)
+    add_queue_options(add)
 
     status = commands.add_parser("status", help="sources, worker and job queue at a glance")
     status.add_argument("project", help="the project folder")
@@ -84,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "(see swapdeck watch --help)", add_help=False)
 
     _add_extract_parser(commands)
-    _add_curation_parsers(commands)
+    add_curation_parsers(commands)
     commands.add_parser("models", help="list extraction backends and whether their model files "
                                        "are here (see swapdeck models --help)", add_help=False)
 
@@ -92,14 +88,6 @@ def build_parser() -> argparse.ArgumentParser:
                                             "unit of work and exit")
     stop.add_argument("project", help="the project folder")
     return parser
-
-
-def _add_queue_options(parser: argparse.ArgumentParser) -> None:
-    """The options of every command that queues jobs (read by `_queue`)."""
-    parser.add_argument("--wait", action="store_true",
-                        help="wait until the jobs finish and print their results")
-    parser.add_argument("--no-worker", action="store_true",
-                        help="only queue the jobs; do not start a worker")
 
 
 def _add_extract_parser(commands: argparse._SubParsersAction) -> None:
@@ -131,67 +119,7 @@ def _add_extract_parser(commands: argparse._SubParsersAction) -> None:
                          help="queue nothing for sources that were extracted before")
     extract.add_argument("--force", action="store_true",
                          help="throw away a source's faces and extract it again")
-    _add_queue_options(extract)
-
-
-def _add_curation_parsers(commands: argparse._SubParsersAction) -> None:
-    cluster = commands.add_parser("cluster", help="group the project's faces by identity")
-    cluster.add_argument("project", help="the project folder")
-    cluster.add_argument("--source", nargs="+", default=[], metavar="SOURCE",
-                         help="only the faces of these sources (ids or paths; default: all)")
-    cluster.add_argument("--threshold", type=float, default=identities.DEFAULT_THRESHOLD,
-                         help="descriptor distance within which faces count as one person "
-                              f"(average linkage; default {identities.DEFAULT_THRESHOLD})")
-    cluster.add_argument("--method", choices=["average"], default="average",
-                         help="how clusters are joined: average linkage (scales to 100k faces "
-                              "through k-means compression)")
-    _add_queue_options(cluster)
-
-    identity = commands.add_parser("identity", help="the people of the project")
-    identity.add_argument("project", help="the project folder")
-    actions = identity.add_subparsers(dest="action", required=True, metavar="ACTION",
-                                      help="list, name, merge or side")
-    listing = actions.add_parser("list", help="people and the clusters of the latest run")
-    listing.add_argument("--json", action="store_true", help="print a JSON document")
-    name = actions.add_parser("name", help="name a cluster as a person (new or existing)")
-    name.add_argument("cluster", type=int, help="a cluster id (see swapdeck identity list)")
-    name.add_argument("name", help="the person's name")
-    merge = actions.add_parser("merge", help="merge clusters of the same person into the first")
-    merge.add_argument("clusters", type=int, nargs="+", help="cluster ids; the first one stays")
-    side = actions.add_parser("side", help="mark a person as side A or B of the training pair")
-    side.add_argument("name", help="the person's name")
-    side.add_argument("side", choices=["A", "B", "none"], help="A, B, or none to clear it")
-
-    faces_ = commands.add_parser("faces", help="review decisions on single faces")
-    faces_.add_argument("project", help="the project folder")
-    face_actions = faces_.add_subparsers(dest="action", required=True, metavar="ACTION",
-                                         help="list, exclude, include, move or export faces")
-    for verb, text in (("exclude", "leave faces out of training (nothing is deleted)"),
-                       ("include", "take excluded faces back")):
-        action = face_actions.add_parser(verb, help=text)
-        action.add_argument("face", type=int, nargs="+", help="face ids")
-    move = face_actions.add_parser("move", help="give faces a person by hand (kept across "
-                                                "re-clustering)")
-    move.add_argument("name", help="the person's name (created if new)")
-    move.add_argument("face", type=int, nargs="+", help="face ids")
-    listing = face_actions.add_parser("list", help="faces in a chosen order, with filters")
-    listing.add_argument("--sort", choices=list(face_query.SORT_KEYS), default="frame",
-                         help="; ".join(f"{k}: {v}" for k, v in face_query.SORT_HELP.items()))
-    listing.add_argument("--filter", nargs="+", default=[], choices=list(face_query.FILTERS),
-                         help="; ".join(f"{k}: {v}" for k, v in face_query.FILTER_HELP.items()))
-    listing.add_argument("--person", help="only this person's faces")
-    listing.add_argument("--cluster", type=int, help="only this cluster's faces (latest run)")
-    listing.add_argument("--max-blur", type=float,
-                         help="only low-quality faces: sharpness (blur score) under this")
-    listing.add_argument("--limit", type=int, default=100, help="how many faces (default 100)")
-    listing.add_argument("--offset", type=int, default=0, help="skip this many first")
-    listing.add_argument("--json", action="store_true", help="print a JSON document")
-    export = face_actions.add_parser("export", help="write a faceset as a folder of aligned PNGs")
-    export.add_argument("folder", help="where the PNGs go (created if missing)")
-    export.add_argument("--person", help="only this person's faces (default: every kept face)")
-    export.add_argument("--include-excluded", action="store_true",
-                        help="export excluded faces too")
-    _add_queue_options(export)
+    add_queue_options(extract)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -222,20 +150,12 @@ def _exec_pipeline(command: str, rest: list[str]) -> int:
         return 0
     if command == "watch" and rest and not rest[0].startswith("-"):
         try:
-            _start_worker_if_needed(open_project(rest[0]))
+            start_worker_if_needed(open_project(rest[0]))
         except ProjectError as exc:
             print(f"swapdeck watch: {exc}", file=sys.stderr)
             return 2
     os.execv(sys.executable, python_module_command(PIPELINE_COMMANDS[command], *rest))
     return 0  # pragma: no cover - execv does not return
-
-
-def _start_worker_if_needed(project: Project) -> None:
-    with project.connection() as conn:
-        pid = ensure_worker(project, conn)
-    if pid is not None:
-        print(f"started a background worker (pid {pid}); its log: {project.root / 'worker.log'}",
-              file=sys.stderr)
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -256,18 +176,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     params = [ingest_params(Path(m), args.label) for m in args.media]
     with project.connection() as conn:
-        return _queue(project, conn, "ingest", params, args)
-
-
-def _queue(project: Project, conn, kind: str, params: list[dict],
-           args: argparse.Namespace) -> int:
-    """Queue the jobs, say so, start a worker unless --no-worker, and --wait for them."""
-    job_ids = jobs.enqueue_many(conn, kind, params)
-    for job_id, p in zip(job_ids, params):
-        print(f"queued {kind} job {job_id}: {params_target(p)}")
-    if not args.no_worker:
-        _start_worker_if_needed(project)
-    return _wait_for(conn, job_ids) if args.wait else 0
+        return queue(project, conn, "ingest", params, args)
 
 
 def ingest_params(path: Path, label: str) -> dict:
@@ -285,27 +194,12 @@ def ingest_params(path: Path, label: str) -> dict:
     return params
 
 
-def _wait_for(conn, job_ids: list[int]) -> int:
-    pending = set(job_ids)
-    failed = 0
-    while pending:
-        for job_id in sorted(pending):
-            job = jobs.get(conn, job_id)
-            if job.status in FINISHED:
-                pending.discard(job_id)
-                print(describe_job(job))
-                failed += job.status != JobStatus.DONE
-        if pending:
-            time.sleep(WAIT_POLL_S)
-    return 1 if failed else 0
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
         snap = snapshot.read(conn, str(project.root))
     if args.json:
-        _print_json(snap.to_json())
+        print_json(snap.to_json())
         return 0
     print(f"project {snap.project}")
     print(f"worker: {describe_worker(snap.worker, snap.taken_at)}")
@@ -332,7 +226,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     with project.connection() as conn:
         listed = jobs.list_jobs(conn, statuses=statuses, limit=args.limit)
     if args.json:
-        _print_json({"schema": JSON_SCHEMA, "jobs": [j.to_json() for j in listed]})
+        print_json({"schema": JSON_SCHEMA, "jobs": [j.to_json() for j in listed]})
     else:
         for job in listed:
             print(describe_job(job))
@@ -414,106 +308,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         if not params:
             print("nothing to extract: every source named was extracted before")
             return 0
-        return _queue(project, conn, "extract", params, args)
-
-
-def cmd_cluster(args: argparse.Namespace) -> int:
-    project = open_project(args.project)
-    with project.connection() as conn:
-        try:
-            source_ids = [sources.resolve(conn, s).id for s in args.source]
-        except sources.SourceNotFoundError as exc:
-            raise CliError(str(exc)) from None
-        params = {"source_ids": source_ids, "threshold": args.threshold, "method": args.method}
-        return _queue(project, conn, "cluster", [params], args)
-
-
-def cmd_identity(args: argparse.Namespace) -> int:
-    project = open_project(args.project)
-    with project.connection() as conn:
-        if args.action == "name":
-            try:
-                identity_id = identities.name_cluster(conn, args.cluster, args.name)
-            except identities.IdentityError as exc:
-                raise CliError(str(exc)) from None
-            print(f"cluster {args.cluster} is now {args.name} (person {identity_id})")
-            return 0
-        if args.action in ("merge", "side"):
-            return _identity_change(conn, args)
-        run_id = identities.latest_run_id(conn)
-        clusters = identities.clusters(conn, run_id) if run_id else []
-        people = identities.list_identities(conn)
-    if args.json:
-        _print_json({"schema": JSON_SCHEMA, "run_id": run_id,
-                     "people": [vars(p) for p in people],
-                     "clusters": [c.to_json() for c in clusters]})
-        return 0
-    for person in people:
-        side = f", side {person.side}" if person.side else ""
-        print(f"person {person.id:>4} {person.name}: {person.faces} faces{side}")
-    if run_id is None:
-        print("no clustering yet: run swapdeck cluster")
-    for row in clusters:
-        print(f"cluster {row.id:>5} ({row.size} faces){': ' + row.name if row.name else ''}")
-    return 0
-
-
-def _identity_change(conn, args: argparse.Namespace) -> int:
-    try:
-        if args.action == "merge":
-            if len(args.clusters) < 2:
-                raise CliError("name at least two clusters to merge")
-            identities.merge_clusters(conn, args.clusters[0], args.clusters[1:])
-            print(f"merged clusters {', '.join(map(str, args.clusters[1:]))} into "
-                  f"{args.clusters[0]}")
-        else:
-            side = None if args.side == "none" else args.side
-            identities.set_side(conn, args.name, side)
-            print(f"{args.name} is now {'side ' + side if side else 'on no side'}")
-    except identities.IdentityError as exc:
-        raise CliError(str(exc)) from None
-    return 0
-
-
-def cmd_faces(args: argparse.Namespace) -> int:
-    project = open_project(args.project)
-    with project.connection() as conn:
-        if args.action == "list":
-            return _list_faces(conn, args)
-        if args.action == "export":
-            params = {"folder": str(Path(args.folder).expanduser().resolve()),
-                      "person": args.person, "include_excluded": args.include_excluded}
-            return _queue(project, conn, "export", [params], args)
-        try:
-            if args.action == "move":
-                identities.move_faces(conn, args.face, args.name)
-                print(f"{len(args.face)} face(s) now {args.name}")
-            else:
-                identities.set_excluded(conn, args.face, args.action == "exclude")
-                print(f"{len(args.face)} face(s) {args.action}d")
-        except identities.IdentityError as exc:
-            raise CliError(str(exc)) from None
-    return 0
-
-
-def _list_faces(conn, args: argparse.Namespace) -> int:
-    try:
-        listed = face_query.list_faces(
-            conn, sort=args.sort, filters=tuple(args.filter), person=args.person,
-            cluster_id=args.cluster, max_blur=args.max_blur, limit=args.limit,
-            offset=args.offset)
-    except face_query.FaceQueryError as exc:
-        raise CliError(str(exc)) from None
-    if args.json:
-        _print_json({"schema": JSON_SCHEMA, "faces": [f.to_json() for f in listed]})
-        return 0
-    for face in listed:
-        who = face.identity or (f"cluster {face.cluster_id}" if face.cluster_id else "-")
-        flags = " excluded" if face.excluded else ""
-        flags += f" rejected: {face.rejected}" if face.rejected else ""
-        print(f"face {face.id:>6} source {face.source_id} frame {face.frame_idx:>6} {who:<16} "
-              f"blur {face.blur:7.2f} yaw {face.yaw:6.1f} size {face.size:.2f}{flags}")
-    return 0
+        return queue(project, conn, "extract", params, args)
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
@@ -527,11 +322,6 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_json(document: dict) -> None:
-    json.dump(document, sys.stdout, indent=2, sort_keys=True)
-    sys.stdout.write("\n")
-
-
 COMMANDS = {
     "new": cmd_new,
     "open": cmd_open,
@@ -542,7 +332,5 @@ COMMANDS = {
     "log": cmd_log,
     "stop": cmd_stop,
     "extract": cmd_extract,
-    "cluster": cmd_cluster,
-    "identity": cmd_identity,
-    "faces": cmd_faces,
+    **CURATE_COMMANDS,
 }

@@ -1,0 +1,134 @@
+"""The review's undo stack: every review action keeps the rows it changed, as they were.
+
+An action opens a `Journal` inside its write transaction, captures the rows it is about to
+change (and notes the rows it creates), changes them, and records itself. `undo_last` puts
+the newest action's rows back and deletes what it created. A clustering run seals the stack:
+actions older than the newest run are not undone, since the run reassigned their faces.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from store.connection import write
+
+# The rows a review action may change: table -> (key columns, value columns).
+TRACKED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "faces": (("id",), ("excluded", "identity_id", "identity_manual", "rejected",
+                        "filter_distance")),
+    "clusters": (("id",), ("size", "centre", "identity_id")),
+    "cluster_members": (("run_id", "face_id"), ("cluster_id", "distance")),
+    "identities": (("id",), ("name", "side")),
+}
+# Tables whose rows an action may create; undo deletes them (people only while unused).
+CREATED = ("clusters", "identities")
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ReviewAction:
+    id: int
+    created_at: float
+    action: str
+    summary: str
+    undone_at: float | None
+
+    def to_json(self) -> dict:
+        return {**self.__dict__}
+
+
+class NothingToUndo(LookupError):
+    pass
+
+
+def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    """Slices short enough for an `IN (...)` list."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _encode(value: object) -> object:
+    return {"hex": value.hex()} if isinstance(value, bytes) else value
+
+
+def _decode(value: object) -> object:
+    return bytes.fromhex(value["hex"]) if isinstance(value, dict) else value
+
+
+class Journal:
+    """What one review action changed; use inside the action's write transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.restore: list[dict] = []
+        self.created: dict[str, list[int]] = {}
+
+    def capture(self, table: str, where: str, args: Sequence[object] = ()) -> None:
+        """Keep the tracked columns of the rows `where` selects, before they change."""
+        keys, values = TRACKED[table]
+        rows = self.conn.execute(
+            f"SELECT {', '.join(keys + values)} FROM {table} WHERE {where}", tuple(args))
+        encoded = [[_encode(v) for v in row] for row in rows]
+        if encoded:
+            self.restore.append({"table": table, "rows": encoded})
+
+    def capture_ids(self, table: str, column: str, ids: Sequence[int]) -> None:
+        """`capture` for the rows whose `column` is one of `ids`."""
+        for part in chunks(list(ids)):
+            self.capture(table, f"{column} IN ({','.join('?' * len(part))})", part)
+
+    def note_created(self, table: str, row_id: int) -> None:
+        self.created.setdefault(table, []).append(row_id)
+
+    def record(self, action: str, summary: str) -> int:
+        return self.conn.execute(
+            "INSERT INTO review_actions (created_at, action, summary, undo) VALUES (?, ?, ?, ?)",
+            (time.time(), action, summary,
+             json.dumps({"restore": self.restore, "created": self.created})),
+        ).lastrowid
+
+
+def _undoable(conn: sqlite3.Connection) -> sqlite3.Row | None:
+    return conn.execute(
+        """SELECT id, summary, undo FROM review_actions WHERE undone_at IS NULL
+           AND created_at >= COALESCE((SELECT MAX(created_at) FROM cluster_runs), 0)
+           ORDER BY id DESC LIMIT 1""").fetchone()
+
+
+def undo_last(conn: sqlite3.Connection) -> str:
+    """Undo the newest review action; returns its summary. NothingToUndo when there is none."""
+    with write(conn):
+        row = _undoable(conn)
+        if row is None:
+            raise NothingToUndo("nothing to undo since the last clustering")
+        undo = json.loads(row["undo"])
+        for block in reversed(undo["restore"]):
+            keys, values = TRACKED[block["table"]]
+            assignments = ", ".join(f"{column} = ?" for column in values)
+            matches = " AND ".join(f"{column} = ?" for column in keys)
+            conn.executemany(
+                f"UPDATE {block['table']} SET {assignments} WHERE {matches}",
+                [[_decode(v) for v in r[len(keys):]] + r[:len(keys)] for r in block["rows"]])
+        for cluster_id in undo["created"].get("clusters", []):
+            conn.execute("DELETE FROM clusters WHERE id = ?", (cluster_id,))
+        for identity_id in undo["created"].get("identities", []):
+            conn.execute(
+                """DELETE FROM identities WHERE id = ?
+                   AND NOT EXISTS (SELECT 1 FROM faces WHERE identity_id = identities.id)
+                   AND NOT EXISTS (SELECT 1 FROM clusters WHERE identity_id = identities.id)""",
+                (identity_id,))
+        conn.execute("UPDATE review_actions SET undone_at = ? WHERE id = ?",
+                     (time.time(), row["id"]))
+    return row["summary"]
+
+
+def history(conn: sqlite3.Connection, limit: int = 50) -> list[ReviewAction]:
+    """The newest review actions first, undone ones included."""
+    rows = conn.execute(
+        "SELECT id, created_at, action, summary, undone_at FROM review_actions"
+        " ORDER BY id DESC LIMIT ?", (limit,))
+    return [ReviewAction(**dict(r)) for r in rows]

@@ -1,0 +1,67 @@
+"""What every `swapdeck` subcommand shares: its error, JSON output and job queueing."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from store import jobs
+from store.jobs import FINISHED, JobStatus
+from store.project import Project
+from tui.format import describe_job, params_target
+from tui.launcher import ensure_worker
+
+JSON_SCHEMA = 1
+WAIT_POLL_S = 0.25
+
+
+class CliError(Exception):
+    """A one-line message for the user; exit status 2."""
+
+
+def print_json(document: dict) -> None:
+    json.dump(document, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+def add_queue_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that queues jobs (read by `queue`)."""
+    parser.add_argument("--wait", action="store_true",
+                        help="wait until the jobs finish and print their results")
+    parser.add_argument("--no-worker", action="store_true",
+                        help="only queue the jobs; do not start a worker")
+
+
+def queue(project: Project, conn, kind: str, params: list[dict],
+           args: argparse.Namespace) -> int:
+    """Queue the jobs, say so, start a worker unless --no-worker, and --wait for them."""
+    job_ids = jobs.enqueue_many(conn, kind, params)
+    for job_id, p in zip(job_ids, params):
+        print(f"queued {kind} job {job_id}: {params_target(p)}")
+    if not args.no_worker:
+        start_worker_if_needed(project)
+    return wait_for(conn, job_ids) if args.wait else 0
+
+
+def start_worker_if_needed(project: Project) -> None:
+    with project.connection() as conn:
+        pid = ensure_worker(project, conn)
+    if pid is not None:
+        print(f"started a background worker (pid {pid}); its log: {project.root / 'worker.log'}",
+              file=sys.stderr)
+
+
+def wait_for(conn, job_ids: list[int]) -> int:
+    pending = set(job_ids)
+    failed = 0
+    while pending:
+        for job_id in sorted(pending):
+            job = jobs.get(conn, job_id)
+            if job.status in FINISHED:
+                pending.discard(job_id)
+                print(describe_job(job))
+                failed += job.status != JobStatus.DONE
+        if pending:
+            time.sleep(WAIT_POLL_S)
+    return 1 if failed else 0

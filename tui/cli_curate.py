@@ -1,0 +1,205 @@
+"""The curation commands: cluster, identity and faces (the review's CLI twins)."""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from store import face_query, identities, review, sources
+from store.project import open_project
+from tui.cli_common import JSON_SCHEMA, CliError, add_queue_options, print_json, queue
+
+
+def add_curation_parsers(commands: argparse._SubParsersAction) -> None:
+    cluster = commands.add_parser("cluster", help="group the project's faces by identity")
+    cluster.add_argument("project", help="the project folder")
+    cluster.add_argument("--source", nargs="+", default=[], metavar="SOURCE",
+                         help="only the faces of these sources (ids or paths; default: all)")
+    cluster.add_argument("--threshold", type=float, default=identities.DEFAULT_THRESHOLD,
+                         help="descriptor distance within which faces count as one person "
+                              f"(average linkage; default {identities.DEFAULT_THRESHOLD})")
+    cluster.add_argument("--method", choices=["average"], default="average",
+                         help="how clusters are joined: average linkage (scales to 100k faces "
+                              "through k-means compression)")
+    add_queue_options(cluster)
+
+    identity = commands.add_parser("identity", help="the people of the project")
+    identity.add_argument("project", help="the project folder")
+    actions = identity.add_subparsers(dest="action", required=True, metavar="ACTION",
+                                      help="list, name, merge, split or side")
+    listing = actions.add_parser("list", help="people and the clusters of the latest run")
+    listing.add_argument("--json", action="store_true", help="print a JSON document")
+    name = actions.add_parser("name", help="name a cluster as a person (new or existing)")
+    name.add_argument("cluster", type=int, help="a cluster id (see swapdeck identity list)")
+    name.add_argument("name", help="the person's name")
+    merge = actions.add_parser("merge", help="merge clusters of the same person into the first")
+    merge.add_argument("clusters", type=int, nargs="+", help="cluster ids; the first one stays")
+    split = actions.add_parser("split", help="take faces out of their clusters into a new "
+                                             "cluster of their own (someone else)")
+    split.add_argument("face", type=int, nargs="+", help="face ids")
+    side = actions.add_parser("side", help="mark a person as side A or B of the training pair")
+    side.add_argument("name", help="the person's name")
+    side.add_argument("side", choices=["A", "B", "none"], help="A, B, or none to clear it")
+
+    faces_ = commands.add_parser("faces", help="review decisions on single faces")
+    faces_.add_argument("project", help="the project folder")
+    face_actions = faces_.add_subparsers(dest="action", required=True, metavar="ACTION",
+                                         help="list, exclude, include, move, export, undo "
+                                              "or history")
+    for verb, text in (("exclude", "leave faces out of training (nothing is deleted)"),
+                       ("include", "take excluded faces back")):
+        action = face_actions.add_parser(verb, help=text)
+        action.add_argument("face", type=int, nargs="+", help="face ids")
+    move = face_actions.add_parser("move", help="give faces a person by hand (kept across "
+                                                "re-clustering)")
+    move.add_argument("name", help="the person's name (created if new)")
+    move.add_argument("face", type=int, nargs="+", help="face ids")
+    listing = face_actions.add_parser("list", help="faces in a chosen order, with filters")
+    listing.add_argument("--sort", choices=list(face_query.SORT_KEYS), default="frame",
+                         help="; ".join(f"{k}: {v}" for k, v in face_query.SORT_HELP.items()))
+    listing.add_argument("--filter", nargs="+", default=[], choices=list(face_query.FILTERS),
+                         help="; ".join(f"{k}: {v}" for k, v in face_query.FILTER_HELP.items()))
+    listing.add_argument("--person", help="only this person's faces")
+    listing.add_argument("--cluster", type=int, help="only this cluster's faces (latest run)")
+    listing.add_argument("--max-blur", type=float,
+                         help="only low-quality faces: sharpness (blur score) under this")
+    listing.add_argument("--limit", type=int, default=100, help="how many faces (default 100)")
+    listing.add_argument("--offset", type=int, default=0, help="skip this many first")
+    listing.add_argument("--json", action="store_true", help="print a JSON document")
+    export = face_actions.add_parser("export", help="write a faceset as a folder of aligned PNGs")
+    export.add_argument("folder", help="where the PNGs go (created if missing)")
+    export.add_argument("--person", help="only this person's faces (default: every kept face)")
+    export.add_argument("--include-excluded", action="store_true",
+                        help="export excluded faces too")
+    add_queue_options(export)
+    face_actions.add_parser("undo", help="undo the newest review action (exclude, include, "
+                                         "move, name, merge, split, side)")
+    history = face_actions.add_parser("history", help="the review actions, newest first")
+    history.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    history.add_argument("--json", action="store_true", help="print a JSON document")
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    with project.connection() as conn:
+        try:
+            source_ids = [sources.resolve(conn, s).id for s in args.source]
+        except sources.SourceNotFoundError as exc:
+            raise CliError(str(exc)) from None
+        params = {"source_ids": source_ids, "threshold": args.threshold, "method": args.method}
+        return queue(project, conn, "cluster", [params], args)
+
+
+def cmd_identity(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    with project.connection() as conn:
+        if args.action == "name":
+            try:
+                identity_id = identities.name_cluster(conn, args.cluster, args.name)
+            except identities.IdentityError as exc:
+                raise CliError(str(exc)) from None
+            print(f"cluster {args.cluster} is now {args.name} (person {identity_id})")
+            return 0
+        if args.action in ("merge", "split", "side"):
+            return _identity_change(conn, args)
+        run_id = identities.latest_run_id(conn)
+        clusters = identities.clusters(conn, run_id) if run_id else []
+        people = identities.list_identities(conn)
+    if args.json:
+        print_json({"schema": JSON_SCHEMA, "run_id": run_id,
+                     "people": [vars(p) for p in people],
+                     "clusters": [c.to_json() for c in clusters]})
+        return 0
+    for person in people:
+        side = f", side {person.side}" if person.side else ""
+        print(f"person {person.id:>4} {person.name}: {person.faces} faces{side}")
+    if run_id is None:
+        print("no clustering yet: run swapdeck cluster")
+    for row in clusters:
+        print(f"cluster {row.id:>5} ({row.size} faces){': ' + row.name if row.name else ''}")
+    return 0
+
+
+def _identity_change(conn, args: argparse.Namespace) -> int:
+    try:
+        if args.action == "merge":
+            if len(args.clusters) < 2:
+                raise CliError("name at least two clusters to merge")
+            identities.merge_clusters(conn, args.clusters[0], args.clusters[1:])
+            print(f"merged clusters {', '.join(map(str, args.clusters[1:]))} into "
+                  f"{args.clusters[0]}")
+        elif args.action == "split":
+            new_id = identities.split_faces(conn, args.face)
+            print(f"{len(args.face)} face(s) split off into cluster {new_id}")
+        else:
+            side = None if args.side == "none" else args.side
+            identities.set_side(conn, args.name, side)
+            print(f"{args.name} is now {'side ' + side if side else 'on no side'}")
+    except identities.IdentityError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
+def cmd_faces(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    with project.connection() as conn:
+        if args.action == "list":
+            return _list_faces(conn, args)
+        if args.action in ("undo", "history"):
+            return _review_history(conn, args)
+        if args.action == "export":
+            params = {"folder": str(Path(args.folder).expanduser().resolve()),
+                      "person": args.person, "include_excluded": args.include_excluded}
+            return queue(project, conn, "export", [params], args)
+        try:
+            if args.action == "move":
+                identities.move_faces(conn, args.face, args.name)
+                print(f"{len(args.face)} face(s) now {args.name}")
+            else:
+                identities.set_excluded(conn, args.face, args.action == "exclude")
+                print(f"{len(args.face)} face(s) {args.action}d")
+        except identities.IdentityError as exc:
+            raise CliError(str(exc)) from None
+    return 0
+
+
+def _review_history(conn, args: argparse.Namespace) -> int:
+    if args.action == "undo":
+        try:
+            print(f"undid: {review.undo_last(conn)}")
+        except review.NothingToUndo as exc:
+            raise CliError(str(exc)) from None
+        return 0
+    actions = review.history(conn, args.limit)
+    if args.json:
+        print_json({"schema": JSON_SCHEMA, "actions": [a.to_json() for a in actions]})
+        return 0
+    for action in actions:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(action.created_at))
+        print(f"{action.id:>5} {when} {action.summary}{' (undone)' if action.undone_at else ''}")
+    return 0
+
+
+def _list_faces(conn, args: argparse.Namespace) -> int:
+    try:
+        listed = face_query.list_faces(
+            conn, sort=args.sort, filters=tuple(args.filter), person=args.person,
+            cluster_id=args.cluster, max_blur=args.max_blur, limit=args.limit,
+            offset=args.offset)
+    except face_query.FaceQueryError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print_json({"schema": JSON_SCHEMA, "faces": [f.to_json() for f in listed]})
+        return 0
+    for face in listed:
+        who = face.identity or (f"cluster {face.cluster_id}" if face.cluster_id else "-")
+        flags = " excluded" if face.excluded else ""
+        flags += f" rejected: {face.rejected}" if face.rejected else ""
+        print(f"face {face.id:>6} source {face.source_id} frame {face.frame_idx:>6} {who:<16} "
+              f"blur {face.blur:7.2f} yaw {face.yaw:6.1f} size {face.size:.2f}{flags}")
+    return 0
+
+
+
+
+COMMANDS = {"cluster": cmd_cluster, "identity": cmd_identity, "faces": cmd_faces}
