@@ -3,3 +3,5 @@ import pipeline.ingest.job  # noqa: F401
 import pipeline.extract.job  # noqa: F401
 import pipeline.curate.job  # noqa: F401
 import pipeline.curate.export  # noqa: F401
+import pipeline.curate.histogram  # noqa: F401
+import pipeline.curate.identity_filter  # noqa: F401

@@ -17,6 +17,7 @@ from textual.widgets import Footer, Header
 
 from screens.dialogs.add_media import AddMediaDialog, AddMediaResult
 from screens.extract import ExtractScreen
+from screens.faces import FacesScreen
 from store import jobs
 from store.jobs import Job, JobStatus
 from store.project import Project
@@ -51,6 +52,8 @@ class DashboardScreen(Screen[None]):
                 tooltip="Add a video, an image or a folder of images to the project"),
         Binding("x", "extract", "Extract", id="dashboard.extract",
                 tooltip="Open the Extract screen: find, align and describe the faces of sources"),
+        Binding("f", "faces", "Faces", id="dashboard.faces",
+                tooltip="Open the Faces screen: review faces by person and cluster"),
         Binding("c", "cancel_job", "Cancel job", id="dashboard.cancel_job",
                 tooltip="Cancel the selected job (a running one stops at its next unit of work)"),
         Binding("w", "start_worker", "Start worker", id="dashboard.start_worker",
@@ -109,6 +112,9 @@ class DashboardScreen(Screen[None]):
 
     def action_extract(self) -> None:
         self.app.push_screen(ExtractScreen())
+
+    def action_faces(self) -> None:
+        self.app.push_screen(FacesScreen())
 
     def _add_media(self, result: AddMediaResult | None) -> None:
         if result is not None:

@@ -5,6 +5,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, Keymap
 from textual.containers import Vertical
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label
 
@@ -15,6 +16,19 @@ COLUMNS = ("Where", "Key", "Id (for [keys] in config.toml)", "What it does", "Mo
 
 def scope_name(screen: Screen) -> str:
     return type(screen).__name__.removesuffix("Screen").removesuffix("Dialog") or "Screen"
+
+
+def focused_chain(screen: Screen) -> list[DOMNode]:
+    """The screen's focused widget and its ancestors below the screen that are ours and
+    declare their own bindings (the review grid's moves, for instance)."""
+    chain: list[DOMNode] = []
+    node = screen.focused
+    while node is not None and node is not screen:
+        ours = type(node).__module__.split(".")[0] in ("tui", "screens")
+        if ours and type(node).__dict__.get("BINDINGS"):
+            chain.append(node)
+        node = node.parent
+    return chain
 
 
 class HelpScreen(ModalScreen[None]):
@@ -46,6 +60,9 @@ class HelpScreen(ModalScreen[None]):
         for screen in reversed(self.app.screen_stack):
             if screen is not self and type(screen) is not Screen:
                 rows += binding_rows(scope_name(screen), screen, self.keymap)
+                for node in focused_chain(screen):
+                    rows += binding_rows(f"{scope_name(screen)} ({type(node).__name__})", node,
+                                         self.keymap)
         rows += binding_rows("Everywhere", self.app, self.keymap)
         return rows + binding_rows("Help", self, self.keymap)
 

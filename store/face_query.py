@@ -1,11 +1,15 @@
 """Orderings and filters of the face grid: faceswap's sort keys as queries, never renames.
 
-Histogram similarity needs pixels, so it is computed by the pipeline, not here.
+Histogram similarity needs pixels, so it is computed by the pipeline, not here: the
+`histogram` job stores each face's place in its order as `faces.hist_rank`.
 """
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from store.review import chunks
 
 # Sort key -> ORDER BY clause. `distance` puts outliers (far from their cluster centre) first.
 SORT_KEYS = {
@@ -16,6 +20,7 @@ SORT_KEYS = {
     "pitch": "ABS(f.pitch) DESC",
     "size": "f.size ASC",
     "score": "f.score ASC",
+    "histogram": "f.hist_rank IS NULL, f.hist_rank",
 }
 SORT_HELP = {
     "frame": "source, then frame order",
@@ -25,6 +30,8 @@ SORT_HELP = {
     "pitch": "most tilted up or down first",
     "size": "smallest in the frame first",
     "score": "least confident detection first",
+    "histogram": "similar colours together (faceswap's hist; run swapdeck faces PROJECT "
+                 "histogram first)",
 }
 FILTERS = {
     "excluded": "f.excluded = 1",
@@ -32,6 +39,8 @@ FILTERS = {
     "rejected": "f.rejected IS NOT NULL",
     "kept": "f.rejected IS NULL",
     "multiple": "(SELECT COUNT(*) FROM faces g WHERE g.frame_id = f.frame_id) > 1",
+    "blurry": """f.blur <= (SELECT blur FROM faces ORDER BY blur
+                 LIMIT 1 OFFSET (SELECT COUNT(*) FROM faces) / 10)""",
 }
 FILTER_HELP = {
     "excluded": "only faces left out of training",
@@ -39,6 +48,7 @@ FILTER_HELP = {
     "rejected": "only faces rejected at extraction (with the reason)",
     "kept": "only faces kept at extraction",
     "multiple": "only faces that share their frame with another face",
+    "blurry": "low quality: only the blurriest tenth of the project's faces",
 }
 
 
@@ -67,37 +77,124 @@ class FaceQueryError(ValueError):
     pass
 
 
-def list_faces(conn: sqlite3.Connection, *, sort: str = "frame", filters: tuple[str, ...] = (),
-               person: str | None = None, cluster_id: int | None = None,
-               max_blur: float | None = None, limit: int | None = None,
-               offset: int = 0) -> list[FaceListing]:
-    """A page of faces in the chosen order; `max_blur` keeps the low-quality ones only."""
-    if sort not in SORT_KEYS:
-        raise FaceQueryError(f"unknown sort {sort!r} (known: {', '.join(SORT_KEYS)})")
+def _where(filters: tuple[str, ...], person: str | None, identity_id: int | None,
+           cluster_id: int | None, unclustered: bool,
+           max_blur: float | None) -> tuple[str, list]:
     unknown = [f for f in filters if f not in FILTERS]
     if unknown:
         raise FaceQueryError(f"unknown filter {', '.join(unknown)} (known: {', '.join(FILTERS)})")
     clauses = [FILTERS[f] for f in filters]
     args: list = []
-    if person is not None:
-        clauses.append("i.name = ?")
-        args.append(person)
-    if cluster_id is not None:
-        clauses.append("m.cluster_id = ?")
-        args.append(cluster_id)
-    if max_blur is not None:
-        clauses.append("f.blur < ?")
-        args.append(max_blur)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = conn.execute(
-        f"""SELECT f.id, f.source_id, fr.idx AS frame_idx, f.face_idx, i.name AS identity,
-                   m.cluster_id, m.distance, f.blur, f.yaw, f.pitch, f.size, f.score,
-                   f.excluded, f.rejected
-            FROM faces f JOIN frames fr ON fr.id = f.frame_id
+    for clause, value in (("i.name = ?", person), ("f.identity_id = ?", identity_id),
+                          ("m.cluster_id = ?", cluster_id), ("f.blur < ?", max_blur)):
+        if value is not None:
+            clauses.append(clause)
+            args.append(value)
+    if unclustered:
+        clauses.append("m.cluster_id IS NULL")
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), args
+
+
+_FROM = """FROM faces f JOIN frames fr ON fr.id = f.frame_id
             LEFT JOIN identities i ON i.id = f.identity_id
             LEFT JOIN cluster_members m ON m.face_id = f.id
-                 AND m.run_id = (SELECT MAX(id) FROM cluster_runs)
-            {where} ORDER BY {SORT_KEYS[sort]}, f.id LIMIT ? OFFSET ?""",
-        (*args, -1 if limit is None else limit, offset),
-    )
-    return [FaceListing(**{**dict(r), "excluded": bool(r["excluded"])}) for r in rows]
+                 AND m.run_id = (SELECT MAX(id) FROM cluster_runs)"""
+_LISTING = """SELECT f.id, f.source_id, fr.idx AS frame_idx, f.face_idx, i.name AS identity,
+                   m.cluster_id, m.distance, f.blur, f.yaw, f.pitch, f.size, f.score,
+                   f.excluded, f.rejected"""
+
+
+def _listing(row: sqlite3.Row) -> FaceListing:
+    return FaceListing(**{**dict(row), "excluded": bool(row["excluded"])})
+
+
+def list_faces(conn: sqlite3.Connection, *, sort: str = "frame", filters: tuple[str, ...] = (),
+               person: str | None = None, identity_id: int | None = None,
+               cluster_id: int | None = None, unclustered: bool = False,
+               max_blur: float | None = None, limit: int | None = None,
+               offset: int = 0) -> list[FaceListing]:
+    """A page of faces in the chosen order; `max_blur` keeps the low-quality ones only."""
+    if sort not in SORT_KEYS:
+        raise FaceQueryError(f"unknown sort {sort!r} (known: {', '.join(SORT_KEYS)})")
+    where, args = _where(filters, person, identity_id, cluster_id, unclustered, max_blur)
+    rows = conn.execute(f"{_LISTING} {_FROM} {where} ORDER BY {SORT_KEYS[sort]}, f.id"
+                        " LIMIT ? OFFSET ?", (*args, -1 if limit is None else limit, offset))
+    return [_listing(r) for r in rows]
+
+
+def face_ids(conn: sqlite3.Connection, *, sort: str = "frame", filters: tuple[str, ...] = (),
+             identity_id: int | None = None, cluster_id: int | None = None,
+             unclustered: bool = False) -> list[int]:
+    """Every matching face's id in the chosen order: the review grid pages through these."""
+    if sort not in SORT_KEYS:
+        raise FaceQueryError(f"unknown sort {sort!r} (known: {', '.join(SORT_KEYS)})")
+    where, args = _where(filters, None, identity_id, cluster_id, unclustered, None)
+    return [r[0] for r in conn.execute(
+        f"SELECT f.id {_FROM} {where} ORDER BY {SORT_KEYS[sort]}, f.id", args)]
+
+
+def listings(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, FaceListing]:
+    """The listings of the given faces, by id."""
+    found: dict[int, FaceListing] = {}
+    for part in chunks(list(ids)):
+        rows = conn.execute(f"{_LISTING} {_FROM} WHERE f.id IN ({','.join('?' * len(part))})",
+                            tuple(part))
+        found.update((r["id"], _listing(r)) for r in rows)
+    return found
+
+
+def thumbnails(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, bytes]:
+    """The encoded thumbnails of the given faces, by id."""
+    found: dict[int, bytes] = {}
+    for part in chunks(list(ids)):
+        found.update(conn.execute(
+            f"SELECT face_id, data FROM face_thumbs WHERE face_id IN ({','.join('?' * len(part))})",
+            tuple(part)).fetchall())
+    return found
+
+
+
+def histogram_ranked(conn: sqlite3.Connection) -> bool:
+    """Whether every kept face has its place in the histogram order (else the `histogram`
+    sort lists the unranked ones last, and the job should run)."""
+    return conn.execute("SELECT NOT EXISTS (SELECT 1 FROM faces WHERE rejected IS NULL"
+                        " AND hist_rank IS NULL)").fetchone()[0] == 1
+
+@dataclass(frozen=True)
+class Group:
+    """One line of the review sidebar: a set of faces to look at."""
+    kind: str                 # "all", "person", "cluster" or "unclustered"
+    key: int | None           # the person's or cluster's id
+    label: str
+    count: int                # faces kept at extraction
+    side: str | None = None
+    person: str | None = None  # the person's name, or the cluster's
+
+
+def groups(conn: sqlite3.Connection) -> list[Group]:
+    """Everyone, then the people (sides first), then the clusters of the newest run."""
+    kept = "f.rejected IS NULL"
+    total = conn.execute(f"SELECT COUNT(*) FROM faces f WHERE {kept}").fetchone()[0]
+    found = [Group("all", None, "All faces", total)]
+    for row in conn.execute(
+            f"""SELECT i.id, i.name, i.side, COUNT(f.id) FROM identities i
+                LEFT JOIN faces f ON f.identity_id = i.id AND {kept}
+                GROUP BY i.id ORDER BY i.side IS NULL, i.side, i.name"""):
+        found.append(Group("person", row[0], row[1], row[3], row[2], row[1]))
+    run_id = conn.execute("SELECT MAX(id) FROM cluster_runs").fetchone()[0]
+    if run_id is None:
+        return found
+    for row in conn.execute(
+            f"""SELECT c.id, i.name, COUNT(f.id) FROM clusters c
+                LEFT JOIN identities i ON i.id = c.identity_id
+                JOIN cluster_members m ON m.cluster_id = c.id
+                JOIN faces f ON f.id = m.face_id AND {kept}
+                WHERE c.run_id = ? GROUP BY c.id ORDER BY c.idx""", (run_id,)):
+        label = f"cluster {row[0]}" + (f": {row[1]}" if row[1] else "")
+        found.append(Group("cluster", row[0], label, row[2], person=row[1]))
+    unclustered = conn.execute(
+        f"""SELECT COUNT(*) FROM faces f WHERE {kept} AND NOT EXISTS (SELECT 1 FROM
+            cluster_members m WHERE m.face_id = f.id AND m.run_id = ?)""", (run_id,)).fetchone()[0]
+    if unclustered:
+        found.append(Group("unclustered", None, "not clustered", unclustered))
+    return found

@@ -18,6 +18,12 @@ import numpy as np
 
 from store.connection import write
 
+# The stored crop spans this many template units on a side (the face box is 1 unit), and its
+# centre sits HEAD_ROOM units above the face's centre, so the whole head fits. A face's
+# `matrix` maps frame pixels to template units; `crop_matrix` maps them to crop pixels.
+CROP_SPAN = 2.0
+HEAD_ROOM = 0.12
+
 # The identity descriptor every face gets: dlib's ResNet v1 (run by dlib or our PyTorch port).
 DESCRIPTOR_MODEL = "dlib_resnet_v1"
 
@@ -28,6 +34,16 @@ def to_blob(array: np.ndarray) -> bytes:
 
 def from_blob(blob: bytes, shape: tuple[int, ...]) -> np.ndarray:
     return np.frombuffer(blob, "<f4").reshape(shape)
+
+
+def crop_matrix(face_matrix: np.ndarray, size: int, span: float = CROP_SPAN,
+                head_room: float = HEAD_ROOM) -> np.ndarray:
+    """Frame pixels -> pixels of a `size` crop spanning `span` template units."""
+    centre = np.array([0.5, 0.5 - head_room])
+    origin = centre - span / 2
+    scale = size / span
+    to_crop = np.array([[scale, 0, -origin[0] * scale], [0, scale, -origin[1] * scale]])
+    return to_crop @ np.vstack([face_matrix, [0, 0, 1]])
 
 
 @dataclass(frozen=True)
@@ -220,6 +236,17 @@ def list_faces(conn: sqlite3.Connection, source_id: int | None = None, *,
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
     return [_face_from_row(r) for r in conn.execute(sql + " ORDER BY fr.idx, f.face_idx", args)]
+
+
+def get_face(conn: sqlite3.Connection, face_id: int) -> Face | None:
+    row = conn.execute(f"SELECT {_FACE_COLUMNS} FROM faces f JOIN frames fr ON fr.id = f.frame_id"
+                       " WHERE f.id = ?", (face_id,)).fetchone()
+    return None if row is None else _face_from_row(row)
+
+
+def mask_kinds(conn: sqlite3.Connection, face_id: int) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT kind FROM masks WHERE face_id = ? ORDER BY kind",
+                                       (face_id,))]
 
 
 def face_image(conn: sqlite3.Connection, face_id: int) -> EncodedImage:

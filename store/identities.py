@@ -331,3 +331,29 @@ def set_side(conn: sqlite3.Connection, name: str, side: str | None) -> None:
             conn.execute("UPDATE identities SET side = NULL WHERE side = ?", (side,))
         conn.execute("UPDATE identities SET side = ? WHERE id = ?", (side, identity_id))
         journal.record("side", f"{name} is side {side}" if side else f"{name} has no side")
+
+
+@dataclass(frozen=True)
+class FilterVerdict:
+    """An identity filter's judgement of one face: why it is dropped (None: kept) and its
+    distance to the nearest --filter face (None without --filter photos)."""
+    face_id: int
+    rejected: str | None
+    distance: float | None
+
+
+def apply_identity_filter(conn: sqlite3.Connection, verdicts: Sequence[FilterVerdict],
+                          summary: str) -> int:
+    """Record every judged face's filter distance and mark the dropped ones rejected with
+    their reason (a face already rejected keeps its first reason), as one undoable review
+    action; returns how many faces it dropped."""
+    face_ids = [v.face_id for v in verdicts]
+    with write(conn):
+        _check_faces(conn, face_ids)
+        journal = Journal(conn)
+        journal.capture_ids("faces", "id", face_ids)
+        conn.executemany(
+            "UPDATE faces SET rejected = COALESCE(rejected, ?), filter_distance = ? WHERE id = ?",
+            [(v.rejected, v.distance, v.face_id) for v in verdicts])
+        journal.record("filter", summary)
+    return sum(v.rejected is not None for v in verdicts)

@@ -21,7 +21,10 @@ from textual.screen import Screen
 
 from screens.dashboard import DashboardScreen
 from screens.dialogs.add_media import AddMediaDialog
+from screens.dialogs.choose import AskTextDialog, ChooseDialog
 from screens.extract import ExtractScreen
+from screens.face_detail import FaceDetailScreen
+from screens.faces import FacesScreen
 from screens.help import HelpScreen
 from store.project import Project
 from store.snapshot import Snapshot
@@ -29,6 +32,8 @@ from tui.config import load_config
 from tui.keymap import check_keymap, declared_ids
 from tui.launcher import ensure_worker
 from tui.poller import StorePoller
+from tui.thumbs import resolve
+from tui.widgets.face_grid import FaceGrid
 from tui.widgets.path_input import PathInput
 
 
@@ -89,9 +94,13 @@ class SwapdeckApp(App[None]):
     ]
     snapshot: reactive[Snapshot | None] = reactive(None, init=False)
 
-    def __init__(self, project: Project, *, start_worker: bool = True) -> None:
+    def __init__(self, project: Project, *, start_worker: bool = True,
+                 thumbnails: str | None = None) -> None:
+        """`thumbnails` forces a renderer for face images (else the config's, else auto)."""
         super().__init__()
         self.project = project
+        self.forced_thumbnails = thumbnails
+        self.thumbnail_renderer = "unicode"
         self.auto_start_worker = start_worker
         self.sub_title = str(project.root)
         self.key_overrides: dict[str, str] = {}
@@ -119,8 +128,10 @@ class SwapdeckApp(App[None]):
 
     def _apply_config(self) -> None:
         config = load_config()
+        self.thumbnail_renderer = resolve(self.forced_thumbnails or config.thumbnails)
         remappable = [type(self), DashboardScreen, AddMediaDialog, ExtractScreen, HelpScreen,
-                      PathInput]
+                      PathInput, FacesScreen, FaceGrid, FaceDetailScreen, ChooseDialog,
+                      AskTextDialog]
         self.key_overrides, problems = check_keymap(config.keys, declared_ids(remappable))
         problems = [*config.problems, *problems]
         if self.key_overrides:

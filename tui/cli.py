@@ -22,6 +22,7 @@ from tui.cli_curate import COMMANDS as CURATE_COMMANDS
 from tui.cli_curate import add_curation_parsers
 from tui.format import cancel_outcome, describe_job, describe_source, describe_worker
 from tui.launcher import python_module_command, start_detached_worker
+from tui.thumbs import RENDERER_HELP, RENDERERS, prepare_terminal
 
 FOLLOW_POLL_S = 0.5
 # Commands that run pipeline code: handed to their own module so this one stays light.
@@ -44,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     open_.add_argument("path", help="the project folder")
     open_.add_argument("--no-worker", action="store_true",
                        help="do not start a background worker if none is running")
+    open_.add_argument("--thumbnails", choices=RENDERERS,
+                       help=f"{RENDERER_HELP} (default: the config file's, else auto)")
 
     add = commands.add_parser("add", help="add videos, images or folders of images")
     add.add_argument("project", help="the project folder")
@@ -168,7 +171,8 @@ def cmd_open(args: argparse.Namespace) -> int:
     project = open_or_create(Path(args.path))
     from tui.app import SwapdeckApp  # the only command that needs Textual
 
-    SwapdeckApp(project, start_worker=not args.no_worker).run()
+    prepare_terminal()
+    SwapdeckApp(project, start_worker=not args.no_worker, thumbnails=args.thumbnails).run()
     return 0
 
 

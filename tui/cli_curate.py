@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 from store import face_query, identities, review, sources
+from store.extract_settings import HELP as EXTRACT_HELP
+from store.extract_settings import ExtractSettings
 from store.project import open_project
 from tui.cli_common import JSON_SCHEMA, CliError, add_queue_options, print_json, queue
 
@@ -44,8 +47,8 @@ def add_curation_parsers(commands: argparse._SubParsersAction) -> None:
     faces_ = commands.add_parser("faces", help="review decisions on single faces")
     faces_.add_argument("project", help="the project folder")
     face_actions = faces_.add_subparsers(dest="action", required=True, metavar="ACTION",
-                                         help="list, exclude, include, move, export, undo "
-                                              "or history")
+                                         help="list, exclude, include, move, export, "
+                                              "filter, histogram, undo or history")
     for verb, text in (("exclude", "leave faces out of training (nothing is deleted)"),
                        ("include", "take excluded faces back")):
         action = face_actions.add_parser(verb, help=text)
@@ -72,21 +75,62 @@ def add_curation_parsers(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--include-excluded", action="store_true",
                         help="export excluded faces too")
     add_queue_options(export)
+    histogram = face_actions.add_parser(
+        "histogram", help="order the faces by colour histogram, similar colours together "
+                          "within each cluster (faceswap's sort -s hist; for faces list "
+                          "--sort histogram and the review grid)")
+    add_queue_options(histogram)
+    _add_filter_parser(face_actions)
     face_actions.add_parser("undo", help="undo the newest review action (exclude, include, "
-                                         "move, name, merge, split, side)")
+                                         "move, filter, name, merge, split, side)")
     history = face_actions.add_parser("history", help="the review actions, newest first")
     history.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     history.add_argument("--json", action="store_true", help="print a JSON document")
 
 
+def _add_filter_parser(face_actions: argparse._SubParsersAction) -> None:
+    threshold = ExtractSettings.threshold
+    filter_ = face_actions.add_parser(
+        "filter", help="extraction's identity filter on faces already extracted: reject the "
+                       "kept faces unlike the --filter photos or like the --nfilter ones "
+                       "(undoable)")
+    filter_.add_argument("--filter", nargs="+", default=[], metavar="IMG",
+                         help=EXTRACT_HELP["filter"])
+    filter_.add_argument("--nfilter", nargs="+", default=[], metavar="IMG",
+                         help=EXTRACT_HELP["nfilter"])
+    filter_.add_argument("--threshold", type=float, default=threshold,
+                         help=f"{EXTRACT_HELP['threshold']} (default {threshold:g})")
+    filter_.add_argument("--source", nargs="+", default=[], metavar="SOURCE",
+                         help="only the faces of these sources (ids or paths; default: all)")
+    add_queue_options(filter_)
+
+
+def _source_ids(conn, references: list[str]) -> list[int]:
+    try:
+        return [sources.resolve(conn, s).id for s in references]
+    except sources.SourceNotFoundError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _filter_params(conn, args: argparse.Namespace) -> dict:
+    if not args.filter and not args.nfilter:
+        raise CliError("give --filter photos of the people to keep and/or --nfilter photos "
+                       "of the people to drop")
+    for photo in [*args.filter, *args.nfilter]:
+        if not Path(photo).expanduser().is_file():
+            raise CliError(f"no such reference photo: {photo}")
+    if problems := ExtractSettings(threshold=args.threshold).problems():
+        raise CliError("; ".join(problems))
+    return {"filter": [str(Path(p).expanduser().resolve()) for p in args.filter],
+            "nfilter": [str(Path(p).expanduser().resolve()) for p in args.nfilter],
+            "threshold": args.threshold, "source_ids": _source_ids(conn, args.source)}
+
+
 def cmd_cluster(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
-        try:
-            source_ids = [sources.resolve(conn, s).id for s in args.source]
-        except sources.SourceNotFoundError as exc:
-            raise CliError(str(exc)) from None
-        params = {"source_ids": source_ids, "threshold": args.threshold, "method": args.method}
+        params = {"source_ids": _source_ids(conn, args.source), "threshold": args.threshold,
+                  "method": args.method}
         return queue(project, conn, "cluster", [params], args)
 
 
@@ -116,7 +160,8 @@ def cmd_identity(args: argparse.Namespace) -> int:
     if run_id is None:
         print("no clustering yet: run swapdeck cluster")
     for row in clusters:
-        print(f"cluster {row.id:>5} ({row.size} faces){': ' + row.name if row.name else ''}")
+        plural = "s" if row.size != 1 else ""
+        print(f"cluster {row.id:>5} ({row.size} face{plural}){': ' + row.name if row.name else ''}")
     return 0
 
 
@@ -151,6 +196,10 @@ def cmd_faces(args: argparse.Namespace) -> int:
             params = {"folder": str(Path(args.folder).expanduser().resolve()),
                       "person": args.person, "include_excluded": args.include_excluded}
             return queue(project, conn, "export", [params], args)
+        if args.action == "histogram":
+            return queue(project, conn, "histogram", [{}], args)
+        if args.action == "filter":
+            return queue(project, conn, "identity-filter", [_filter_params(conn, args)], args)
         try:
             if args.action == "move":
                 identities.move_faces(conn, args.face, args.name)
@@ -188,6 +237,9 @@ def _list_faces(conn, args: argparse.Namespace) -> int:
             offset=args.offset)
     except face_query.FaceQueryError as exc:
         raise CliError(str(exc)) from None
+    if args.sort == "histogram" and not face_query.histogram_ranked(conn):
+        print(f"some faces have no place in the histogram order yet (listed last): run "
+              f"swapdeck faces {args.project} histogram", file=sys.stderr)
     if args.json:
         print_json({"schema": JSON_SCHEMA, "faces": [f.to_json() for f in listed]})
         return 0

@@ -4,6 +4,9 @@
 [keys]
 "dashboard.add_media" = "ctrl+a"
 app.quit = "ctrl+x"          # unquoted dotted keys mean the same
+
+[faces]
+thumbnails = "halfcell"      # auto, kitty, sixel, halfcell or unicode
 ```
 A missing file means defaults. A broken one never stops the TUI: each problem becomes a line
 in `Config.problems`, which the app shows as a notification.
@@ -13,6 +16,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tui.thumbs import RENDERERS
 
 try:
     import tomllib
@@ -26,6 +31,7 @@ CONFIG_ENV = "SWAPDECK_CONFIG"
 class Config:
     path: Path
     keys: dict[str, object] = field(default_factory=dict)
+    thumbnails: str = "auto"
     problems: tuple[str, ...] = ()
 
 
@@ -55,7 +61,13 @@ def load_config(path: Path | None = None) -> Config:
     keys = document.get("keys", {})
     if not isinstance(keys, dict):
         return Config(path, problems=(f"{path}: [keys] must be a table of id = \"key\" lines",))
-    return Config(path, keys=_flatten(keys))
+    faces = document.get("faces", {})
+    thumbnails = faces.get("thumbnails", "auto") if isinstance(faces, dict) else "auto"
+    if thumbnails not in RENDERERS:
+        return Config(path, keys=_flatten(keys), problems=(
+            f"{path}: [faces] thumbnails must be one of {', '.join(RENDERERS)}, "
+            f"not {thumbnails!r}",))
+    return Config(path, keys=_flatten(keys), thumbnails=thumbnails)
 
 
 def _flatten(table: dict[str, object], prefix: str = "") -> dict[str, object]:

@@ -77,7 +77,7 @@ def params_target(params: dict) -> str:
     if "source_ids" in params:
         chosen = params["source_ids"]
         return f"sources {', '.join(map(str, chosen))}" if chosen else "all sources"
-    return ""
+    return "all faces"
 
 
 def describe_job(job: Job) -> str:

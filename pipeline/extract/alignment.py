@@ -11,11 +11,8 @@ import numpy as np
 
 from pipeline.extract.landmarks import INNER
 from pipeline.extract.mean_face import MEAN_FACE_68
+from store.faces import CROP_SPAN, crop_matrix
 
-# The stored crop spans this many template units on a side (the face box is 1 unit), and its
-# centre sits HEAD_ROOM units above the face's centre, so the whole head fits.
-CROP_SPAN = 2.0
-HEAD_ROOM = 0.12
 THUMB_SIZE = 96
 
 
@@ -47,16 +44,6 @@ def align_to_mean_face(landmarks: np.ndarray) -> np.ndarray:
 
 def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return points @ matrix[:, :2].T + matrix[:, 2]
-
-
-def crop_matrix(face_matrix: np.ndarray, size: int, span: float = CROP_SPAN,
-                head_room: float = HEAD_ROOM) -> np.ndarray:
-    """Frame pixels -> pixels of a `size` crop spanning `span` template units."""
-    centre = np.array([0.5, 0.5 - head_room])
-    origin = centre - span / 2
-    scale = size / span
-    to_crop = np.array([[scale, 0, -origin[0] * scale], [0, scale, -origin[1] * scale]])
-    return to_crop @ np.vstack([face_matrix, [0, 0, 1]])
 
 
 def aligned_crop(frame: np.ndarray, face_matrix: np.ndarray, size: int) -> np.ndarray:

@@ -48,17 +48,7 @@ def extract(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     if existing is not None and ExtractSettings.from_json(existing.settings) != settings:
         raise JobError(f"source {source.id} has an unfinished extraction with other settings: "
                        "run it again with the same settings, or use --force to start over")
-    # Loaded here, not at import: the worker starts fast, and torch only when needed.
-    from pipeline.extract.extractor import FaceExtractor
-
-    try:
-        extractor = FaceExtractor(settings)
-        extractor.set_identity_references(
-            [_reference(extractor, p) for p in settings.filter],
-            [_reference(extractor, p) for p in settings.nfilter])
-    except BackendUnavailableError as exc:
-        raise JobError(str(exc)) from exc
-
+    extractor = filtering_extractor(settings)
     wanted = faces.pending_frames(ctx.conn, source.id, settings.every_n)
     total = (source.frame_count + settings.every_n - 1) // settings.every_n
     faces.start_extraction(ctx.conn, source.id, settings.to_json(), total, ctx.job_id)
@@ -81,6 +71,22 @@ def _usable_source(ctx: JobContext, source_id: int) -> sources.Source:
     if source.changed_on_disk():
         raise JobError(f"file changed since it was added: {source.path} (source {source.id})")
     return source
+
+
+def filtering_extractor(settings: ExtractSettings) -> FaceExtractor:
+    """The extractor for `settings`, its identity filter made from the --filter and --nfilter
+    photos (the identity-filter job judges faces already extracted with it too)."""
+    # Loaded here, not at import: the worker starts fast, and torch only when needed.
+    from pipeline.extract.extractor import FaceExtractor
+
+    try:
+        extractor = FaceExtractor(settings)
+        extractor.set_identity_references(
+            [_reference(extractor, p) for p in settings.filter],
+            [_reference(extractor, p) for p in settings.nfilter])
+    except BackendUnavailableError as exc:
+        raise JobError(str(exc)) from exc
+    return extractor
 
 
 def _reference(extractor: FaceExtractor, path: str) -> np.ndarray:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pipeline.extract.alignment import crop_matrix, transform_points
+from pipeline.extract.alignment import transform_points
+from store.faces import crop_matrix
 
 MASK_KINDS = ("components", "extended")
 MASK_SIZE = 256

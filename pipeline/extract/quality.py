@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from pipeline.extract.alignment import crop_matrix
+from store.faces import crop_matrix
 
 BLUR_CROP = 128
 # A generic head, in millimetres: nose tip, chin, outer eye corners, mouth corners (iBUG

@@ -11,7 +11,6 @@ from screens.extract import ExtractScreen, SourcePicker, read_form
 from screens.help import HelpScreen
 from store import jobs, sources
 from store.extract_settings import MASKS, ExtractSettings
-from store.jobs import JobStatus
 from store.project import Project
 from store.sources import FrameRow, MediaFacts
 from tui.app import SwapdeckApp

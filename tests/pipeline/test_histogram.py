@@ -1,0 +1,236 @@
+"""The histogram job on a real store: faceswap's hist sort as an order of the face grid."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from skimage.data import astronaut
+
+import pipeline.context
+from pipeline.curate import histogram as histogram_job
+from pipeline.worker import Worker, WorkerOptions
+from store import face_query, faces, histograms, jobs, sources
+from store.faces import DESCRIPTOR_MODEL, EncodedImage, NewFace
+from store.jobs import JobStatus
+from store.project import Project
+from store.sources import FrameRow, MediaFacts
+from tests.pipeline.test_cluster import people
+from tests.pipeline.test_cluster_job import run_cluster
+from tui.cli import main as swapdeck
+
+# Colour casts (B, G, R gains): faces of one family look alike in colour, unlike the others.
+FAMILIES = ((0.45, 0.55, 1.35), (0.55, 1.3, 0.5), (1.4, 0.75, 0.45))
+
+
+def thumbnail(family: int, rng: np.random.Generator) -> bytes:
+    """A 96 px JPEG: a jittered crop around the astronaut's face, in a family's colour cast."""
+    image = cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR)
+    side = int(rng.integers(170, 230))
+    top, left = int(rng.integers(10, 50)), int(rng.integers(140, 200))
+    crop = cv2.resize(image[top:top + side, left:left + side], (96, 96),
+                      interpolation=cv2.INTER_AREA)
+    tinted = np.clip(crop * np.array(FAMILIES[family]), 0, 255).astype(np.uint8)
+    ok, jpeg = cv2.imencode(".jpg", tinted, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return jpeg.tobytes()
+
+
+def seed_thumbed_faces(project: Project, vectors: np.ndarray, thumbs: list[bytes], *,
+                       path: str = "/made/up.mp4", rejected: set[int] = frozenset()) -> list[int]:
+    """One face per frame of a made-up source, with these descriptors and thumbnails;
+    faces at the `rejected` positions were rejected at extraction."""
+    with project.connection() as conn:
+        source_id = sources.begin_ingest(conn, path, "", "video", 1, 1, None)
+        sources.add_frames(conn, source_id, [FrameRow(i, i, None) for i in range(len(vectors))])
+        sources.complete_ingest(conn, source_id, MediaFacts("0" * 64, 8, 8, 25.0, False,
+                                                            len(vectors), 1.0, 0, "h264",
+                                                            False, None))
+        faces.start_extraction(conn, source_id, {}, len(vectors), 0)
+        frame_ids = [r[0] for r in conn.execute(
+            "SELECT id FROM frames WHERE source_id = ? ORDER BY idx", (source_id,))]
+        new = [NewFace(frame_id, 0, (0, 0, 8, 8), 1.0, np.zeros((68, 2)), np.zeros((2, 3)), 1.0,
+                       0, 0, 0, 0.5, "too small" if i in rejected else None, None,
+                       EncodedImage("jpeg", thumb), 8, EncodedImage("jpeg", thumb), {}, 8,
+                       {DESCRIPTOR_MODEL: vector})
+               for i, (frame_id, vector, thumb) in enumerate(zip(frame_ids, vectors, thumbs))]
+        faces.save_frames(conn, source_id, frame_ids, new)
+        return [f.id for f in faces.list_faces(conn, source_id)]
+
+
+def seed_families(project: Project, people_count: int = 2, faces_each: int = 12, *,
+                  seed: int = 0, path: str = "/made/up.mp4",
+                  rejected: set[int] = frozenset()) -> dict[int, int]:
+    """Faces of a few people, each person's faces in three colour families taken in turn
+    (so id order mixes the families); returns face id -> family."""
+    vectors, _ = people(people_count, faces_each, seed=seed)
+    rng = np.random.default_rng(seed)
+    family = [i % len(FAMILIES) for i in range(len(vectors))]
+    face_ids = seed_thumbed_faces(project, vectors, [thumbnail(f, rng) for f in family],
+                                  path=path, rejected=rejected)
+    return dict(zip(face_ids, family))
+
+
+def run_histogram(project: Project) -> jobs.Job:
+    with project.connection() as conn:
+        job_id = jobs.enqueue(conn, "histogram", {})
+    Worker(project, WorkerOptions(exit_when_idle=True, watch_inbox=False)).run()
+    with project.connection() as conn:
+        return jobs.get(conn, job_id)
+
+
+def runs(values: list) -> list:
+    """The values with repeats next to each other collapsed: [1, 1, 2, 1] -> [1, 2, 1]."""
+    return [v for i, v in enumerate(values) if i == 0 or values[i - 1] != v]
+
+
+def ranks(project: Project) -> dict[int, int | None]:
+    with project.connection() as conn:
+        return dict(conn.execute("SELECT id, hist_rank FROM faces").fetchall())
+
+
+def test_every_kept_face_is_ranked_and_colour_families_sit_together(project: Project) -> None:
+    family = seed_families(project, rejected={5})
+    rejected_id = sorted(family)[5]
+    assert run_cluster(project).status == JobStatus.DONE
+    job = run_histogram(project)
+    assert job.status == JobStatus.DONE, job.error
+    assert job.result["faces"] == 23 and job.result["groups"] == 2
+    assert job.result["computed"] == 23 and job.result["reused"] == 0
+    placed = ranks(project)
+    assert placed.pop(rejected_id) is None
+    assert sorted(placed.values()) == list(range(23))
+    with project.connection() as conn:
+        assert face_query.histogram_ranked(conn)
+        assert conn.execute("SELECT COUNT(*) FROM face_histograms WHERE face_id = ?",
+                            (rejected_id,)).fetchone()[0] == 0
+        listed = face_query.list_faces(conn, sort="histogram", filters=("kept",))
+    clusters = [f.cluster_id for f in listed]
+    assert len(runs(clusters)) == 2  # cluster by cluster
+    for cluster_id in set(clusters):
+        chain = [f.id for f in listed if f.cluster_id == cluster_id]
+        assert chain[0] == min(chain)  # faceswap's chain starts at the first face
+        assert sorted(runs([family[f] for f in chain])) == [0, 1, 2]  # each family contiguous
+
+
+def test_a_rerun_reuses_stored_histograms_and_new_faces_come_last(project: Project) -> None:
+    seed_families(project)
+    run_cluster(project)
+    first = run_histogram(project)
+    assert first.result["computed"] == 24
+    placed = ranks(project)
+    again = run_histogram(project)
+    assert again.status == JobStatus.DONE
+    assert again.result["computed"] == 0 and again.result["reused"] == 24
+    assert ranks(project) == placed and sorted(placed.values()) == list(range(24))
+    new = seed_families(project, 1, 6, seed=9, path="/made/later.mp4")  # in no cluster yet
+    with project.connection() as conn:
+        assert not face_query.histogram_ranked(conn)
+        assert [f.id for f in face_query.list_faces(conn, sort="histogram")][-6:] == sorted(new)
+    third = run_histogram(project)
+    assert third.result["computed"] == 6 and third.result["reused"] == 24
+    assert third.result["groups"] == 3
+    placed = ranks(project)
+    assert sorted(placed.values()) == list(range(30))
+    assert sorted(placed[f] for f in new) == list(range(24, 30))  # the unclustered group last
+
+
+def test_a_cancelled_job_keeps_whole_batches_and_the_next_run_goes_on(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    family = seed_families(project)
+    monkeypatch.setattr(histogram_job, "BATCH", 5)
+    monkeypatch.setattr(pipeline.context, "CANCEL_POLL_INTERVAL_S", 0.0)
+    with project.connection() as conn:
+        job_id = jobs.enqueue(conn, "histogram", {})
+    save = histograms.save_histograms
+
+    def save_then_cancel(conn, face_ids, bins):
+        stored = save(conn, face_ids, bins)
+        jobs.request_cancel(conn, job_id)  # someone presses cancel during the first batch
+        return stored
+
+    monkeypatch.setattr(histograms, "save_histograms", save_then_cancel)
+    Worker(project, WorkerOptions(exit_when_idle=True, watch_inbox=False)).run()
+    with project.connection() as conn:
+        assert jobs.get(conn, job_id).status == JobStatus.CANCELLED
+        stored = conn.execute("SELECT face_id, bins FROM face_histograms ORDER BY face_id").fetchall()
+        assert [r[0] for r in stored] == sorted(family)[:5]
+        for face_id, blob in stored:
+            bins = faces.from_blob(blob, (-1,))
+            assert bins.shape == (histogram_job.CHANNELS * histogram_job.BINS,)
+            assert abs(float(bins.sum()) - 1) < 1e-4
+        assert not face_query.histogram_ranked(conn)
+    assert set(ranks(project).values()) == {None}
+    monkeypatch.setattr(histograms, "save_histograms", save)
+    job = run_histogram(project)
+    assert job.status == JobStatus.DONE, job.error
+    assert job.result["computed"] == 19 and job.result["reused"] == 5
+    assert sorted(ranks(project).values()) == list(range(24))
+
+
+def test_an_unreadable_thumbnail_is_ranked_last_in_its_group(project: Project) -> None:
+    rng = np.random.default_rng(3)
+    vectors, _ = people(1, 5, seed=3)
+    thumbs = [thumbnail(0, rng) for _ in range(4)] + [b"not a jpeg"]
+    face_ids = seed_thumbed_faces(project, vectors, thumbs)
+    job = run_histogram(project)
+    assert job.status == JobStatus.DONE and job.result["unreadable"] == 1
+    assert "1 unreadable" in job.result["message"]
+    assert ranks(project)[face_ids[-1]] == 4
+
+
+def test_an_empty_project_fails_clearly(project: Project) -> None:
+    job = run_histogram(project)
+    assert job.status == JobStatus.FAILED
+    assert "no faces to sort by histogram: extract some sources first" in job.error
+
+
+def test_cli_queues_the_job_and_hints_when_ranks_are_missing(project: Project, capsys) -> None:
+    seed_families(project, 1, 6)
+    root = str(project.root)
+    assert swapdeck(["faces", root, "list", "--sort", "histogram"]) == 0
+    assert f"run swapdeck faces {root} histogram" in capsys.readouterr().err
+    assert swapdeck(["faces", root, "histogram", "--no-worker"]) == 0
+    assert "queued histogram job" in capsys.readouterr().out
+    Worker(project, WorkerOptions(exit_when_idle=True, watch_inbox=False)).run()
+    with project.connection() as conn:
+        assert [j.status for j in jobs.list_jobs(conn)] == [JobStatus.DONE]
+    capsys.readouterr()  # the worker's log
+    assert swapdeck(["faces", root, "list", "--sort", "histogram"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out.count("face ") == 6
+
+
+def families_of_histograms(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random histograms in three well-apart families, mixed in order."""
+    rng = np.random.default_rng(seed)
+    family = rng.integers(0, 3, count)
+    width = histogram_job.CHANNELS * histogram_job.BINS
+    peaks = np.zeros((3, width))
+    for f in range(3):
+        peaks[f, f * 30:f * 30 + 10] = 1
+    bins = peaks[family] * 5 + rng.random((count, width))
+    return (bins / bins.sum(axis=1, keepdims=True)).astype(np.float32), family
+
+
+def test_the_exact_chain_is_faceswaps_greedy_walk() -> None:
+    bins, _ = families_of_histograms(40, seed=1)
+    order = histogram_job.chain(bins)
+    hellinger = lambda a, b: np.sqrt(max(0.0, 1 - np.sqrt(a * b).sum()))  # noqa: E731
+    left, walk = list(range(1, 40)), [0]
+    while left:  # faceswap's loop, written out
+        nearest = min(left, key=lambda j: (hellinger(bins[walk[-1]], bins[j]), j))
+        walk.append(nearest)
+        left.remove(nearest)
+    assert order.tolist() == walk
+
+
+def test_big_groups_are_split_and_still_chain_families_together(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(histogram_job, "EXACT_LIMIT", 60)
+    monkeypatch.setattr(histogram_job, "SUBGROUP", 25)
+    bins, family = families_of_histograms(600)
+    order = histogram_job.chain(bins, start=7)
+    assert sorted(order.tolist()) == list(range(600)) and order[0] == 7
+    assert len(runs(family[order].tolist())) == 3
+    same = np.repeat(bins[:1], 200, axis=0)  # all alike: k-means cannot split them
+    assert sorted(histogram_job.chain(same).tolist()) == list(range(200))
