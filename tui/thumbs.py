@@ -48,6 +48,12 @@ def resolve(renderer: str) -> str:
             renderable.HalfcellImage: "halfcell"}.get(chosen, "unicode")
 
 
+def tile_renderer(renderer: str) -> str:
+    """The renderer for grid tiles: Sixel images need a widget each, which a virtualised grid
+    does not have, so Sixel terminals get half blocks in the grid (and Sixel in the detail)."""
+    return "halfcell" if renderer == "sixel" else renderer
+
+
 def renderable_class(renderer: str) -> type:
     """textual-image's rich renderable for a resolved renderer (not sixel: see widget_class)."""
     from textual_image import renderable
