@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
-from typing import Protocol, cast
+from typing import cast
 
 from textual import work
 from textual.app import ComposeResult, SystemCommand
@@ -20,29 +19,16 @@ from screens.extract import ExtractScreen
 from screens.faces import FacesScreen
 from store import jobs
 from store.jobs import Job, JobStatus
-from store.project import Project
 from store.snapshot import Snapshot
 from tui.cli import CliError, ingest_params
 from tui.format import cancel_outcome
+from tui.host import Host
 from tui.keymap import key_for
 from tui.launcher import ensure_worker
 from tui.widgets.event_log import EventLog
 from tui.widgets.jobs_panel import JobsPanel
 from tui.widgets.sources_panel import SourcesPanel
 from tui.widgets.worker_panel import WorkerPanel
-
-
-class Host(Protocol):
-    """What the dashboard needs from the app that shows it."""
-
-    project: Project
-    auto_start_worker: bool
-
-    def store(self) -> AbstractContextManager[sqlite3.Connection]:
-        """The app's own connection, one thread at a time (for writes)."""
-
-    def start_worker(self, quiet: bool = False) -> object:
-        """Start a background worker unless one is alive, and say what happened."""
 
 
 class DashboardScreen(Screen[None]):

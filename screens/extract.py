@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, cast
+from typing import cast
 
 from rich.text import Text
 from textual import on, work
@@ -34,10 +33,10 @@ from store.extract_settings import (
 )
 from store.faces import Extraction
 from store.jobs import Job, JobStatus
-from store.project import Project
 from store.snapshot import Snapshot
 from store.sources import Source
 from tui.cli import CliError, extract_jobs
+from tui.host import Host
 from tui.keymap import key_for
 from tui.launcher import ensure_worker
 from tui.widgets.jobs_panel import job_detail, progress_bar, status_text
@@ -55,17 +54,6 @@ SOURCE_COLUMNS = (("pick", ""), ("id", "ID"), ("name", "Name"), ("frames", "Fram
                   ("state", "Extracted"))
 JOB_COLUMNS = (("id", "Job"), ("source", "Source"), ("status", "Status"),
                ("progress", "Progress"), ("message", "Message"))
-
-
-class Host(Protocol):
-    """What the Extract screen needs from the app that shows it."""
-
-    project: Project
-    auto_start_worker: bool
-    snapshot: Snapshot | None
-
-    def store(self) -> AbstractContextManager[sqlite3.Connection]:
-        """The app's own connection, one thread at a time."""
 
 
 @dataclass(frozen=True)

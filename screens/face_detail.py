@@ -1,10 +1,8 @@
 """One face up close: the aligned crop with landmarks and mask over it, and its numbers."""
 from __future__ import annotations
 
-import sqlite3
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from textual import work
 from textual.app import ComposeResult
@@ -16,17 +14,11 @@ from textual.worker import get_current_worker
 
 from store import face_query, faces, sources
 from store.faces import Face, crop_matrix
-from tui.thumbs import face_overlay, widget_class
+from tui.host import Host
+from tui.thumbs import decode, face_overlay, widget_class
 
 DETAIL_WIDTH = 44
 DETAIL_HEIGHT = 22
-
-
-class Host(Protocol):
-    thumbnail_renderer: str
-
-    def store(self) -> AbstractContextManager[sqlite3.Connection]:
-        """The app's own connection, one thread at a time."""
 
 
 @dataclass(frozen=True)
@@ -34,8 +26,7 @@ class FaceDetail:
     face: Face
     listing: face_query.FaceListing
     source: sources.Source
-    crop: bytes
-    crop_size: int
+    crop: Any             # the decoded aligned crop (a Pillow image), square
     masks: dict[str, bytes]
 
 
@@ -87,11 +78,10 @@ class FaceDetailScreen(ModalScreen[None]):
                 return
             listing = face_query.listings(conn, [face_id])[face_id]
             source = sources.get(conn, face.source_id)
-            row = conn.execute("SELECT size, data FROM face_images WHERE face_id = ?",
-                               (face_id,)).fetchone()
+            crop = faces.face_image(conn, face_id).data
             masks = {kind: faces.face_mask(conn, face_id, kind).data
                      for kind in faces.mask_kinds(conn, face_id)}
-        detail = FaceDetail(face, listing, source, row["data"], row["size"], masks)
+        detail = FaceDetail(face, listing, source, decode(crop), masks)
         if self.mask_kind not in masks:
             self.mask_kind = next(iter(masks), None)
         if not get_current_worker().is_cancelled:
@@ -135,7 +125,7 @@ class FaceDetailScreen(ModalScreen[None]):
             return
         points = None
         if self.show_landmarks:
-            matrix = crop_matrix(detail.face.matrix, detail.crop_size)
+            matrix = crop_matrix(detail.face.matrix, detail.crop.width)
             points = detail.face.landmarks @ matrix[:, :2].T + matrix[:, 2]
         mask = detail.masks.get(self.mask_kind) if self.mask_kind else None
         image = self.query_one("#detail-image")

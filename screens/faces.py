@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from rich.text import Text
 from textual import work
@@ -27,8 +26,8 @@ from screens.face_detail import FaceDetailScreen
 from store import face_query, identities, jobs, review
 from store.face_query import FaceListing, Group
 from store.jobs import JobStatus
-from store.project import Project
 from store.snapshot import Snapshot
+from tui.host import Host
 from tui.launcher import ensure_worker
 from tui.thumbs import ThumbCache, make_thumb, tile_renderer
 from tui.widgets.face_grid import IMAGE_HEIGHT, IMAGE_WIDTH, FaceGrid
@@ -50,14 +49,6 @@ def caption_for(sort: str) -> Callable[[FaceListing], str]:
     }
     value = values.get(sort, lambda f: f"f{f.frame_idx}")
     return lambda f: f"{f.id} {value(f)}{' ✗' if f.excluded else ''}"
-
-
-class Host(Protocol):
-    project: Project
-    thumbnail_renderer: str
-
-    def store(self) -> AbstractContextManager[sqlite3.Connection]:
-        """The app's own connection, one thread at a time."""
 
 
 class FacesScreen(Screen[None]):
@@ -148,10 +139,10 @@ class FacesScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="faces-groups")
     def load_groups(self) -> None:
-        group, sort, filters = self.group, self.sort, self._filters()
+        read_ids = self._ids_reader()
         with self.host.store() as conn:
             groups = face_query.groups(conn)
-            ids = face_query.face_ids(conn, sort=sort, filters=filters, **_scope(group))
+            ids = read_ids(conn)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show_groups, groups, ids)
 
@@ -168,11 +159,16 @@ class FacesScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="faces-ids")
     def load_ids(self) -> None:
-        group, sort, filters = self.group, self.sort, self._filters()
+        read_ids = self._ids_reader()
         with self.host.store() as conn:
-            ids = face_query.face_ids(conn, sort=sort, filters=filters, **_scope(group))
+            ids = read_ids(conn)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self.grid.set_faces, ids)
+
+    def _ids_reader(self) -> Callable[[sqlite3.Connection], list[int]]:
+        """The query of the faces in view, fixed now (the user may change them meanwhile)."""
+        return partial(face_query.face_ids, sort=self.sort, filters=self._filters(),
+                       **_scope(self.group))
 
     def on_face_grid_wanted(self, message: FaceGrid.Wanted) -> None:
         self.load_faces(message.ids)
@@ -212,7 +208,7 @@ class FacesScreen(Screen[None]):
         where = f"{state.cursor + 1}/{len(state.ids)}" if state.ids else "no faces"
         parts = [f"{self.group.label}", where, f"sort: {self.sort}", f"filter: {self.filter}"]
         if state.selected or state.anchor is not None:
-            parts.append(f"{len(state.chosen())} selected")
+            parts.append(f"{state.chosen_count()} selected")
         if state.anchor is not None:
             parts.append("-- VISUAL --")
         self.query_one("#faces-status", Static).update(" · ".join(parts))
@@ -394,7 +390,7 @@ class FacesScreen(Screen[None]):
             return
         self.app.notify(f"queued {kind} job {job_id}; the faces reload when it is done")
 
-    @work(thread=True, exclusive=False, group="store")
+    @work(thread=True, group="store")
     def change(self, action: Callable[[sqlite3.Connection], object] | None) -> None:
         """Apply a review action (None: undo the last one), say what happened, reload."""
         try:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 BUSY_TIMEOUT_S = 5.0
+# Ids per `IN (...)` list: well under every SQLite build's limit on bound parameters.
+IN_LIST_CHUNK = 500
 
 
 def connect(db_path: Path | str, *, read_only: bool = False) -> sqlite3.Connection:
@@ -49,3 +51,13 @@ def data_version(conn: sqlite3.Connection) -> int:
 def integrity_check(conn: sqlite3.Connection) -> str:
     """`ok`, or SQLite's first complaint about the file."""
     return conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def rows_in(conn: sqlite3.Connection, sql: str, ids: Sequence[object],
+            *args: object) -> Iterator[sqlite3.Row]:
+    """The rows of `sql` for any number of ids: `{ids}` in `sql` takes the placeholders of
+    one chunk of ids, bound after `args`."""
+    ids = list(ids)
+    for start in range(0, len(ids), IN_LIST_CHUNK):
+        part = ids[start:start + IN_LIST_CHUNK]
+        yield from conn.execute(sql.format(ids=",".join("?" * len(part))), (*args, *part))

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from store.review import chunks
+from store.connection import rows_in
 
 # Sort key -> ORDER BY clause. `distance` puts outliers (far from their cluster centre) first.
 SORT_KEYS = {
@@ -77,6 +77,12 @@ class FaceQueryError(ValueError):
     pass
 
 
+def _order(sort: str) -> str:
+    if sort not in SORT_KEYS:
+        raise FaceQueryError(f"unknown sort {sort!r} (known: {', '.join(SORT_KEYS)})")
+    return f"{SORT_KEYS[sort]}, f.id"
+
+
 def _where(filters: tuple[str, ...], person: str | None, identity_id: int | None,
            cluster_id: int | None, unclustered: bool,
            max_blur: float | None) -> tuple[str, list]:
@@ -114,10 +120,8 @@ def list_faces(conn: sqlite3.Connection, *, sort: str = "frame", filters: tuple[
                max_blur: float | None = None, limit: int | None = None,
                offset: int = 0) -> list[FaceListing]:
     """A page of faces in the chosen order; `max_blur` keeps the low-quality ones only."""
-    if sort not in SORT_KEYS:
-        raise FaceQueryError(f"unknown sort {sort!r} (known: {', '.join(SORT_KEYS)})")
     where, args = _where(filters, person, identity_id, cluster_id, unclustered, max_blur)
-    rows = conn.execute(f"{_LISTING} {_FROM} {where} ORDER BY {SORT_KEYS[sort]}, f.id"
+    rows = conn.execute(f"{_LISTING} {_FROM} {where} ORDER BY {_order(sort)}"
                         " LIMIT ? OFFSET ?", (*args, -1 if limit is None else limit, offset))
     return [_listing(r) for r in rows]
 
@@ -126,31 +130,22 @@ def face_ids(conn: sqlite3.Connection, *, sort: str = "frame", filters: tuple[st
              identity_id: int | None = None, cluster_id: int | None = None,
              unclustered: bool = False) -> list[int]:
     """Every matching face's id in the chosen order: the review grid pages through these."""
-    if sort not in SORT_KEYS:
-        raise FaceQueryError(f"unknown sort {sort!r} (known: {', '.join(SORT_KEYS)})")
     where, args = _where(filters, None, identity_id, cluster_id, unclustered, None)
     return [r[0] for r in conn.execute(
-        f"SELECT f.id {_FROM} {where} ORDER BY {SORT_KEYS[sort]}, f.id", args)]
+        f"SELECT f.id {_FROM} {where} ORDER BY {_order(sort)}", args)]
 
 
 def listings(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, FaceListing]:
     """The listings of the given faces, by id."""
-    found: dict[int, FaceListing] = {}
-    for part in chunks(list(ids)):
-        rows = conn.execute(f"{_LISTING} {_FROM} WHERE f.id IN ({','.join('?' * len(part))})",
-                            tuple(part))
-        found.update((r["id"], _listing(r)) for r in rows)
-    return found
+    rows = rows_in(conn, f"{_LISTING} {_FROM} WHERE f.id IN ({{ids}})", ids)
+    return {r["id"]: _listing(r) for r in rows}
 
 
 def thumbnails(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, bytes]:
-    """The encoded thumbnails of the given faces, by id."""
-    found: dict[int, bytes] = {}
-    for part in chunks(list(ids)):
-        found.update(conn.execute(
-            f"SELECT face_id, data FROM face_thumbs WHERE face_id IN ({','.join('?' * len(part))})",
-            tuple(part)).fetchall())
-    return found
+    """The encoded thumbnails (JPEG/PNG bytes) of the given faces, by id; faces without one
+    are left out."""
+    return dict(rows_in(conn, "SELECT face_id, data FROM face_thumbs WHERE face_id IN ({ids})",
+                        ids))
 
 
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from store.connection import write
+from store.connection import rows_in, write
 from store.faces import from_blob, to_blob
-from store.review import chunks
 
 
 @dataclass(frozen=True)
@@ -37,17 +36,6 @@ def missing_face_ids(conn: sqlite3.Connection) -> list[int]:
 
 def kept_face_count(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT COUNT(*) FROM faces WHERE rejected IS NULL").fetchone()[0]
-
-
-def thumbnails(conn: sqlite3.Connection, face_ids: Sequence[int]) -> dict[int, bytes]:
-    """face id -> encoded thumbnail (JPEG/PNG bytes); faces without one are left out."""
-    found: dict[int, bytes] = {}
-    for part in chunks(list(face_ids)):
-        rows = conn.execute(
-            f"SELECT face_id, data FROM face_thumbs WHERE face_id IN ({','.join('?' * len(part))})",
-            tuple(part))
-        found.update((r[0], r[1]) for r in rows)
-    return found
 
 
 def save_histograms(conn: sqlite3.Connection, face_ids: Sequence[int], bins: np.ndarray) -> int:
@@ -77,12 +65,8 @@ def load_histograms(conn: sqlite3.Connection, face_ids: Sequence[int]) -> np.nda
     """The histograms of these faces, in their order, as one (N, B) float32 array.
 
     KeyError names the first face that has none."""
-    found: dict[int, bytes] = {}
-    for part in chunks(list(face_ids)):
-        rows = conn.execute(
-            f"SELECT face_id, bins FROM face_histograms"
-            f" WHERE face_id IN ({','.join('?' * len(part))})", tuple(part))
-        found.update((r[0], r[1]) for r in rows)
+    found = dict(rows_in(conn, "SELECT face_id, bins FROM face_histograms"
+                               " WHERE face_id IN ({ids})", face_ids))
     missing = [f for f in face_ids if f not in found]
     if missing:
         raise KeyError(f"face {missing[0]} has no histogram")

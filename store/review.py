@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from store.connection import write
+from store.connection import rows_in, write
 
 # The rows a review action may change: table -> (key columns, value columns).
 TRACKED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -26,7 +25,6 @@ TRACKED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 # Tables whose rows an action may create; undo deletes them (people only while unused).
 CREATED = ("clusters", "identities")
-CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -43,12 +41,6 @@ class ReviewAction:
 
 class NothingToUndo(LookupError):
     pass
-
-
-def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    """Slices short enough for an `IN (...)` list."""
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 def _encode(value: object) -> object:
@@ -69,17 +61,17 @@ class Journal:
 
     def capture(self, table: str, where: str, args: Sequence[object] = ()) -> None:
         """Keep the tracked columns of the rows `where` selects, before they change."""
-        keys, values = TRACKED[table]
-        rows = self.conn.execute(
-            f"SELECT {', '.join(keys + values)} FROM {table} WHERE {where}", tuple(args))
-        encoded = [[_encode(v) for v in row] for row in rows]
-        if encoded:
-            self.restore.append({"table": table, "rows": encoded})
+        self._keep(table, self.conn.execute(f"{_select(table)} WHERE {where}", tuple(args)))
 
     def capture_ids(self, table: str, column: str, ids: Sequence[int]) -> None:
         """`capture` for the rows whose `column` is one of `ids`."""
-        for part in chunks(list(ids)):
-            self.capture(table, f"{column} IN ({','.join('?' * len(part))})", part)
+        self._keep(table, rows_in(self.conn, f"{_select(table)} WHERE {column} IN ({{ids}})",
+                                  ids))
+
+    def _keep(self, table: str, rows: Iterable[sqlite3.Row]) -> None:
+        encoded = [[_encode(v) for v in row] for row in rows]
+        if encoded:
+            self.restore.append({"table": table, "rows": encoded})
 
     def note_created(self, table: str, row_id: int) -> None:
         self.created.setdefault(table, []).append(row_id)
@@ -90,6 +82,11 @@ class Journal:
             (time.time(), action, summary,
              json.dumps({"restore": self.restore, "created": self.created})),
         ).lastrowid
+
+
+def _select(table: str) -> str:
+    keys, values = TRACKED[table]
+    return f"SELECT {', '.join(keys + values)} FROM {table}"
 
 
 def _undoable(conn: sqlite3.Connection) -> sqlite3.Row | None:

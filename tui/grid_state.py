@@ -49,10 +49,12 @@ class GridState:
 
     def move(self, rows: int = 0, columns: int = 0) -> None:
         """Move by rows and columns; left and right wrap to the neighbouring row."""
-        if self.ids:
-            target = self.cursor + rows * self.columns + columns
-            self.to(target if 0 <= target < len(self.ids) or columns else
-                    (self.cursor if target < 0 else len(self.ids) - 1))
+        if not self.ids:
+            return
+        target = self.cursor + rows * self.columns + columns
+        if not columns and not 0 <= target < len(self.ids):  # no row there: stop at the end
+            target = self.cursor if target < 0 else len(self.ids) - 1
+        self.to(target)
 
     def page(self, pages: int) -> None:
         self.move(rows=pages * self.rows)
@@ -105,6 +107,10 @@ class GridState:
             return True
         return self.anchor is not None and min(self.anchor, self.cursor) <= index <= max(
             self.anchor, self.cursor)
+
+    def chosen_count(self) -> int:
+        """How many faces `chosen` gives, without ordering them (cheap on every keypress)."""
+        return len(self.selected | self._range()) or (1 if self.ids else 0)
 
     def chosen(self) -> list[int]:
         """What an action applies to: the selection (visual range included) in grid order,

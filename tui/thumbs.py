@@ -137,11 +137,11 @@ def make_thumb(data: bytes, renderer: str, width: int, height: int) -> Thumb:
     return Thumb(image)
 
 
-def face_overlay(crop: bytes, points: Any | None, mask: bytes | None) -> PILImage:
-    """The aligned crop with its landmarks dotted and its mask tinted over it."""
+def face_overlay(crop: PILImage, points: Any | None, mask: bytes | None) -> PILImage:
+    """A copy of the aligned crop with its landmarks dotted and its mask tinted over it."""
     from PIL import Image, ImageDraw
 
-    image = decode(crop)
+    image = crop.copy()
     if mask is not None:
         alpha = Image.open(io.BytesIO(mask)).convert("L").resize(image.size)
         tint = Image.new("RGB", image.size, (40, 200, 90))

@@ -34,7 +34,7 @@ from sklearn.exceptions import ConvergenceWarning
 from pipeline.context import JobContext
 from pipeline.errors import JobError
 from pipeline.registry import job_kind
-from store import histograms
+from store import face_query, histograms
 
 # Per-channel BGR marginals: faceswap compares one 256-bin channel; all three channels make a
 # red cast differ from a blue one, and 32 bins keep JPEG noise and small exposure changes in
@@ -145,7 +145,7 @@ def histogram_order(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     for first in range(0, len(missing), BATCH):
         ctx.checkpoint()
         batch = missing[first:first + BATCH]
-        thumbs = histograms.thumbnails(ctx.conn, batch)
+        thumbs = face_query.thumbnails(ctx.conn, batch)
         bins, bad = thumbnail_histograms([thumbs.get(face_id) for face_id in batch])
         histograms.save_histograms(ctx.conn, batch, bins)
         computed += len(batch)
