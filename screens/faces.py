@@ -29,7 +29,7 @@ from store.jobs import JobStatus
 from store.snapshot import Snapshot
 from tui.host import Host
 from tui.launcher import ensure_worker
-from tui.thumbs import ThumbCache, make_thumb, tile_renderer
+from tui.thumbs import ThumbCache, make_thumb
 from tui.widgets.face_grid import IMAGE_HEIGHT, IMAGE_WIDTH, FaceGrid
 
 # Finished jobs of these kinds change what the review shows.
@@ -108,7 +108,7 @@ class FacesScreen(Screen[None]):
                 yield OptionList(id="groups")
             with Vertical(id="grid-box"):
                 yield Static("loading…", id="faces-status")
-                yield FaceGrid(tile_renderer(self.host.thumbnail_renderer), self.cache,
+                yield FaceGrid(self.host.thumbnail_renderer, self.cache,
                                caption_for(self.sort), id="grid")
         yield Footer()
 

@@ -156,6 +156,12 @@ def complete_ingest(conn: sqlite3.Connection, source_id: int, facts: MediaFacts)
         )
 
 
+def redate(conn: sqlite3.Connection, source_id: int, mtime_ns: int) -> None:
+    """Take a new modification time for a source whose content was checked unchanged."""
+    with write(conn):
+        conn.execute("UPDATE sources SET mtime_ns = ? WHERE id = ?", (mtime_ns, source_id))
+
+
 def discard(conn: sqlite3.Connection, source_id: int) -> None:
     """Remove a source and its frames (used when an ingest fails: nothing half-written stays)."""
     with write(conn):

@@ -6,13 +6,16 @@ before the app starts. Everything else imports it (and Pillow) lazily, so `impor
 stays light for the CLI.
 
 Half-cell and unicode images become Textual strips in a worker thread, so the grid only
-copies strips. Kitty images are drawn by writing to the terminal, so they render on the
-main thread at first paint (then cached); Sixel images need textual-image's own widget.
+copies strips; Sixel images are encoded there too, and a grid tile writes them out itself.
+Kitty images are drawn by writing to the terminal, so they render on the main thread at
+first paint (then cached).
 """
 from __future__ import annotations
 
 import importlib
 import io
+import re
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,31 +34,60 @@ RENDERER_HELP = ("how face images are drawn: auto (the best the terminal answers
 # Rendered in a worker thread (pure text); the others must draw on the main thread.
 TEXT_RENDERERS = ("halfcell", "unicode")
 
+# Kitty draws images inside text cells (which a grid needs) through Unicode placeholders,
+# from version 0.28 on; older versions answer the graphics query but draw boxes instead.
+KITTY_PLACEHOLDERS = (0, 28)
+_auto_renderer: str | None = None  # what `auto` means here, once the terminal has answered
+
 
 def prepare_terminal() -> None:
-    """Let textual-image query the terminal now, before Textual takes it over."""
-    importlib.import_module("textual_image.widget")  # importing it runs the queries
+    """Ask the terminal, before Textual takes it over (it cannot be asked afterwards): what it
+    can draw (textual-image asks when imported), the pixel size of a cell (for Sixel) and, in
+    Kitty, its version."""
+    global _auto_renderer
+    importlib.import_module("textual_image.widget")
+    from textual_image._terminal import TerminalError, get_cell_size
+
+    try:
+        get_cell_size()
+    except TerminalError:  # no terminal to ask: Sixel images assume a VT340's cells
+        pass
+    _auto_renderer = _detected()
+    if _auto_renderer == "kitty" and _kitty_version() < KITTY_PLACEHOLDERS:
+        _auto_renderer = "halfcell"
+
+
+def _detected() -> str:
+    from textual_image import renderable
+
+    return {renderable.SixelImage: "sixel", renderable.TGPImage: "kitty",
+            renderable.HalfcellImage: "halfcell"}.get(renderable.Image, "unicode")
+
+
+def _kitty_version() -> tuple[int, ...]:
+    """The version Kitty gives in its answer to XTVERSION; a terminal that does not answer
+    is taken to be a recent one."""
+    from textual_image._terminal import TerminalError, capture_terminal_response
+
+    try:
+        with capture_terminal_response("\x1bP>|", "\x1b\\", timeout=0.1) as response:
+            sys.__stdout__.write("\x1b[>0q")
+            sys.__stdout__.flush()
+    except (TerminalError, TimeoutError):
+        return (sys.maxsize,)
+    found = re.search(r"kitty\((\d+)\.(\d+)", response.sequence)
+    return (int(found[1]), int(found[2])) if found else (sys.maxsize,)
 
 
 def resolve(renderer: str) -> str:
     """The renderer `auto` stands for in this terminal; others stand for themselves."""
     if renderer != "auto":
         return renderer
-    from textual_image import renderable
-
-    chosen = renderable.Image
-    return {renderable.SixelImage: "sixel", renderable.TGPImage: "kitty",
-            renderable.HalfcellImage: "halfcell"}.get(chosen, "unicode")
-
-
-def tile_renderer(renderer: str) -> str:
-    """The renderer for grid tiles: Sixel images need a widget each, which a virtualised grid
-    does not have, so Sixel terminals get half blocks in the grid (and Sixel in the detail)."""
-    return "halfcell" if renderer == "sixel" else renderer
+    return _auto_renderer or _detected()
 
 
 def renderable_class(renderer: str) -> type:
-    """textual-image's rich renderable for a resolved renderer (not sixel: see widget_class)."""
+    """textual-image's rich renderable for a resolved renderer (not sixel: see sixel_data)."""
     from textual_image import renderable
 
     return {"kitty": renderable.TGPImage, "halfcell": renderable.HalfcellImage,
@@ -88,11 +120,27 @@ def render_strips(image: Any, renderer: str, width: int, height: int) -> list[St
     return [Strip(line, width) for line in lines[:height]]
 
 
+def sixel_data(image: PILImage, width: int, height: int) -> str:
+    """The image fitted into `width` x `height` cells of this terminal, centred on black (so
+    it covers every cell it stands on), as Sixel data."""
+    from PIL import Image, ImageOps
+    from textual_image._sixel import image_to_sixels
+    from textual_image._terminal import get_cell_size
+
+    cell = get_cell_size()
+    box = (width * cell.width, height * cell.height)
+    fitted = ImageOps.contain(image, box)
+    canvas = Image.new("RGB", box)
+    canvas.paste(fitted, ((box[0] - fitted.width) // 2, (box[1] - fitted.height) // 2))
+    return image_to_sixels(canvas)
+
+
 @dataclass
 class Thumb:
-    """A face's decoded thumbnail and, once rendered, its strips."""
+    """A face's decoded thumbnail and, once rendered, its strips (or its Sixel data)."""
     image: Any
     strips: list[Strip] | None = None
+    sixel: str | None = None
 
 
 class ThumbCache:
@@ -134,6 +182,8 @@ def make_thumb(data: bytes, renderer: str, width: int, height: int) -> Thumb:
                      + [Strip.blank(width)] * (height - height // 2 - 1))
     if renderer in TEXT_RENDERERS:
         return Thumb(image, render_strips(image, renderer, width, height))
+    if renderer == "sixel":
+        return Thumb(image, sixel=sixel_data(image, width, height))
     return Thumb(image)
 
 

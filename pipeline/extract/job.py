@@ -21,6 +21,7 @@ from pipeline.context import JobContext
 from pipeline.errors import JobError
 from pipeline.extract.backends import BackendUnavailableError
 from pipeline.extract.frames import read_frames
+from pipeline.ingest.job import still_the_same
 from pipeline.registry import job_kind
 from store import faces, sources
 from store.extract_settings import ExtractSettings
@@ -68,7 +69,7 @@ def _usable_source(ctx: JobContext, source_id: int) -> sources.Source:
     if source.status != "ready":
         raise JobError(f"source {source.id} is still being added; extract it once its ingest "
                        "job is done")
-    if source.changed_on_disk():
+    if not still_the_same(ctx, source):
         raise JobError(f"file changed since it was added: {source.path} (source {source.id})")
     return source
 

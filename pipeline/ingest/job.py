@@ -27,7 +27,7 @@ def ingest(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     _check_unchanged_since_added(path, stat, params)
     existing = sources.find_by_path(ctx.conn, str(path))
     if existing is not None and existing.status == "ready":
-        if existing.changed_on_disk():
+        if not still_the_same(ctx, existing):
             raise JobError(f"file changed since it was added as source {existing.id}: {path}")
         return {"message": f"already added as source {existing.id}", "source_id": existing.id,
                 "already_added": True}
@@ -114,6 +114,26 @@ def _hash_with_progress(ctx: JobContext, paths: list[Path], total_bytes: int) ->
         ctx.checkpoint()
 
     return hash_files(paths, on_chunk)
+
+
+def still_the_same(ctx: JobContext, source: sources.Source) -> bool:
+    """Whether the source's file still holds what was added. A file whose modification time
+    moved while its size and bytes did not (touched, copied, synced again) is re-dated in
+    the store rather than refused; a folder's time moves when its files do, so it is not."""
+    if not source.changed_on_disk():
+        return True
+    if source.kind == "folder" or source.hash is None:
+        return False
+    path = Path(source.path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    if stat.st_size != source.size or _hash_with_progress(ctx, [path], stat.st_size) != source.hash:
+        return False
+    sources.redate(ctx.conn, source.id, stat.st_mtime_ns)
+    ctx.log.info("source %d: %s was touched but its content is unchanged", source.id, path)
+    return True
 
 
 def _ingest_video(ctx: JobContext, source_id: int, path: Path, size: int) -> MediaFacts:

@@ -1,6 +1,7 @@
 """The ingest job on real media and on every kind of bad input, run by the real worker loop."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -100,6 +101,31 @@ def test_adding_the_same_file_twice_keeps_one_source(project: Project, astronaut
     assert job(project, first).status == job(project, second).status == JobStatus.DONE
     assert job(project, second).result["already_added"] is True
     assert len(all_sources(project)) == 1
+
+
+def test_a_touched_file_is_redated_and_a_rewritten_one_refused(
+        project: Project, tmp_path: Path, astronaut_png: Path) -> None:
+    image = tmp_path / "face.png"
+    shutil.copy(astronaut_png, image)
+    add(project, image)
+    run_worker(project)
+    [source] = all_sources(project)
+    later = source.mtime_ns + 5_000_000_000
+    os.utime(image, ns=(later, later))  # touched: same bytes, new time
+    assert source.changed_on_disk()
+    again = add(project, image)
+    run_worker(project)
+    assert job(project, again).result["already_added"] is True
+    [source] = all_sources(project)
+    assert source.mtime_ns == later and not source.changed_on_disk()
+
+    data = bytearray(image.read_bytes())
+    data[-20] ^= 0xFF  # same size, other bytes
+    image.write_bytes(bytes(data))
+    refused = add(project, image)
+    run_worker(project)
+    assert job(project, refused).status == JobStatus.FAILED
+    assert "file changed since it was added" in job(project, refused).error
 
 
 def test_unicode_path_with_spaces(tmp_path: Path, astronaut_png: Path) -> None:

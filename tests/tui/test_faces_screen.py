@@ -156,3 +156,34 @@ async def test_a_thumbnail_that_cannot_be_decoded_shows_a_note(
                       and grid_of(app).cache.get(t.face_id).image is None)
         assert "no image" in "".join(s.text for s in broken.render_lines(broken.region.reset_offset)
                                      [5]._segments)
+
+
+async def test_sixel_tiles_write_their_image_over_cells_they_leave_unprinted(
+        project: Project, wait_for) -> None:
+    from textual_image._terminal import get_cell_size
+
+    from tui.widgets.face_grid import IMAGE_HEIGHT, IMAGE_WIDTH, TILE_HEIGHT, TILE_WIDTH
+
+    seed_families(project, people_count=1, faces_each=3)
+    app = SwapdeckApp(project, start_worker=False, thumbnails="sixel")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f")
+        await wait_for(pilot, lambda: loaded(app), what="the grid")
+        tile = next(t for t in grid_of(app).tiles() if t.face_id is not None)
+        lines = tile.render_lines(tile.region.reset_offset)
+        assert len(lines) == TILE_HEIGHT
+        printed = ["".join(s.text for s in line if not s.control) for line in lines]
+        assert all(len(text) == 2 for text in printed[1:IMAGE_HEIGHT + 1])  # borders only
+        sixel = [s.text for s in lines[IMAGE_HEIGHT] if s.text.startswith("\x1bP")]
+        assert len(sixel) == 1 and sixel[0].endswith("\x1b\\")
+        cell = get_cell_size()
+        assert f'"1;1;{IMAGE_WIDTH * cell.width};{IMAGE_HEIGHT * cell.height}' in sixel[0]
+        start = next(s for s in lines[IMAGE_HEIGHT] if s.control)  # moves to the image's corner
+        assert start.control[0][1:] == (tile.region.x + 1, tile.region.y + 1)
+        assert all(line.cell_length == TILE_WIDTH for line in lines)
+
+        await pilot.press("o")  # a menu over the grid: no image may be written over it
+        await pilot.pause()
+        assert not app.screen_stack[-2].is_active
+        covered = tile.render_lines(tile.region.reset_offset)
+        assert not any(s.control for line in covered for s in line)

@@ -57,10 +57,3 @@ def test_reset_keeps_the_cursor_on_its_face_and_drops_vanished_selections() -> N
     state.reset([], keep=112)
     assert state.current is None and state.chosen() == []
 
-
-def test_sixel_terminals_get_half_blocks_in_the_grid() -> None:
-    from tui.thumbs import tile_renderer
-
-    assert tile_renderer("sixel") == "halfcell"
-    assert [tile_renderer(r) for r in ("kitty", "halfcell", "unicode")] == [
-        "kitty", "halfcell", "unicode"]

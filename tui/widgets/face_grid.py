@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from rich.segment import Segment
+from rich.control import Control
+from rich.segment import ControlType, Segment
 from rich.style import Style
 from textual.binding import Binding
 from textual.events import Resize
@@ -71,7 +72,31 @@ class FaceTile(Widget):
     def render_lines(self, crop: Region) -> list[Strip]:
         if self._lines is None:
             self._lines = self._draw()
+        if self._sixel_drawable(crop):
+            return self._with_sixel(self._lines, self._thumb.sixel)
         return [line.crop(crop.x, crop.right) for line in self._lines[crop.y:crop.bottom]]
+
+    def _sixel_drawable(self, crop: Region) -> bool:
+        """A Sixel image is written out only over a whole tile on the active screen: it
+        cannot be cropped, and would cover a dialog above it."""
+        return (self._thumb is not None and self._thumb.sixel is not None
+                and crop == Region(0, 0, TILE_WIDTH, TILE_HEIGHT) and self.screen.is_active)
+
+    def _with_sixel(self, lines: list[Strip], sixel: str) -> list[Strip]:
+        """The tile's lines with the image cells skipped rather than printed, and the Sixel
+        image written from the image's top left corner on its last line: the cursor then
+        goes back to where the line's printing carries on (Textual writes lines in order)."""
+        x, y = self.region.x + 1, self.region.y + 1
+        skip = Control.move(IMAGE_WIDTH, 0).segment
+        image = [Control.move_to(x, y).segment,
+                 Segment(sixel, None, [(ControlType.CURSOR_FORWARD, 0)]),
+                 Control.move_to(x + IMAGE_WIDTH, y + IMAGE_HEIGHT - 1).segment]
+        drawn = list(lines)
+        for row in range(1, IMAGE_HEIGHT + 1):
+            segments = list(lines[row])
+            middle = image if row == IMAGE_HEIGHT else [skip]
+            drawn[row] = Strip([segments[0], *middle, segments[-1]], TILE_WIDTH)
+        return drawn
 
     def _draw(self) -> list[Strip]:
         background = self.app.theme_variables.get("background", "#000000")
@@ -96,7 +121,7 @@ class FaceTile(Widget):
 
     def _image_lines(self, base: Style) -> list[Strip]:
         thumb = self._thumb
-        if thumb is None:
+        if thumb is None or thumb.sixel is not None:  # Sixel images are written in their place
             return [Strip.blank(IMAGE_WIDTH, base)] * IMAGE_HEIGHT
         if thumb.strips is None:  # a renderer that must draw on the main thread
             thumb.strips = render_strips(thumb.image, self.renderer, IMAGE_WIDTH, IMAGE_HEIGHT)
