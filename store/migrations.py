@@ -232,12 +232,85 @@ def _0005_review(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _0006_training(conn: sqlite3.Connection) -> None:
+    for statement in (
+        # A session: one model for one pair of people. Its model config is frozen at
+        # creation; `settings` holds the per-run settings its newest run used.
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            model TEXT NOT NULL,
+            config TEXT NOT NULL,
+            identity_a INTEGER NOT NULL REFERENCES identities (id),
+            identity_b INTEGER NOT NULL REFERENCES identities (id),
+            settings TEXT NOT NULL,
+            iteration INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE session_runs (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            job_id INTEGER,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            start_iteration INTEGER NOT NULL,
+            end_iteration INTEGER NOT NULL,
+            batch_size INTEGER NOT NULL,
+            device TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            rollbacks INTEGER NOT NULL DEFAULT 0,
+            end_reason TEXT
+        )""",
+        "CREATE INDEX session_runs_by_session ON session_runs (session_id, started_at)",
+        """CREATE TABLE losses (
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            iteration INTEGER NOT NULL,
+            loss_a REAL NOT NULL,
+            loss_b REAL NOT NULL,
+            PRIMARY KEY (session_id, iteration)
+        ) WITHOUT ROWID""",
+        # Model files on disk (relative to the session's folder) with their sha256.
+        """CREATE TABLE checkpoints (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('save', 'snapshot', 'backup')),
+            iteration INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            loss_a REAL,
+            loss_b REAL,
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX checkpoints_by_session ON checkpoints (session_id, kind, iteration)",
+        """CREATE TABLE previews (
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            iteration INTEGER NOT NULL,
+            created_at REAL NOT NULL,
+            format TEXT NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (session_id, iteration)
+        )""",
+        """CREATE TABLE swap_metrics (
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            iteration INTEGER NOT NULL,
+            faces INTEGER NOT NULL,
+            identity_a REAL,
+            identity_b REAL,
+            pose_error REAL,
+            expression_error REAL,
+            PRIMARY KEY (session_id, iteration)
+        )""",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _0001_initial),
     Migration(2, "workers", _0002_workers),
     Migration(3, "faces", _0003_faces),
     Migration(4, "identities", _0004_identities),
     Migration(5, "review", _0005_review),
+    Migration(6, "training", _0006_training),
 )
 LATEST_VERSION = MIGRATIONS[-1].number
 

@@ -1,0 +1,1 @@
+"""Training: models, augmentation, losses and the loop that trains them."""

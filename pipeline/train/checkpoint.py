@@ -1,0 +1,126 @@
+"""A training checkpoint: one safetensors file holding everything a run needs to continue.
+
+Model weights (`model.*`), the optimizer's tensors (`optim.*`) and the random generators'
+states (`rng.*`) are tensors; the rest (iteration, optimizer hyper-parameters, the sampler's
+position, loss averages) is JSON in the file's metadata. One file means one atomic replace:
+a crash while saving leaves the previous checkpoint whole. Nothing is ever unpickled.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from pipeline.atomic_files import atomic_path
+
+FORMAT = "swapdeck-checkpoint-1"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, damaged or not one of ours."""
+
+
+@dataclass
+class Checkpoint:
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    generators: dict[str, torch.Tensor]
+    state: dict[str, Any]
+
+
+def capture(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+            generators: dict[str, torch.Generator], state: dict[str, Any]) -> Checkpoint:
+    """Copies of everything to save, taken now (so training may go on while it is written)."""
+    return Checkpoint({k: v.detach().to("cpu", copy=True).contiguous()
+                       for k, v in model.state_dict().items()},
+                      _cpu_copy(optimizer.state_dict()),
+                      {name: g.get_state().clone() for name, g in generators.items()},
+                      json.loads(json.dumps(state)))
+
+
+def restore(checkpoint: Checkpoint, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+            generators: dict[str, torch.Generator]) -> dict[str, Any]:
+    """Load a checkpoint into live objects; returns its loop state."""
+    model.load_state_dict(checkpoint.model)
+    optimizer.load_state_dict(checkpoint.optimizer)
+    for name, generator in generators.items():
+        if name not in checkpoint.generators:
+            raise CheckpointError(f"the checkpoint has no state for the {name!r} generator")
+        generator.set_state(checkpoint.generators[name])
+    return checkpoint.state
+
+
+def write(path: Path, checkpoint: Checkpoint) -> str:
+    """Write atomically; returns the file's sha256."""
+    tensors = {f"model.{k}": v for k, v in checkpoint.model.items()}
+    tensors |= {f"rng.{k}": v for k, v in checkpoint.generators.items()}
+    optimizer_meta = _split_optimizer(checkpoint.optimizer, tensors)
+    metadata = {"format": FORMAT, "state": json.dumps(checkpoint.state),
+                "optimizer": json.dumps(optimizer_meta)}
+    with atomic_path(path) as temp:
+        save_file(tensors, str(temp), metadata=metadata)
+    return file_sha256(path)
+
+
+def read(path: Path) -> Checkpoint:
+    try:
+        tensors = load_file(str(path))
+        with open(path, "rb") as handle:
+            header_size = int.from_bytes(handle.read(8), "little")
+            metadata = json.loads(handle.read(header_size)).get("__metadata__", {})
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"checkpoint missing: {path}") from exc
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint damaged: {path} ({exc})") from exc
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"not a swapdeck checkpoint: {path}")
+    model = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    generators = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
+    optimizer = _join_optimizer(json.loads(metadata["optimizer"]), tensors)
+    return Checkpoint(model, optimizer, generators, json.loads(metadata["state"]))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _cpu_copy(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True).contiguous()
+    if isinstance(value, dict):
+        return {k: _cpu_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cpu_copy(v) for v in value]
+    return value
+
+
+def _split_optimizer(state_dict: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict:
+    """The optimizer's tensors go into `tensors`; what remains is JSON."""
+    plain_state: dict[str, dict[str, Any]] = {}
+    for index, values in state_dict["state"].items():
+        plain_state[str(index)] = {}
+        for key, value in values.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optim.{index}.{key}"] = value
+            else:
+                plain_state[str(index)][key] = value
+    return {"state": plain_state, "param_groups": state_dict["param_groups"]}
+
+
+def _join_optimizer(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {int(i): dict(v) for i, v in meta["state"].items()}
+    for name, value in tensors.items():
+        if name.startswith("optim."):
+            _, index, key = name.split(".", 2)
+            state.setdefault(int(index), {})[key] = value
+    return {"state": state, "param_groups": meta["param_groups"]}

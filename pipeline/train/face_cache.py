@@ -1,0 +1,174 @@
+"""The decoded training faces of one side, cached in PROJECT/cache/ as .npy files that are
+opened with memmap, so a run starts without decoding a crop and its memory stays small.
+
+A side's cache is three files named by a key: `train-A-<key>.images.npy` (N x S x S x 3
+uint8, RGB), `train-A-<key>.masks.npy` (N x S x S x K uint8, the channels of
+`mask_channels`) and `train-A-<key>.json`, the manifest, written last: a cache without its
+manifest is not there. Each file is written beside its final name and moved into place whole,
+so a crash leaves no half file. The key hashes the faces (ids, landmarks and matrices, so a
+face extracted again under an old id counts as new), the data settings and FORMAT: adding or
+excluding faces or changing the cut gives a new cache at the next start, and the side's
+other caches are deleted once it is built. The cache is rebuildable: deleting it is safe.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.atomic_files import atomic_path, atomic_write
+from pipeline.extract.alignment import transform_points
+from pipeline.extract.masks import landmark_mask
+from pipeline.train.cut import cut_image
+from pipeline.train.data_settings import DataSettings, TrainingDataError
+from pipeline.train.mask_channels import AREAS, area_mask, blur, face_mask_blur
+from store.faces import EncodedImage
+from store.training_faces import TrainingFace, stored_crops
+
+FORMAT = 1
+BATCH = 64   # faces read from the store per query, between cancellation checks
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, eq=False)
+class FaceCache:
+    """One side's faces, in `face_ids` order: images and masks (memmaps) and the landmarks
+    in training-image pixels."""
+    face_ids: tuple[int, ...]
+    images: np.ndarray          # N x S x S x 3 uint8 RGB
+    masks: np.ndarray           # N x S x S x K uint8
+    landmarks: np.ndarray       # N x 68 x 2 float32
+    mask_channels: tuple[str, ...]
+
+    def rows(self, face_ids: Sequence[int]) -> np.ndarray:
+        """The rows of these faces."""
+        where = {face_id: row for row, face_id in enumerate(self.face_ids)}
+        return np.array([where[face_id] for face_id in face_ids], np.int64)
+
+
+@dataclass(frozen=True)
+class _Paths:
+    images: Path
+    masks: Path
+    manifest: Path
+
+
+def mask_channels(settings: DataSettings) -> tuple[str, ...]:
+    """The names of the mask channels, in order: the face mask unless mask_type is none,
+    then the eye and mouth areas."""
+    return (() if settings.mask_type == "none" else ("face",)) + tuple(AREAS)
+
+
+def cache_key(faces: Sequence[TrainingFace], settings: DataSettings) -> str:
+    digest = hashlib.sha256(json.dumps({"format": FORMAT, "settings": settings.to_dict()},
+                                       sort_keys=True).encode())
+    for face in faces:
+        digest.update(face.id.to_bytes(8, "little"))
+        digest.update(np.asarray(face.landmarks, "<f4").tobytes())
+        digest.update(np.asarray(face.matrix, "<f4").tobytes())
+    return digest.hexdigest()[:20]
+
+
+def cut_landmarks(faces: Sequence[TrainingFace], settings: DataSettings) -> np.ndarray:
+    """Each face's 68 landmarks in training-image pixels (N x 68 x 2 float32)."""
+    to_cut = settings.window.template_to_cut(settings.size)
+    return np.array([transform_points(to_cut, transform_points(face.matrix, face.landmarks))
+                     for face in faces], np.float32).reshape(len(faces), 68, 2)
+
+
+def _paths(folder: Path, side: str, key: str) -> _Paths:
+    stem = f"train-{side}-{key}"
+    return _Paths(folder / f"{stem}.images.npy", folder / f"{stem}.masks.npy",
+                  folder / f"{stem}.json")
+
+
+def find_cache(folder: Path, side: str, faces: Sequence[TrainingFace],
+               settings: DataSettings) -> FaceCache | None:
+    """The side's cache for these faces and settings, if it was built whole."""
+    paths = _paths(folder, side, cache_key(faces, settings))
+    face_ids = tuple(face.id for face in faces)
+    try:
+        manifest = json.loads(paths.manifest.read_text())
+        images = np.load(paths.images, mmap_mode="r")
+        masks = np.load(paths.masks, mmap_mode="r")
+    except (OSError, ValueError):
+        return None
+    size, channels = settings.size, mask_channels(settings)
+    if (manifest.get("format") != FORMAT or tuple(manifest.get("face_ids", ())) != face_ids
+            or images.shape != (len(faces), size, size, 3)
+            or masks.shape != (len(faces), size, size, len(channels))):
+        return None
+    return FaceCache(face_ids, images, masks, cut_landmarks(faces, settings), channels)
+
+
+def build_cache(folder: Path, side: str, faces: Sequence[TrainingFace], settings: DataSettings,
+                conn: sqlite3.Connection, *, on_progress: Progress | None = None,
+                checkpoint: Callable[[], None] | None = None) -> FaceCache:
+    """Decode, cut and mask the faces into a new cache, reading the store in batches;
+    `checkpoint()` may raise to cancel (nothing is left behind), `on_progress(done, total)`
+    follows the faces."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for temp in folder.glob(f".train-{side}-*.tmp"):   # left by a process that died writing
+        temp.unlink(missing_ok=True)
+    key = cache_key(faces, settings)
+    paths = _paths(folder, side, key)
+    count, size, channels = len(faces), settings.size, mask_channels(settings)
+    with atomic_path(paths.images) as images_temp, atomic_path(paths.masks) as masks_temp:
+        images = np.lib.format.open_memmap(images_temp, "w+", np.uint8, (count, size, size, 3))
+        masks = np.lib.format.open_memmap(masks_temp, "w+", np.uint8,
+                                          (count, size, size, len(channels)))
+        _decode(faces, settings, conn, images, masks, on_progress, checkpoint)
+        images.flush()
+        masks.flush()
+        del images, masks
+    manifest = {"format": FORMAT, "side": side, "key": key, "settings": settings.to_dict(),
+                "face_ids": [face.id for face in faces], "mask_channels": list(channels)}
+    atomic_write(paths.manifest, lambda temp: temp.write_text(json.dumps(manifest)))
+    for old in folder.glob(f"train-{side}-*"):
+        if not old.name.startswith(f"train-{side}-{key}."):
+            old.unlink(missing_ok=True)
+    cache = find_cache(folder, side, faces, settings)
+    assert cache is not None
+    return cache
+
+
+def _decode(faces: Sequence[TrainingFace], settings: DataSettings, conn: sqlite3.Connection,
+            images: np.ndarray, masks: np.ndarray, on_progress: Progress | None,
+            checkpoint: Callable[[], None] | None) -> None:
+    cut, size = settings.window, settings.size
+    kind = None if settings.mask_type == "none" else settings.mask_type
+    points = cut_landmarks(faces, settings)
+    for start in range(0, len(faces), BATCH):
+        if checkpoint is not None:
+            checkpoint()
+        batch = faces[start:start + BATCH]
+        for row, face, stored in zip(range(start, start + len(batch)), batch,
+                                     stored_crops(conn, [face.id for face in batch], kind)):
+            crop = cv2.cvtColor(_decoded(stored.crop, face.id, cv2.IMREAD_COLOR),
+                                cv2.COLOR_BGR2RGB)
+            images[row] = cut_image(crop, cut, size)
+            channels = []
+            if kind is not None:
+                mask = (landmark_mask(face.landmarks, face.matrix, kind) if stored.mask is None
+                        else _decoded(stored.mask, face.id, cv2.IMREAD_GRAYSCALE))
+                channels.append(blur(cut_image(mask, cut, size, smooth=False),
+                                     face_mask_blur(settings.mask_blur, size)))
+            channels += [area_mask(points[row], area, size) for area in AREAS]
+            masks[row] = np.stack(channels, axis=-1)
+        if on_progress is not None:
+            on_progress(start + len(batch), len(faces))
+
+
+def _decoded(image: EncodedImage, face_id: int, flags: int) -> np.ndarray:
+    decoded = cv2.imdecode(np.frombuffer(image.data, np.uint8), flags)
+    if decoded is None:
+        raise TrainingDataError(f"the stored {image.format} of face {face_id} cannot be "
+                                "decoded: exclude the face or extract its source again")
+    return decoded

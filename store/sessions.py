@@ -1,0 +1,261 @@
+"""Training sessions: their runs, losses, checkpoints, previews and swap metrics.
+
+A session trains one model for one pair of people (side A and side B). Its model config is
+frozen when it is created; the per-run settings (learning rate, batch size, augmentation)
+may change from run to run and are kept with each run. Model files live in
+`models/<session id>/`; the store keeps their paths and hashes.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from store.connection import write
+
+CHECKPOINT_KINDS = ("save", "snapshot", "backup")
+
+
+class SessionError(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int
+    name: str
+    model: str
+    config: dict[str, Any]
+    identity_a: int
+    identity_b: int
+    name_a: str
+    name_b: str
+    settings: dict[str, Any]
+    iteration: int
+    created_at: float
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "name": self.name, "model": self.model, "config": self.config,
+                "a": self.name_a, "b": self.name_b, "settings": self.settings,
+                "iteration": self.iteration, "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    session_id: int
+    job_id: int | None
+    started_at: float
+    ended_at: float | None
+    start_iteration: int
+    end_iteration: int
+    batch_size: int
+    device: str
+    settings: dict[str, Any]
+    rollbacks: int
+    end_reason: str | None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    id: int
+    session_id: int
+    kind: str
+    iteration: int
+    path: str
+    sha256: str
+    loss_a: float | None
+    loss_b: float | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class SwapMetrics:
+    iteration: int
+    faces: int
+    identity_a: float | None   # cosine similarity of A-to-B outputs to A's descriptor centre
+    identity_b: float | None   # ... and to B's: a working swap raises this above identity_a
+    pose_error: float | None   # mean degrees of yaw/pitch/roll between input and output
+    expression_error: float | None  # landmark error after alignment, inter-ocular units
+
+
+_SESSION_SQL = """SELECT s.*, a.name AS name_a, b.name AS name_b FROM sessions s
+                  JOIN identities a ON a.id = s.identity_a JOIN identities b ON b.id = s.identity_b"""
+
+
+def _session(row: sqlite3.Row) -> Session:
+    return Session(row["id"], row["name"], row["model"], json.loads(row["config"]),
+                   row["identity_a"], row["identity_b"], row["name_a"], row["name_b"],
+                   json.loads(row["settings"]), row["iteration"], row["created_at"])
+
+
+def create(conn: sqlite3.Connection, name: str, model: str, config: dict[str, Any],
+           identity_a: int, identity_b: int, settings: dict[str, Any]) -> Session:
+    with write(conn):
+        if conn.execute("SELECT 1 FROM sessions WHERE name = ?", (name,)).fetchone():
+            raise SessionError(f"a session named {name!r} exists: choose another name or "
+                               "resume it")
+        session_id = conn.execute(
+            "INSERT INTO sessions (name, model, config, identity_a, identity_b, settings,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (name, model, json.dumps(config), identity_a, identity_b, json.dumps(settings),
+             time.time())).lastrowid
+    return get(conn, session_id)
+
+
+def get(conn: sqlite3.Connection, session_id: int) -> Session:
+    row = conn.execute(f"{_SESSION_SQL} WHERE s.id = ?", (session_id,)).fetchone()
+    if row is None:
+        raise SessionError(f"no session {session_id}")
+    return _session(row)
+
+
+def resolve(conn: sqlite3.Connection, reference: str) -> Session:
+    """A session by id or by name."""
+    row = conn.execute(f"{_SESSION_SQL} WHERE s.name = ?", (reference,)).fetchone()
+    if row is None and reference.isdigit():
+        row = conn.execute(f"{_SESSION_SQL} WHERE s.id = ?", (int(reference),)).fetchone()
+    if row is None:
+        known = [r[0] for r in conn.execute("SELECT name FROM sessions ORDER BY id")]
+        raise SessionError(f"no session {reference!r}"
+                           + (f" (sessions: {', '.join(known)})" if known else ""))
+    return _session(row)
+
+
+def list_sessions(conn: sqlite3.Connection) -> list[Session]:
+    return [_session(r) for r in conn.execute(f"{_SESSION_SQL} ORDER BY s.id")]
+
+
+def set_settings(conn: sqlite3.Connection, session_id: int, settings: dict[str, Any]) -> None:
+    with write(conn):
+        conn.execute("UPDATE sessions SET settings = ? WHERE id = ?",
+                     (json.dumps(settings), session_id))
+
+
+def start_run(conn: sqlite3.Connection, session_id: int, job_id: int | None, iteration: int,
+              batch_size: int, device: str, settings: dict[str, Any]) -> int:
+    with write(conn):
+        return conn.execute(
+            "INSERT INTO session_runs (session_id, job_id, started_at, start_iteration,"
+            " end_iteration, batch_size, device, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (session_id, job_id, time.time(), iteration, iteration, batch_size, device,
+             json.dumps(settings))).lastrowid
+
+
+def end_run(conn: sqlite3.Connection, run_id: int, iteration: int, reason: str) -> None:
+    with write(conn):
+        conn.execute("UPDATE session_runs SET ended_at = ?, end_iteration = ?, end_reason = ?"
+                     " WHERE id = ?", (time.time(), iteration, reason, run_id))
+
+
+def count_rollback(conn: sqlite3.Connection, run_id: int) -> None:
+    with write(conn):
+        conn.execute("UPDATE session_runs SET rollbacks = rollbacks + 1 WHERE id = ?", (run_id,))
+
+
+def runs(conn: sqlite3.Connection, session_id: int) -> list[Run]:
+    return [Run(r["id"], r["session_id"], r["job_id"], r["started_at"], r["ended_at"],
+                r["start_iteration"], r["end_iteration"], r["batch_size"], r["device"],
+                json.loads(r["settings"]), r["rollbacks"], r["end_reason"])
+            for r in conn.execute("SELECT * FROM session_runs WHERE session_id = ?"
+                                  " ORDER BY started_at, id", (session_id,))]
+
+
+def record_progress(conn: sqlite3.Connection, session_id: int, run_id: int, iteration: int,
+                    losses: Iterable[tuple[int, float, float]]) -> None:
+    """Losses since the last call, and how far the session and its run have got, at once."""
+    with write(conn):
+        conn.executemany("INSERT OR REPLACE INTO losses (session_id, iteration, loss_a, loss_b)"
+                         " VALUES (?, ?, ?, ?)",
+                         [(session_id, i, a, b) for i, a, b in losses])
+        conn.execute("UPDATE sessions SET iteration = ? WHERE id = ?", (iteration, session_id))
+        conn.execute("UPDATE session_runs SET end_iteration = ? WHERE id = ?", (iteration, run_id))
+
+
+def forget_after(conn: sqlite3.Connection, session_id: int, iteration: int) -> None:
+    """Drop what was recorded past `iteration` (a rollback to a checkpoint there)."""
+    with write(conn):
+        for table in ("losses", "swap_metrics", "previews"):
+            conn.execute(f"DELETE FROM {table} WHERE session_id = ? AND iteration > ?",
+                         (session_id, iteration))
+        conn.execute("UPDATE sessions SET iteration = ? WHERE id = ?", (iteration, session_id))
+
+
+def losses(conn: sqlite3.Connection, session_id: int,
+           since: int = 0) -> list[tuple[int, float, float]]:
+    return [tuple(r) for r in conn.execute(
+        "SELECT iteration, loss_a, loss_b FROM losses WHERE session_id = ? AND iteration > ?"
+        " ORDER BY iteration", (session_id, since))]
+
+
+def add_checkpoint(conn: sqlite3.Connection, session_id: int, kind: str, iteration: int,
+                   path: str, sha256: str, loss_a: float | None, loss_b: float | None) -> int:
+    if kind not in CHECKPOINT_KINDS:
+        raise ValueError(f"unknown checkpoint kind {kind!r}")
+    with write(conn):
+        return conn.execute(
+            "INSERT INTO checkpoints (session_id, kind, iteration, path, sha256, loss_a, loss_b,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (session_id, kind, iteration, path, sha256, loss_a, loss_b, time.time())).lastrowid
+
+
+def drop_checkpoints(conn: sqlite3.Connection, checkpoint_ids: Iterable[int]) -> None:
+    with write(conn):
+        conn.executemany("DELETE FROM checkpoints WHERE id = ?", [(i,) for i in checkpoint_ids])
+
+
+def checkpoints(conn: sqlite3.Connection, session_id: int,
+                kind: str | None = None) -> list[Checkpoint]:
+    """Newest first."""
+    sql = "SELECT * FROM checkpoints WHERE session_id = ?"
+    args: list[Any] = [session_id]
+    if kind is not None:
+        sql += " AND kind = ?"
+        args.append(kind)
+    return [Checkpoint(r["id"], r["session_id"], r["kind"], r["iteration"], r["path"],
+                       r["sha256"], r["loss_a"], r["loss_b"], r["created_at"])
+            for r in conn.execute(sql + " ORDER BY iteration DESC, id DESC", args)]
+
+
+def add_preview(conn: sqlite3.Connection, session_id: int, iteration: int, fmt: str,
+                data: bytes) -> None:
+    with write(conn):
+        conn.execute("INSERT OR REPLACE INTO previews (session_id, iteration, created_at, format,"
+                     " data) VALUES (?, ?, ?, ?, ?)",
+                     (session_id, iteration, time.time(), fmt, data))
+
+
+def preview_iterations(conn: sqlite3.Connection, session_id: int) -> list[int]:
+    """The timelapse: every preview's iteration, oldest first."""
+    return [r[0] for r in conn.execute("SELECT iteration FROM previews WHERE session_id = ?"
+                                       " ORDER BY iteration", (session_id,))]
+
+
+def preview(conn: sqlite3.Connection, session_id: int,
+            iteration: int | None = None) -> tuple[int, bytes] | None:
+    """(iteration, image bytes) of a preview: the newest unless an iteration is given."""
+    if iteration is None:
+        row = conn.execute("SELECT iteration, data FROM previews WHERE session_id = ?"
+                           " ORDER BY iteration DESC LIMIT 1", (session_id,)).fetchone()
+    else:
+        row = conn.execute("SELECT iteration, data FROM previews WHERE session_id = ? AND"
+                           " iteration = ?", (session_id, iteration)).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def record_metrics(conn: sqlite3.Connection, session_id: int, metrics: SwapMetrics) -> None:
+    with write(conn):
+        conn.execute("INSERT OR REPLACE INTO swap_metrics (session_id, iteration, faces,"
+                     " identity_a, identity_b, pose_error, expression_error)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (session_id, metrics.iteration, metrics.faces, metrics.identity_a,
+                      metrics.identity_b, metrics.pose_error, metrics.expression_error))
+
+
+def metrics(conn: sqlite3.Connection, session_id: int) -> list[SwapMetrics]:
+    return [SwapMetrics(*r) for r in conn.execute(
+        "SELECT iteration, faces, identity_a, identity_b, pose_error, expression_error"
+        " FROM swap_metrics WHERE session_id = ? ORDER BY iteration", (session_id,))]
