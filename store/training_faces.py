@@ -12,7 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from store.connection import rows_in
-from store.faces import EncodedImage, from_blob
+from store.faces import DESCRIPTOR_MODEL, EncodedImage, from_blob
+
+# The usable faces of the person bound to the one parameter.
+_USABLE_FACES = "faces f JOIN face_images i ON i.face_id = f.id"
+_USABLE_WHERE = "f.identity_id = ? AND f.excluded = 0 AND f.rejected IS NULL"
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,8 @@ def get_person(conn: sqlite3.Connection, identity_id: int) -> Person | None:
 def training_faces(conn: sqlite3.Connection, identity_id: int) -> list[TrainingFace]:
     """The usable faces of a person, by id."""
     rows = conn.execute(
-        """SELECT f.id, f.landmarks, f.matrix FROM faces f
-           JOIN face_images i ON i.face_id = f.id
-           WHERE f.identity_id = ? AND f.excluded = 0 AND f.rejected IS NULL
-           ORDER BY f.id""", (identity_id,))
+        f"SELECT f.id, f.landmarks, f.matrix FROM {_USABLE_FACES} WHERE {_USABLE_WHERE}"
+        " ORDER BY f.id", (identity_id,))
     return [TrainingFace(r["id"], from_blob(r["landmarks"], (68, 2)),
                          from_blob(r["matrix"], (2, 3))) for r in rows]
 
@@ -76,3 +78,17 @@ def stored_crops(conn: sqlite3.Connection, face_ids: Sequence[int],
     if missing:
         raise LookupError(f"no stored crop for face {', '.join(map(str, missing[:5]))}")
     return [found[face_id] for face_id in face_ids]
+
+
+def training_centre(conn: sqlite3.Connection, identity_id: int,
+                    model: str = DESCRIPTOR_MODEL) -> np.ndarray | None:
+    """The unit-length mean descriptor of the person's usable faces (what swap metrics
+    measure against); None when the person has none."""
+    blobs = [row[0] for row in conn.execute(
+        f"SELECT e.vector FROM {_USABLE_FACES}"
+        " JOIN embeddings e ON e.face_id = f.id AND e.model = ?"
+        f" WHERE {_USABLE_WHERE}", (model, identity_id))]
+    if not blobs:
+        return None
+    mean = from_blob(b"".join(blobs), (len(blobs), -1)).mean(axis=0)
+    return mean / np.linalg.norm(mean)

@@ -3,10 +3,11 @@ model learns one cut and one size."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipeline.train.cut import CENTERINGS, MIN_COVERAGE, Window, window
+from pipeline.train.settings_dict import known_names
 
 MASK_TYPES = ("none", "components", "extended")
 MIN_SIZE, MAX_SIZE = 32, 1024
@@ -77,7 +78,4 @@ class DataSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DataSettings:
         """From a stored or edited dict; unknown names are refused."""
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise TrainingDataError(f"unknown data setting(s): {', '.join(unknown)}")
-        return cls(**data)
+        return cls(**known_names(cls, data, "data setting", TrainingDataError))

@@ -9,7 +9,7 @@ from pipeline.context import JobContext
 from pipeline.errors import JobError
 from pipeline.registry import job_kind
 from pipeline.train.data_settings import TrainingDataError
-from pipeline.train.models.registry import ModelOptionError
+from pipeline.train.models.registry import ModelOptionError, make_config
 from pipeline.train.session_config import SessionConfig
 from pipeline.train.settings import RunSettings
 from pipeline.train.trainer import Faults, Trainer, default_device
@@ -40,9 +40,8 @@ def new_session(conn: sqlite3.Connection, name: str, model: str, model_options: 
     missing = [side for side, person in people.items() if person is None]
     if missing:
         raise TrainingDataError(f"no person is marked side {' or '.join(missing)}")
-    model_config = SessionConfig.from_dict({"model": model, "model_options": model_options})
-    data = {"size": max(model_config.model.input_size, model_config.model.output_size),
-            **(data or {})}
+    model_config = make_config(model, model_options)
+    data = {"size": max(model_config.input_size, model_config.output_size), **(data or {})}
     config = SessionConfig.from_dict({"model": model, "model_options": model_options,
                                       "data": data, "loss": loss or {},
                                       "seed": secrets.randbelow(2**31) if seed is None else seed})

@@ -6,10 +6,11 @@ session's frozen config; see `pipeline.train.session_config`.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipeline.train.augment import AugmentSettings
+from pipeline.train.settings_dict import known_names
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,10 @@ class RunSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSettings:
         """From a stored or edited dict; unknown names are refused."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown run setting(s): {', '.join(unknown)} "
-                             f"(settings: {', '.join(sorted(known))})")
-        values = dict(data)
+        values = dict(known_names(cls, data, "run setting"))
         if isinstance(values.get("augment"), dict):
-            values["augment"] = _augment_from_dict(values["augment"])
+            values["augment"] = AugmentSettings(**known_names(
+                AugmentSettings, values["augment"], "augmentation setting"))
         return cls(**values)
 
     def learning_rate_at(self, iteration: int) -> float:
@@ -81,10 +78,3 @@ class RunSettings:
             return self.learning_rate * (iteration + 1) / self.warmup
         return self.learning_rate
 
-
-def _augment_from_dict(data: dict[str, Any]) -> AugmentSettings:
-    known = {f.name for f in fields(AugmentSettings)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"unknown augmentation setting(s): {', '.join(unknown)}")
-    return AugmentSettings(**data)

@@ -21,7 +21,7 @@ from pipeline.errors import JobCancelled, JobError, WorkerStopping
 from pipeline.train import checkpoint
 from pipeline.train.augment import Augmenter
 from pipeline.train.data import SideData, TrainingData, open_training_data
-from pipeline.train.keeper import Keeper
+from pipeline.train.keeper import Keeper, Loaded
 from pipeline.train.losses import face_loss, mask_loss
 from pipeline.train.models.registry import SwapModel, build_model
 from pipeline.train.preview import preview_columns, preview_png
@@ -29,7 +29,7 @@ from pipeline.train.session_config import SessionConfig
 from pipeline.train.settings import RunSettings
 from pipeline.train.swap_metrics import SwapMetricsProbe
 from store import sessions
-from store.identity_centres import training_centre
+from store.training_faces import training_centre
 
 RECORD_EVERY = 10          # iterations between loss rows written to the store
 PROGRESS_WINDOW = 50       # iterations over which the rate and ETA are measured
@@ -85,7 +85,13 @@ class Trainer:
             on_progress=lambda done, total: ctx.progress(done, total,
                                                          f"caching faces {done}/{total}"),
             checkpoint=ctx.checkpoint)
-        self._resume()
+        loaded = self.keeper.newest_good()
+        if loaded is not None:
+            self._load(loaded)
+        elif self.session.iteration > 0:
+            raise JobError(f"session {self.session.name} is at iteration "
+                           f"{self.session.iteration} but none of its model files is whole: "
+                           "restore one from a backup or snapshot")
         self.probe = SwapMetricsProbe(str(self.device))
         self.centres = (training_centre(ctx.conn, self.session.identity_a),
                         training_centre(ctx.conn, self.session.identity_b))
@@ -243,14 +249,8 @@ class Trainer:
         landmarks = a.cache.landmarks[a.cache.rows(a.held_out_ids)] * scale
         return self.probe.measure(self.iteration, targets, swapped, landmarks, *self.centres)
 
-    def _resume(self) -> None:
-        loaded = self.keeper.newest_good()
-        if loaded is None:
-            if self.session.iteration > 0:
-                raise JobError(f"session {self.session.name} is at iteration "
-                               f"{self.session.iteration} but none of its model files is whole: "
-                               "restore one from a backup or snapshot")
-            return
+    def _load(self, loaded: Loaded) -> None:
+        """Continue from a checkpoint; what was recorded after it is dropped."""
         state = checkpoint.restore(loaded.checkpoint, self.model, self.optimizer,
                                    self.generators)
         self.iteration = state["iteration"]
@@ -269,14 +269,15 @@ class Trainer:
                            "(lower the learning rate or raise epsilon)")
         self.unrecorded = []
         self.recent.clear()
-        if self.keeper.newest_good() is None:
+        loaded = self.keeper.newest_good()
+        if loaded is None:
             # nothing saved yet: start again from fresh weights
             torch.manual_seed(self.config.seed)
             self.model.load_state_dict(build_model(self.config.model).state_dict())
             self.optimizer.state.clear()
             self.iteration = 0
         else:
-            self._resume()
+            self._load(loaded)
         self.lr_scale /= 2
         self.ctx.log.warning("%s: rolled back to iteration %d, learning rate now %.3g (rollback "
                              "%d of %d)", reason, self.iteration,
