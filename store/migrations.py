@@ -304,6 +304,13 @@ def _0006_training(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _0007_training_control(conn: sqlite3.Connection) -> None:
+    # created_by_job makes a new-session job idempotent: requeued after a crash, it finds
+    # the session it made. save_requested_at is the TUI's and CLI's "save now" request.
+    conn.execute("ALTER TABLE sessions ADD COLUMN created_by_job INTEGER")
+    conn.execute("ALTER TABLE sessions ADD COLUMN save_requested_at REAL")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _0001_initial),
     Migration(2, "workers", _0002_workers),
@@ -311,6 +318,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "identities", _0004_identities),
     Migration(5, "review", _0005_review),
     Migration(6, "training", _0006_training),
+    Migration(7, "training control", _0007_training_control),
 )
 LATEST_VERSION = MIGRATIONS[-1].number
 

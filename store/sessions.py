@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from store.connection import write
+from store.jobs import JobStatus
 
 CHECKPOINT_KINDS = ("save", "snapshot", "backup")
 
@@ -93,16 +94,17 @@ def _session(row: sqlite3.Row) -> Session:
 
 
 def create(conn: sqlite3.Connection, name: str, model: str, config: dict[str, Any],
-           identity_a: int, identity_b: int, settings: dict[str, Any]) -> Session:
+           identity_a: int, identity_b: int, settings: dict[str, Any],
+           created_by_job: int | None = None) -> Session:
     with write(conn):
         if conn.execute("SELECT 1 FROM sessions WHERE name = ?", (name,)).fetchone():
             raise SessionError(f"a session named {name!r} exists: choose another name or "
                                "resume it")
         session_id = conn.execute(
             "INSERT INTO sessions (name, model, config, identity_a, identity_b, settings,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " created_at, created_by_job) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (name, model, json.dumps(config), identity_a, identity_b, json.dumps(settings),
-             time.time())).lastrowid
+             time.time(), created_by_job)).lastrowid
     return get(conn, session_id)
 
 
@@ -123,6 +125,38 @@ def resolve(conn: sqlite3.Connection, reference: str) -> Session:
         raise SessionError(f"no session {reference!r}"
                            + (f" (sessions: {', '.join(known)})" if known else ""))
     return _session(row)
+
+
+def created_by(conn: sqlite3.Connection, job_id: int) -> Session | None:
+    """The session a new-session train job made, if it got that far."""
+    row = conn.execute(f"{_SESSION_SQL} WHERE s.created_by_job = ?", (job_id,)).fetchone()
+    return None if row is None else _session(row)
+
+
+def active_job(conn: sqlite3.Connection, session_id: int) -> int | None:
+    """The queued or running train job of a session, if there is one."""
+    row = conn.execute(
+        "SELECT j.id FROM jobs j, sessions s WHERE s.id = ? AND j.kind = 'train'"
+        " AND j.status IN (?, ?)"
+        " AND (json_extract(j.params, '$.session_id') = s.id OR j.id = s.created_by_job)"
+        " ORDER BY j.id LIMIT 1",
+        (session_id, JobStatus.QUEUED, JobStatus.RUNNING)).fetchone()
+    return None if row is None else row[0]
+
+
+def request_save(conn: sqlite3.Connection, session_id: int) -> None:
+    """Ask the session's running train job to save at its next few iterations."""
+    with write(conn):
+        conn.execute("UPDATE sessions SET save_requested_at = ? WHERE id = ?",
+                     (time.time(), session_id))
+
+
+def take_save_request(conn: sqlite3.Connection, session_id: int) -> bool:
+    """Whether a save was asked for since the last call (the request is cleared)."""
+    with write(conn):
+        return conn.execute(
+            "UPDATE sessions SET save_requested_at = NULL WHERE id = ?"
+            " AND save_requested_at IS NOT NULL RETURNING id", (session_id,)).fetchone() is not None
 
 
 def list_sessions(conn: sqlite3.Connection) -> list[Session]:

@@ -20,6 +20,8 @@ from tui.cli_common import (JSON_SCHEMA, CliError, add_queue_options, print_json
                             start_worker_if_needed)
 from tui.cli_curate import COMMANDS as CURATE_COMMANDS
 from tui.cli_curate import add_curation_parsers
+from tui.cli_train import COMMANDS as TRAIN_COMMANDS
+from tui.cli_train import add_train_parsers, stop_session
 from tui.format import cancel_outcome, describe_job, describe_source, describe_worker
 from tui.launcher import python_module_command, start_detached_worker
 from tui.thumbs import RENDERER_HELP, RENDERERS, prepare_terminal
@@ -84,12 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_extract_parser(commands)
     add_curation_parsers(commands)
+    add_train_parsers(commands)
     commands.add_parser("models", help="list extraction backends and whether their model files "
                                        "are here (see swapdeck models --help)", add_help=False)
 
     stop = commands.add_parser("stop", help="ask the project's workers to finish their current "
-                                            "unit of work and exit")
+                                            "unit of work and exit; or, given a session, "
+                                            "stop its training (it saves first)")
     stop.add_argument("project", help="the project folder")
+    stop.add_argument("session", nargs="?",
+                      help="a training session (id or name): stop only its train job")
     return parser
 
 
@@ -318,6 +324,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
 def cmd_stop(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
+        if args.session is not None:
+            print(stop_session(conn, args.session))
+            return 0
         stopped = workers.request_stop(conn)
     if not stopped:
         print("no worker is running")
@@ -337,4 +346,5 @@ COMMANDS = {
     "stop": cmd_stop,
     "extract": cmd_extract,
     **CURATE_COMMANDS,
+    **TRAIN_COMMANDS,
 }

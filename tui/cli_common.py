@@ -14,6 +14,7 @@ from tui.launcher import ensure_worker
 
 JSON_SCHEMA = 1
 WAIT_POLL_S = 0.25
+PROGRESS_EVERY_S = 5.0
 
 
 class CliError(Exception):
@@ -34,14 +35,15 @@ def add_queue_options(parser: argparse.ArgumentParser) -> None:
 
 
 def queue(project: Project, conn, kind: str, params: list[dict],
-           args: argparse.Namespace) -> int:
-    """Queue the jobs, say so, start a worker unless --no-worker, and --wait for them."""
+          args: argparse.Namespace, show_progress: bool = False) -> int:
+    """Queue the jobs, say so, start a worker unless --no-worker, and --wait for them
+    (printing their progress messages as they change when `show_progress`)."""
     job_ids = jobs.enqueue_many(conn, kind, params)
     for job_id, p in zip(job_ids, params):
         print(f"queued {kind} job {job_id}: {params_target(p)}")
     if not args.no_worker:
         start_worker_if_needed(project)
-    return wait_for(conn, job_ids) if args.wait else 0
+    return wait_for(conn, job_ids, show_progress=show_progress) if args.wait else 0
 
 
 def start_worker_if_needed(project: Project) -> None:
@@ -52,9 +54,10 @@ def start_worker_if_needed(project: Project) -> None:
               file=sys.stderr)
 
 
-def wait_for(conn, job_ids: list[int]) -> int:
+def wait_for(conn, job_ids: list[int], show_progress: bool = False) -> int:
     pending = set(job_ids)
     failed = 0
+    shown: dict[int, tuple[str, float]] = {}
     while pending:
         for job_id in sorted(pending):
             job = jobs.get(conn, job_id)
@@ -62,6 +65,17 @@ def wait_for(conn, job_ids: list[int]) -> int:
                 pending.discard(job_id)
                 print(describe_job(job))
                 failed += job.status != JobStatus.DONE
+            elif show_progress and job.message:
+                _show_progress(job, shown)
         if pending:
             time.sleep(WAIT_POLL_S)
     return 1 if failed else 0
+
+
+def _show_progress(job: jobs.Job, shown: dict[int, tuple[str, float]]) -> None:
+    """Print a job's message when it changed, at most every PROGRESS_EVERY_S."""
+    message, printed_at = shown.get(job.id, ("", 0.0))
+    now = time.monotonic()
+    if job.message != message and now - printed_at >= PROGRESS_EVERY_S:
+        shown[job.id] = (job.message, now)
+        print(f"job {job.id}: {job.message}", flush=True)

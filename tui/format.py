@@ -67,7 +67,11 @@ def job_target(job: Job) -> str:
 
 
 def params_target(params: dict) -> str:
-    """What a job works on: the path it adds, or the source it extracts."""
+    """What a job works on: the path it adds, the source it extracts, the session it trains."""
+    if "new_session" in params:
+        return f"new session {params['new_session'].get('name', '?')}"
+    if "session_id" in params:
+        return f"session {params['session_id']}"
     if "path" in params:
         return str(params["path"])
     if "source_id" in params:

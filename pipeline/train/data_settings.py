@@ -21,7 +21,7 @@ class TrainingDataError(ValueError):
 class DataSettings:
     """faceswap 2's defaults: face centering, 87.5% coverage, the extended mask, blur 3."""
 
-    centering: str = field(default="face", metadata={
+    centering: str = field(default="face", metadata={"choices": CENTERINGS,
         "help": "What the training image is centred on: face (the middle of the face), head "
                 "(the middle of the skull: a wider cut for swapping the whole head) or legacy "
                 "(the nose, as faceswap's first extractor did)."})
@@ -32,13 +32,13 @@ class DataSettings:
     vertical_offset: float = field(default=0.0, metadata={
         "help": "Move the cut up (positive: more forehead, less chin) or down (negative), as "
                 "a fraction of the face's size, -0.25 to 0.25."})
-    mask_type: str = field(default="extended", metadata={
+    mask_type: str = field(default="extended", metadata={"choices": MASK_TYPES,
         "help": "The face mask to train with: extended (face and forehead), components (the "
                 "face's parts) or none."})
     mask_blur: int = field(default=3, metadata={
         "help": "Gaussian blur of the face mask's edge, in pixels of a 128 px image (scaled "
                 "with the training size), 0 to 9; an even size is rounded up to odd."})
-    size: int = field(default=128, metadata={
+    size: int = field(default=128, metadata={"default_text": "the model's largest size",
         "help": f"Side of the cached training images in pixels, {MIN_SIZE} to {MAX_SIZE}: "
                 "the largest size the model reads or makes (smaller inputs are resized from "
                 "it)."})

@@ -11,19 +11,29 @@ from pipeline.registry import job_kind
 from pipeline.train.data_settings import TrainingDataError
 from pipeline.train.models.registry import ModelOptionError, make_config
 from pipeline.train.session_config import SessionConfig
-from pipeline.train.settings import RunSettings
+from pipeline.train.settings import RunSettings, merge_settings
 from pipeline.train.trainer import Faults, Trainer, default_device
-from store import sessions
-from store.training_faces import side_person
+from store import identities, sessions
+from store.training_faces import Person, get_person, side_person
 
 
 @job_kind("train")
 def train(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Params: `session_id` to continue a session, or `new_session` (new_session's keyword
+    arguments) to make one first; `settings` overrides the session's per-run settings."""
+    overrides = params.get("settings", {})
     try:
-        session = sessions.get(ctx.conn, int(params["session_id"]))
-        settings = RunSettings.from_dict({**session.settings, **params.get("settings", {})})
-    except (sessions.SessionError, ValueError, TypeError) as exc:
-        raise JobError(str(exc)) from exc
+        if "new_session" in params:
+            session = (sessions.created_by(ctx.conn, ctx.job_id)
+                       or new_session(ctx.conn, **params["new_session"], settings=overrides,
+                                      created_by_job=ctx.job_id))
+        else:
+            session = sessions.get(ctx.conn, int(params["session_id"]))
+        settings = RunSettings.from_dict(merge_settings(session.settings, overrides))
+    except (sessions.SessionError, TrainingDataError, ModelOptionError, ValueError,
+            TypeError, KeyError) as exc:
+        raise JobError(f"missing {exc.args[0]!r} in the job's parameters"
+                       if isinstance(exc, KeyError) else str(exc)) from exc
     faults = Faults(set(params.get("faults", {}).get("nan_at", [])))
     try:
         return Trainer(ctx, session, settings, default_device(), faults).run()
@@ -33,13 +43,14 @@ def train(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 
 def new_session(conn: sqlite3.Connection, name: str, model: str, model_options: dict[str, Any],
                 data: dict[str, Any] | None = None, loss: dict[str, Any] | None = None,
-                settings: dict[str, Any] | None = None,
-                seed: int | None = None) -> sessions.Session:
-    """A session for the people marked side A and side B, its config checked and frozen."""
-    people = {side: side_person(conn, side) for side in ("A", "B")}
-    missing = [side for side, person in people.items() if person is None]
-    if missing:
-        raise TrainingDataError(f"no person is marked side {' or '.join(missing)}")
+                settings: dict[str, Any] | None = None, seed: int | None = None,
+                a: str | None = None, b: str | None = None,
+                created_by_job: int | None = None) -> sessions.Session:
+    """A session for people `a` and `b` (by name; default: the people marked side A and
+    side B), its config checked and frozen."""
+    people = {side: _person(conn, name, side) for side, name in (("A", a), ("B", b))}
+    if people["A"].id == people["B"].id:
+        raise TrainingDataError(f"{people['A'].name} cannot be both side A and side B")
     model_config = make_config(model, model_options)
     data = {"size": max(model_config.input_size, model_config.output_size), **(data or {})}
     config = SessionConfig.from_dict({"model": model, "model_options": model_options,
@@ -47,4 +58,15 @@ def new_session(conn: sqlite3.Connection, name: str, model: str, model_options: 
                                       "seed": secrets.randbelow(2**31) if seed is None else seed})
     run_settings = RunSettings.from_dict(settings or {})
     return sessions.create(conn, name, model, config.to_dict(), people["A"].id, people["B"].id,
-                           run_settings.to_dict())
+                           run_settings.to_dict(), created_by_job)
+
+
+def _person(conn: sqlite3.Connection, name: str | None, side: str) -> Person:
+    try:
+        person = (side_person(conn, side) if name is None
+                  else get_person(conn, identities.find_identity(conn, name)))
+    except identities.IdentityError as exc:
+        raise TrainingDataError(str(exc)) from None
+    if person is None:
+        raise TrainingDataError(f"no person is marked side {side}")
+    return person

@@ -35,10 +35,10 @@ _C2 = 0.03 ** 2
 class LossSettings:
     """How the reconstruction is scored (faceswap's defaults)."""
 
-    loss: str = field(default="ssim", metadata={
+    loss: str = field(default="ssim", metadata={"choices": LOSSES,
         "help": "Main loss: ssim (structure, sharper), mae (median-like) or mse (mean-like)."})
-    secondary: str | None = field(default="mse", metadata={
-        "help": "A second loss added to the main one (ssim, mae, mse), or None for none."})
+    secondary: str | None = field(default="mse", metadata={"choices": LOSSES,
+        "help": "A second loss added to the main one (ssim, mae, mse), or none."})
     secondary_weight: float = field(default=1.0, metadata={
         "help": "Weight of the second loss, 0 to 1 (1 adds it in full)."})
     penalized_mask_loss: bool = field(default=True, metadata={

@@ -78,3 +78,11 @@ class RunSettings:
             return self.learning_rate * (iteration + 1) / self.warmup
         return self.learning_rate
 
+
+
+def merge_settings(stored: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A run's settings: the stored ones with some changed (augmentation switch by switch)."""
+    merged = {**stored, **overrides}
+    if isinstance(stored.get("augment"), dict) and isinstance(overrides.get("augment"), dict):
+        merged["augment"] = {**stored["augment"], **overrides["augment"]}
+    return merged

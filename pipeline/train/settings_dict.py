@@ -1,8 +1,21 @@
-"""Settings dataclasses read back from stored or edited dicts: unknown names are refused."""
+"""Settings dataclasses as data: read back from stored or edited dicts (unknown names are
+refused) and described, field by field, for help texts and forms."""
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import Any
+import types
+import typing
+from dataclasses import MISSING, fields
+from typing import Any, NamedTuple
+
+
+class OptionInfo(NamedTuple):
+    name: str
+    type_name: str             # int, float, bool or str
+    default: object
+    help: str
+    choices: tuple | None      # the allowed values, when the field lists them
+    optional: bool             # None is allowed too (`str | None`)
+    default_text: str | None   # what the default is, when not a fixed value
 
 
 def known_names(cls: type, data: dict[str, Any], what: str,
@@ -13,3 +26,28 @@ def known_names(cls: type, data: dict[str, Any], what: str,
     if unknown:
         raise error(f"unknown {what}(s): {', '.join(unknown)} ({what}s: {', '.join(known)})")
     return data
+
+
+def describe_fields(cls: type) -> list[OptionInfo]:
+    """The fields of dataclass `cls` that hold one plain value, in declaration order.
+
+    Field metadata gives "help" (one line) and optionally "choices" and "default_text" (the
+    default in words, when something else decides it); nested settings
+    (a dataclass field) are described on their own.
+    """
+    hints = typing.get_type_hints(cls)
+    described = []
+    for option in fields(cls):
+        kind = hints[option.name]
+        members = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
+        plain = [member for member in members if member is not type(None)]
+        if len(plain) != 1 or plain[0] not in (int, float, bool, str):
+            continue
+        default = option.default if option.default is not MISSING else option.default_factory()
+        choices = option.metadata.get("choices")
+        described.append(OptionInfo(option.name, plain[0].__name__, default,
+                                    option.metadata["help"],
+                                    tuple(choices) if choices is not None else None,
+                                    len(plain) < len(members),
+                                    option.metadata.get("default_text")))
+    return described

@@ -131,11 +131,13 @@ class Trainer:
             self.iteration += 1
             self.recent.append((self.iteration, loss_a, loss_b))
             self.unrecorded.append((self.iteration, loss_a, loss_b))
+            save_asked = False
             if self.iteration % RECORD_EVERY == 0:
                 self._record()
+                save_asked = sessions.take_save_request(self.ctx.conn, self.session.id)
             times.append((self.iteration, time.monotonic()))
             self._report(loss_a, loss_b, times)
-            if self.iteration % settings.save_every == 0:
+            if save_asked or self.iteration % settings.save_every == 0:
                 try:
                     self._save()
                 except NonFinite as exc:

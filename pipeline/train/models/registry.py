@@ -14,6 +14,8 @@ from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from torch import Tensor, nn
 
+from pipeline.train.settings_dict import OptionInfo, describe_fields
+
 SIDES = ("a", "b")
 
 
@@ -24,13 +26,6 @@ class ModelOptionError(ValueError):
 class ModelOutput(NamedTuple):
     face: Tensor            # N x 3 x out x out, sigmoid, in [0, 1]
     mask: Tensor | None     # N x 1 x out x out in [0, 1]; None when learn_mask is off
-
-
-class OptionInfo(NamedTuple):
-    name: str
-    type_name: str
-    default: object
-    help: str
 
 
 def fixed_size(pixels: int, what: str) -> Any:
@@ -177,8 +172,4 @@ def config_from_dict(name: str, data: Mapping[str, object]) -> ModelConfig:
 
 def describe_options(name: str) -> list[OptionInfo]:
     """Every option of model `name` in declaration order, for help screens and forms."""
-    config = config_class(name)
-    types = typing.get_type_hints(config)
-    return [OptionInfo(option.name, types[option.name].__name__, option.default,
-                       option.metadata["help"])
-            for option in dataclasses.fields(config)]
+    return describe_fields(config_class(name))

@@ -1,0 +1,115 @@
+"""The parameters of train jobs, checked as far as can be without the trainer.
+
+The CLI and the Train screen both build their jobs here. Types, choices, people and names
+are checked now, so a typo fails at once; the trainer checks ranges and combinations when
+the job starts, and a job that fails there says why in its error.
+"""
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+from store import sessions
+from store.identities import IdentityError, find_identity
+from store.train_catalogue import OptionValueError, load
+from store.training_faces import side_person
+
+FROZEN_GROUPS = ("data", "loss")   # with the model options: the session's config
+NESTED_GROUPS = ("augment",)       # per-run settings kept under their own key
+
+
+class TrainRequestError(ValueError):
+    """A train or resume request that cannot be queued; the message is one line."""
+
+
+def split_settings(values: Mapping[str, object]) -> tuple[dict[str, dict], dict[str, Any]]:
+    """Flat {setting: value} as `(frozen groups, per-run settings)` in the job's shapes."""
+    frozen: dict[str, dict] = {group: {} for group in FROZEN_GROUPS}
+    run: dict[str, Any] = {}
+    for name, value in values.items():
+        try:
+            group, _ = load().setting(name)
+        except OptionValueError as exc:
+            raise TrainRequestError(str(exc)) from None
+        if group.name in FROZEN_GROUPS:
+            frozen[group.name][name] = value
+        elif group.name in NESTED_GROUPS:
+            run.setdefault(group.name, {})[name] = value
+        else:
+            run[name] = value
+    return frozen, run
+
+
+def check_model_options(model: str, options: Mapping[str, object]) -> None:
+    try:
+        entry = load().model(model)
+    except OptionValueError as exc:
+        raise TrainRequestError(str(exc)) from None
+    known = {option.name for option in entry.options}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TrainRequestError(f"model {model} has no option {', '.join(unknown)} (options: "
+                                f"{', '.join(option.name for option in entry.options)})")
+
+
+def _person(conn: sqlite3.Connection, name: str | None, side: str) -> str:
+    if name is None:
+        marked = side_person(conn, side)
+        if marked is None:
+            raise TrainRequestError(f"no person is marked side {side}: name one with --{side.lower()}"
+                                    f" or mark one (swapdeck identity PROJECT side NAME {side})")
+        return marked.name
+    try:
+        find_identity(conn, name)
+    except IdentityError as exc:
+        raise TrainRequestError(str(exc)) from None
+    return name
+
+
+def default_name(conn: sqlite3.Connection, a: str, b: str, model: str) -> str:
+    """`<a>-<b>-<model>`, numbered when taken."""
+    base = re.sub(r"\s+", "_", f"{a}-{b}-{model}")
+    taken = {session.name for session in sessions.list_sessions(conn)}
+    name, number = base, 1
+    while name in taken:
+        number += 1
+        name = f"{base}-{number}"
+    return name
+
+
+def new_session_params(conn: sqlite3.Connection, *, model: str,
+                       model_options: Mapping[str, object], settings: Mapping[str, object],
+                       a: str | None = None, b: str | None = None, name: str | None = None,
+                       seed: int | None = None) -> dict[str, Any]:
+    """A job that makes a session for people `a` and `b` (default: the marked sides) and
+    trains it."""
+    check_model_options(model, model_options)
+    person_a, person_b = _person(conn, a, "A"), _person(conn, b, "B")
+    if person_a == person_b:
+        raise TrainRequestError(f"{person_a} cannot be both side A and side B")
+    name = name or default_name(conn, person_a, person_b, model)
+    if any(session.name == name for session in sessions.list_sessions(conn)):
+        raise TrainRequestError(f"a session named {name!r} exists: choose another name, or "
+                                "continue it with --resume")
+    frozen, run = split_settings(settings)
+    spec = {"name": name, "model": model, "model_options": dict(model_options),
+            "a": person_a, "b": person_b, **frozen}
+    if seed is not None:
+        spec["seed"] = seed
+    return {"new_session": spec, "settings": run}
+
+
+def resume_params(conn: sqlite3.Connection, session: sessions.Session,
+                  settings: Mapping[str, object]) -> dict[str, Any]:
+    """A job that continues `session` with some per-run settings changed."""
+    if (job_id := sessions.active_job(conn, session.id)) is not None:
+        raise TrainRequestError(f"session {session.name} already has train job {job_id} "
+                                "queued or running")
+    frozen, run = split_settings(settings)
+    fixed = sorted(name for group in frozen.values() for name in group)
+    if fixed:
+        raise TrainRequestError(f"{', '.join(fixed)} cannot change: session {session.name}'s "
+                                "model was trained with its own (start a new session instead)")
+    return {"session_id": session.id, "settings": run}

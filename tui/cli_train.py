@@ -1,0 +1,171 @@
+"""The training commands: train (a new session or --resume), save and stop of a session.
+
+Their options come from the trainer's catalogue (store/train_catalogue.json), so this
+module needs no torch: the flags, their help and their types are the trainer's own.
+"""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from store import jobs, sessions
+from store.project import open_project
+from store.train_catalogue import Option, OptionValueError, load
+from store.train_jobs import TrainRequestError, new_session_params, resume_params
+from tui.cli_common import CliError, add_queue_options, queue
+from tui.format import cancel_outcome
+
+DEFAULT_MODEL = "original"
+
+
+def _typed(option: Option) -> Callable[[str], object]:
+    def parse(text: str) -> object:
+        try:
+            return option.parse(text)
+        except OptionValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    parse.__name__ = option.type  # argparse names it in its own errors
+    return parse
+
+
+def _add_setting(parser: argparse._ArgumentGroup, option: Option) -> None:
+    # argparse %-formats help texts
+    text = f"{option.help} (default {option.default_shown})".replace("%", "%%")
+    if option.type == "bool":
+        parser.add_argument(option.flag, dest=option.name, default=None,
+                            action=argparse.BooleanOptionalAction, help=text)
+        return
+    metavar = ("{" + ",".join(map(str, option.choices)) + "}" if option.choices
+               else option.type.upper())
+    parser.add_argument(option.flag, dest=option.name, default=None, type=_typed(option),
+                        metavar=metavar, help=text)
+
+
+def _models_epilog() -> str:
+    lines = []
+    for entry in load().models.values():
+        options = ", ".join(f"{o.name}={o.show(o.default)}" for o in entry.options)
+        lines.append(f"{entry.name}: {entry.help} Options (-O): {options}.")
+    return "models: " + " | ".join(lines)
+
+
+def add_train_parsers(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser(
+        "train", help="train a model on the faces of side A and side B (a new session, or "
+                      "--resume one)",
+        description="Queue a train job: a new session for two people, or --resume one. "
+                    "Settings under 'data' and 'loss' and the model options are frozen when "
+                    "the session is made; the others may change at each resume.",
+        epilog=_models_epilog())
+    train.add_argument("project", help="the project folder")
+    train.add_argument("--resume", metavar="SESSION",
+                       help="continue this session (id or name) from its newest good "
+                            "checkpoint, with the per-run settings given here changed")
+    train.add_argument("--name", help="the new session's name (default: A-B-MODEL)")
+    train.add_argument("--a", metavar="NAME",
+                       help="the person of side A (default: the person marked side A)")
+    train.add_argument("--b", metavar="NAME",
+                       help="the person of side B (default: the person marked side B)")
+    train.add_argument("--model", choices=sorted(load().models), default=None,
+                       help=f"the model to train (default {DEFAULT_MODEL}; see the list below)")
+    train.add_argument("-O", "--model-option", action="append", default=[],
+                       metavar="KEY=VALUE",
+                       help="a model option, e.g. -O lowmem=yes (repeatable; see below)")
+    train.add_argument("--seed", type=int,
+                       help="seed of the first weights and of the random draws (default: "
+                            "random)")
+    for group in load().groups:
+        title = f"{group.name} settings" + (" (frozen in the session)" if group.frozen else "")
+        section = train.add_argument_group(title, group.help)
+        for option in group.options:
+            _add_setting(section, option)
+    add_queue_options(train)
+
+    save = commands.add_parser("save", help="ask a training session to save now (within a "
+                                            "few iterations)")
+    save.add_argument("project", help="the project folder")
+    save.add_argument("session", help="the session's id or name")
+
+
+def _settings(args: argparse.Namespace) -> dict[str, object]:
+    return {option.name: getattr(args, option.name) for group in load().groups
+            for option in group.options if getattr(args, option.name) is not None}
+
+
+def _model_options(model: str, pairs: list[str]) -> dict[str, object]:
+    options = {option.name: option for option in load().model(model).options}
+    values: dict[str, object] = {}
+    for pair in pairs:
+        key, equals, text = pair.partition("=")
+        if not equals:
+            raise CliError(f"a model option is KEY=VALUE, not {pair!r}")
+        key = key.strip().replace("-", "_")
+        if key not in options:
+            raise CliError(f"model {model} has no option {key!r} (options: "
+                           f"{', '.join(options)})")
+        try:
+            values[key] = options[key].parse(text)
+        except OptionValueError as exc:
+            raise CliError(str(exc)) from None
+    return values
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    with project.connection() as conn:
+        try:
+            if args.resume:
+                given = [flag for flag, value in (("--name", args.name), ("--a", args.a),
+                                                  ("--b", args.b), ("--model", args.model),
+                                                  ("--seed", args.seed),
+                                                  ("-O", args.model_option)) if value]
+                if given:
+                    raise CliError(f"{', '.join(given)} cannot change when resuming: they "
+                                   "belong to the session")
+                session = _session(conn, args.resume)
+                params = resume_params(conn, session, _settings(args))
+            else:
+                model = args.model or DEFAULT_MODEL
+                params = new_session_params(
+                    conn, model=model, model_options=_model_options(model, args.model_option),
+                    settings=_settings(args), a=args.a, b=args.b, name=args.name,
+                    seed=args.seed)
+        except TrainRequestError as exc:
+            raise CliError(str(exc)) from None
+        return queue(project, conn, "train", [params], args, show_progress=True)
+
+
+def _session(conn, reference: str) -> sessions.Session:
+    try:
+        return sessions.resolve(conn, reference)
+    except sessions.SessionError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _training_job(conn, session: sessions.Session) -> int:
+    job_id = sessions.active_job(conn, session.id)
+    if job_id is None:
+        raise CliError(f"session {session.name} is not training")
+    return job_id
+
+
+def cmd_save(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    with project.connection() as conn:
+        session = _session(conn, args.session)
+        job_id = _training_job(conn, session)
+        sessions.request_save(conn, session.id)
+    print(f"asked session {session.name} (train job {job_id}) to save within a few "
+          "iterations")
+    return 0
+
+
+def stop_session(conn, reference: str) -> str:
+    """Cancel a session's train job: a running one saves first, then stops."""
+    session = _session(conn, reference)
+    job_id = _training_job(conn, session)
+    outcome = cancel_outcome(job_id, jobs.request_cancel(conn, job_id))
+    return f"session {session.name}: {outcome} (a running session saves before it stops)"
+
+
+COMMANDS = {"train": cmd_train, "save": cmd_save}
