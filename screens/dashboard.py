@@ -17,6 +17,7 @@ from textual.widgets import Footer, Header
 from screens.dialogs.add_media import AddMediaDialog, AddMediaResult
 from screens.extract import ExtractScreen
 from screens.faces import FacesScreen
+from screens.train import TrainScreen
 from store import jobs
 from store.jobs import Job, JobStatus
 from store.snapshot import Snapshot
@@ -40,6 +41,9 @@ class DashboardScreen(Screen[None]):
                 tooltip="Open the Extract screen: find, align and describe the faces of sources"),
         Binding("f", "faces", "Faces", id="dashboard.faces",
                 tooltip="Open the Faces screen: review faces by person and cluster"),
+        Binding("t", "train", "Train", id="dashboard.train",
+                tooltip="Open the Train screen: train a model on side A and side B, watch it "
+                        "learn, stop or save it"),
         Binding("c", "cancel_job", "Cancel job", id="dashboard.cancel_job",
                 tooltip="Cancel the selected job (a running one stops at its next unit of work)"),
         Binding("w", "start_worker", "Start worker", id="dashboard.start_worker",
@@ -101,6 +105,9 @@ class DashboardScreen(Screen[None]):
 
     def action_faces(self) -> None:
         self.app.push_screen(FacesScreen())
+
+    def action_train(self) -> None:
+        self.app.push_screen(TrainScreen())
 
     def _add_media(self, result: AddMediaResult | None) -> None:
         if result is not None:

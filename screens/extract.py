@@ -39,6 +39,7 @@ from tui.cli import CliError, extract_jobs
 from tui.host import Host
 from tui.keymap import key_for
 from tui.launcher import ensure_worker
+from tui.widgets.form_row import form_row
 from tui.widgets.jobs_panel import job_detail, progress_bar, status_text
 from tui.widgets.path_input import SEPARATOR, PathInput
 from tui.widgets.table_rows import Row, replace_rows
@@ -239,16 +240,16 @@ class ExtractScreen(Screen[None]):
             with VerticalScroll(id="settings-box") as box:
                 box.border_title = "Settings (as swapdeck extract)"
                 box.can_focus = False  # its fields take the focus; it scrolls to show them
-                yield from _field("every-n", "every n-th", HELP["every_n"],
+                yield form_row("every-n", "every n-th", HELP["every_n"],
                                   _input("every-n", str(defaults.every_n), "integer"))
-                yield from _field("detector", "detector", HELP["detector"],
+                yield form_row("detector", "detector", HELP["detector"],
                                   _select("detector", DETECTORS, defaults.detector))
-                yield from _field("aligner", "aligner", HELP["aligner"],
+                yield form_row("aligner", "aligner", HELP["aligner"],
                                   _select("aligner", ALIGNERS, defaults.aligner))
-                yield from _field("size", "size (px)", HELP["size"],
+                yield form_row("size", "size (px)", HELP["size"],
                                   _input("size", str(defaults.size), "integer",
                                          placeholder=f"{MIN_CROP} to {MAX_CROP}"))
-                yield from _field("min-size", "min size (%)", HELP["min_size"],
+                yield form_row("min-size", "min size (%)", HELP["min_size"],
                                   _input("min-size", f"{defaults.min_size:g}", "number"))
                 with Horizontal(classes="field", id="masks-field"):
                     yield Label("masks", classes="name")
@@ -257,13 +258,13 @@ class ExtractScreen(Screen[None]):
                             yield Checkbox(mask, mask in defaults.masks, id=f"mask-{mask}",
                                            compact=True, tooltip=f"store the {mask} mask")
                     yield Static(HELP["masks"].partition(",")[0], classes="help", markup=False)
-                yield from _field("filter", "filter", HELP["filter"], _paths("filter"))
-                yield from _field("nfilter", "nfilter", HELP["nfilter"], _paths("nfilter"))
-                yield from _field("threshold", "threshold", HELP["threshold"],
+                yield form_row("filter", "filter", HELP["filter"], _paths("filter"))
+                yield form_row("nfilter", "nfilter", HELP["nfilter"], _paths("nfilter"))
+                yield form_row("threshold", "threshold", HELP["threshold"],
                                   _input("threshold", f"{defaults.threshold:g}", "number"))
-                yield from _field("skip-existing", "skip existing", FLAG_HELP["skip_existing"],
+                yield form_row("skip-existing", "skip existing", FLAG_HELP["skip_existing"],
                                   Checkbox("skip extracted", id="skip-existing", compact=True))
-                yield from _field("force", "force", FLAG_HELP["force"],
+                yield form_row("force", "force", FLAG_HELP["force"],
                                   Checkbox("start over", id="force", compact=True))
         with Horizontal(id="actions"):
             yield Static(id="problems")
@@ -466,17 +467,6 @@ class ExtractScreen(Screen[None]):
         picker = self.query_one(SourcePicker)
         if picker.display:
             picker.focus()
-
-
-def _field(field_id: str, name: str, help_text: str, control: Input | Select | Checkbox
-           ) -> ComposeResult:
-    """One row of the form: its name, its control and its help (from the CLI's help)."""
-    control.tooltip = help_text
-    with Horizontal(classes="field", id=f"{field_id}-field"):
-        yield Label(name, classes="name")
-        with Vertical(classes="control"):
-            yield control
-        yield Static(help_text, classes="help", markup=False)
 
 
 def _input(field_id: str, value: str, kind: str, placeholder: str = "") -> Input:

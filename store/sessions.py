@@ -225,6 +225,14 @@ def losses(conn: sqlite3.Connection, session_id: int,
         " ORDER BY iteration", (session_id, since))]
 
 
+def recent_losses(conn: sqlite3.Connection, session_id: int,
+                  count: int) -> list[tuple[int, float, float]]:
+    """The newest `count` loss rows, oldest first."""
+    rows = conn.execute("SELECT iteration, loss_a, loss_b FROM losses WHERE session_id = ?"
+                        " ORDER BY iteration DESC LIMIT ?", (session_id, count)).fetchall()
+    return [tuple(r) for r in reversed(rows)]
+
+
 def add_checkpoint(conn: sqlite3.Connection, session_id: int, kind: str, iteration: int,
                    path: str, sha256: str, loss_a: float | None, loss_b: float | None) -> int:
     if kind not in CHECKPOINT_KINDS:

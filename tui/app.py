@@ -26,6 +26,7 @@ from screens.extract import ExtractScreen
 from screens.face_detail import FaceDetailScreen
 from screens.faces import FacesScreen
 from screens.help import HelpScreen
+from screens.train import TrainScreen
 from store.project import Project
 from store.snapshot import Snapshot
 from tui.config import load_config
@@ -131,7 +132,7 @@ class SwapdeckApp(App[None]):
         self.thumbnail_renderer = resolve(self.forced_thumbnails or config.thumbnails)
         remappable = [type(self), DashboardScreen, AddMediaDialog, ExtractScreen, HelpScreen,
                       PathInput, FacesScreen, FaceGrid, FaceDetailScreen, ChooseDialog,
-                      AskTextDialog]
+                      AskTextDialog, TrainScreen]
         self.key_overrides, problems = check_keymap(config.keys, declared_ids(remappable))
         problems = [*config.problems, *problems]
         if self.key_overrides:

@@ -1,0 +1,37 @@
+"""What the Train screen shows of one session, read in one go."""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from store import jobs, sessions
+
+LOSS_POINTS = 400   # the newest loss rows the sparklines show
+
+
+@dataclass(frozen=True)
+class TrainView:
+    session: sessions.Session
+    job: jobs.Job | None                      # its queued or running train job
+    losses: tuple[tuple[int, float, float], ...]
+    preview_iteration: int | None
+    preview_png: bytes | None                 # None when it is the one the caller has
+    metrics: tuple[sessions.SwapMetrics, ...]
+    last_run: sessions.Run | None
+
+
+def read_view(conn: sqlite3.Connection, session_id: int,
+              shown_preview: int | None = None) -> TrainView:
+    """The session's state; the newest preview's PNG only when it is not `shown_preview`."""
+    session = sessions.get(conn, session_id)
+    job_id = sessions.active_job(conn, session_id)
+    iterations = sessions.preview_iterations(conn, session_id)
+    newest = iterations[-1] if iterations else None
+    png = None
+    if newest is not None and newest != shown_preview:
+        found = sessions.preview(conn, session_id, newest)
+        png = found[1] if found is not None else None
+    runs = sessions.runs(conn, session_id)
+    return TrainView(session, jobs.get(conn, job_id) if job_id is not None else None,
+                     tuple(sessions.recent_losses(conn, session_id, LOSS_POINTS)), newest, png,
+                     tuple(sessions.metrics(conn, session_id)), runs[-1] if runs else None)

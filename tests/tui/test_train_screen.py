@@ -1,0 +1,122 @@
+"""The Train screen on a real store: a new session from the form, and a live session watched,
+saved and stopped by keyboard."""
+from __future__ import annotations
+
+import threading
+
+from textual.widgets import Checkbox, Input, Select, Sparkline, Static
+
+from pipeline.train.job import new_session
+from pipeline.worker import Worker, WorkerOptions
+from screens.dashboard import DashboardScreen
+from screens.train import TrainScreen, read_values
+from store import jobs, sessions
+from store.project import Project
+from store.train_catalogue import load
+from tests.pipeline.train.test_data import pair, seeded_pair
+from tests.pipeline.train.tiny_model import NAME as TINY
+from tui.app import SwapdeckApp
+
+__all__ = ["pair", "seeded_pair"]  # fixtures
+SIZE = (160, 60)
+
+
+def text_of(screen: TrainScreen, widget_id: str) -> str:
+    return str(screen.query_one(widget_id, Static).render())
+
+
+async def open_train(app: SwapdeckApp, pilot, wait_for) -> TrainScreen:
+    await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
+    await pilot.press("t")
+    screen = await wait_for(pilot, lambda: isinstance(app.screen, TrainScreen) and app.screen,
+                            what="the Train screen")
+    await wait_for(pilot, lambda: screen.query_one("#side-a", Select).value == "Ann",
+                   what="the people")
+    return screen
+
+
+def test_blank_inputs_keep_defaults_and_only_changes_are_sent() -> None:
+    options = [load().setting(name)[1] for name in ("coverage", "warp", "loss", "batch_size")]
+    values, problems = read_values({"coverage": "", "warp": False, "loss": "ssim",
+                                    "batch_size": "8"}, options, {})
+    assert values == {"warp": False, "batch_size": 8} and problems == []
+    values, problems = read_values({"batch_size": "16", "coverage": "x"}, options,
+                                   {"batch_size": 8})
+    assert values == {"batch_size": 16} and problems == ["coverage takes a number, not 'x'"]
+
+
+async def test_the_form_queues_the_same_job_as_the_cli(project: Project, pair, wait_for) -> None:
+    app = SwapdeckApp(project, start_worker=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_train(app, pilot, wait_for)
+        assert screen.query_one("#side-b", Select).value == "Bob"
+        screen.query_one("#model", Select).value = "lightweight"
+        await wait_for(pilot, lambda: not screen.query("#model-lowmem"),
+                       what="lightweight's options")  # original's lowmem is gone
+        screen.query_one("#model-learn_mask", Checkbox).value = True
+        screen.query_one("#opt-coverage", Input).value = "0.8"
+        screen.query_one("#opt-warp", Checkbox).value = False
+        screen.query_one("#opt-batch_size", Input).value = "lots"
+        await pilot.pause()
+        assert "batch_size takes a whole number, not 'lots'" in text_of(screen, "#problems")
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.2)
+        with project.connection() as conn:
+            assert jobs.list_jobs(conn) == []  # nothing queued with a bad value
+        screen.query_one("#opt-batch_size", Input).value = "4"
+        screen.query_one("#name", Input).value = "from-form"
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+
+        def queued() -> list[jobs.Job]:
+            with project.connection() as conn:
+                return jobs.list_jobs(conn)
+        [job] = await wait_for(pilot, queued, what="the train job")
+    assert job.kind == "train"
+    assert job.params == {
+        "new_session": {"name": "from-form", "model": "lightweight",
+                        "model_options": {"learn_mask": True}, "a": "Ann", "b": "Bob",
+                        "data": {"coverage": 0.8}, "loss": {}},
+        "settings": {"batch_size": 4, "augment": {"warp": False}}}
+
+
+async def test_a_live_session_is_watched_saved_and_stopped(project: Project, pair,
+                                                          wait_for) -> None:
+    with project.connection() as conn:
+        session = new_session(conn, "live", TINY, {}, settings={
+            "batch_size": 2, "iterations": 100_000, "save_every": 7})
+        job_id = jobs.enqueue(conn, "train", {"session_id": session.id})
+    worker = threading.Thread(daemon=True, target=Worker(
+        project, WorkerOptions(exit_when_idle=True, watch_inbox=False)).run)
+    worker.start()
+    app = SwapdeckApp(project, start_worker=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_train(app, pilot, wait_for)
+            picker = screen.query_one("#session", Select)
+            await wait_for(pilot, lambda: len(picker._options) == 2, what="the session")
+            picker.value = session.id
+            await wait_for(pilot, lambda: "preview at iteration" in text_of(
+                screen, "#preview-caption"), timeout=60, what="a preview")
+            status = text_of(screen, "#status")
+            assert "session live: tiny-test, A Ann → B Bob" in status
+            assert "training (job 1): iteration" in status and "examples/s" in status
+            assert screen.query_one("#loss-a", Sparkline).data
+            assert screen.query_one("#opt-coverage").disabled  # frozen in the session
+            assert not screen.query_one("#opt-batch_size").disabled
+            await pilot.press("ctrl+s")
+            with project.connection() as conn:
+                # asked-for saves happen where losses are recorded (every 10 iterations),
+                # the scheduled ones every 7
+                await wait_for(pilot, lambda: any(
+                    i % 7 for i in sessions.preview_iterations(conn, session.id)),
+                    timeout=90, what="the save asked for")
+            await pilot.press("ctrl+t")
+            await wait_for(pilot, lambda: "not training; last run ended: stopped" in text_of(
+                screen, "#status"), timeout=60, what="the stop")
+    finally:
+        with project.connection() as conn:
+            jobs.request_cancel(conn, job_id)
+        worker.join(timeout=60)
+    with project.connection() as conn:
+        assert jobs.get(conn, job_id).result["message"].startswith("stopped at")
