@@ -185,6 +185,17 @@ def end_run(conn: sqlite3.Connection, run_id: int, iteration: int, reason: str) 
                      " WHERE id = ?", (time.time(), iteration, reason, run_id))
 
 
+def close_dead_runs(conn: sqlite3.Connection, session_id: int, resumed_at: int) -> None:
+    """End the runs a dead worker left open: what they did past `resumed_at` (the whole
+    checkpoint the next run starts from) is lost."""
+    with write(conn):
+        conn.execute(
+            "UPDATE session_runs SET ended_at = ?, end_iteration = MIN(end_iteration, ?),"
+            " end_reason = ? WHERE session_id = ? AND ended_at IS NULL",
+            (time.time(), resumed_at,
+             f"the worker died; the next run resumed from iteration {resumed_at}", session_id))
+
+
 def count_rollback(conn: sqlite3.Connection, run_id: int) -> None:
     with write(conn):
         conn.execute("UPDATE session_runs SET rollbacks = rollbacks + 1 WHERE id = ?", (run_id,))

@@ -8,6 +8,7 @@ falling back to older generations when one is damaged.
 from __future__ import annotations
 
 import logging
+import secrets
 import shutil
 import sqlite3
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ class Keeper:
              loss_b: float | None) -> sessions.Checkpoint:
         """Write the new save, record it, then drop the older saves."""
         older = sessions.checkpoints(self.conn, self.session_id, "save")
-        relative = f"saves/iter_{iteration:09d}.safetensors"
+        relative = _new_name("save", iteration)
         sha = checkpoint.write(self.folder / relative, data)
         self._record("save", iteration, relative, sha, loss_a, loss_b)
         self._drop([row for row in older if row.path != relative])
@@ -45,7 +46,7 @@ class Keeper:
 
     def copy(self, save: sessions.Checkpoint, kind: str, keep: int | None = None) -> None:
         """A snapshot or backup of a save; with `keep`, only that many newest of the kind."""
-        relative = f"{kind}s/iter_{save.iteration:09d}.safetensors"
+        relative = _new_name(kind, save.iteration)
         with atomic_path(self.folder / relative) as temp:
             shutil.copyfile(self.folder / save.path, temp)
         self._record(kind, save.iteration, relative, save.sha256, save.loss_a, save.loss_b)
@@ -79,3 +80,9 @@ class Keeper:
         sessions.drop_checkpoints(self.conn, [row.id for row in rows])
         for row in rows:
             (self.folder / row.path).unlink(missing_ok=True)
+
+
+def _new_name(kind: str, iteration: int) -> str:
+    """A file name no recorded checkpoint has: a file the store vouches for is never
+    rewritten, even when the same iteration is saved again."""
+    return f"{kind}s/iter_{iteration:09d}-{secrets.token_hex(4)}.safetensors"

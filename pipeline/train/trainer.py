@@ -67,6 +67,7 @@ class Trainer:
                                    model_config.output_size)
         self.keeper = Keeper(ctx.conn, ctx.project.models / str(session.id), session.id, ctx.log)
         self.iteration = 0
+        self.saved_at = -1         # the iteration of the newest whole save
         self.best_loss = math.inf
         self.lr_scale = 1.0
         self.rollbacks = 0
@@ -95,6 +96,7 @@ class Trainer:
         self.probe = SwapMetricsProbe(str(self.device))
         self.centres = (training_centre(ctx.conn, self.session.identity_a),
                         training_centre(ctx.conn, self.session.identity_b))
+        sessions.close_dead_runs(ctx.conn, self.session.id, self.iteration)
         sessions.set_settings(ctx.conn, self.session.id, self.settings.to_dict())
         self.run_id = sessions.start_run(ctx.conn, self.session.id, ctx.job_id, self.iteration,
                                          self.settings.batch_size, str(self.device),
@@ -196,7 +198,10 @@ class Trainer:
             self.unrecorded = []
 
     def _save(self) -> None:
-        """Save (weights checked finite first), preview, swap metrics, backup, snapshot."""
+        """Save (weights checked finite first), preview, swap metrics, backup, snapshot;
+        nothing when this iteration is saved already."""
+        if self.iteration == self.saved_at:
+            return
         for name, tensor in self.model.state_dict().items():
             if not torch.isfinite(tensor).all():
                 raise NonFinite(f"weight {name} holds NaN or Inf at iteration {self.iteration}")
@@ -207,6 +212,7 @@ class Trainer:
         saved = self.keeper.save(checkpoint.capture(self.model, self.optimizer, self.generators,
                                                     state),
                                  self.iteration, average_a, average_b)
+        self.saved_at = self.iteration
         self._preview_and_measure()
         if average_a is not None and average_b is not None:
             average = (average_a + average_b) / 2
@@ -255,7 +261,7 @@ class Trainer:
         """Continue from a checkpoint; what was recorded after it is dropped."""
         state = checkpoint.restore(loaded.checkpoint, self.model, self.optimizer,
                                    self.generators)
-        self.iteration = state["iteration"]
+        self.iteration = self.saved_at = state["iteration"]
         self.best_loss = state.get("best_loss", math.inf)
         if not self.data.load_sampler_state(state.get("sampler", {})):
             self.ctx.log.info("the training faces changed since iteration %d: the samplers "

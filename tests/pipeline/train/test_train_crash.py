@@ -26,7 +26,7 @@ from tests.conftest import WorkerProcesses, wait_until
 SAVE_EVERY = 2      # a save (with its backup) at 2, then the run's closing save at its target,
 TARGET = 3          # whose write is the one killed (fewest steps: each takes seconds on a CPU)
 POLL_S = 0.003
-TEMP = re.compile(r"^\.iter_(\d+)\.safetensors\.(\d+)\.tmp$")
+TEMP = re.compile(r"^\.iter_(\d+)-[0-9a-f]+\.safetensors\.(\d+)\.tmp$")
 KINDS = [f"{kind}s" for kind in sessions.CHECKPOINT_KINDS]
 
 
@@ -107,7 +107,10 @@ def test_a_worker_killed_while_writing_a_checkpoint_resumes_from_the_last_whole_
         assert job.result["iteration"] == TARGET
         assert job.result["iterations_run"] == TARGET - good.iteration
         assert sessions.get(conn, session.id).iteration == TARGET
-        [_, second] = sessions.runs(conn, session.id)
+        [first, second] = sessions.runs(conn, session.id)
+        assert first.end_iteration == good.iteration and first.ended_at is not None
+        assert first.end_reason == ("the worker died; the next run resumed from iteration "
+                                    f"{good.iteration}")
         assert (second.start_iteration, second.end_iteration) == (good.iteration, TARGET)
         assert second.end_reason == f"reached {TARGET} iterations"
         after_losses = sessions.losses(conn, session.id)
