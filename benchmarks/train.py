@@ -14,7 +14,9 @@ Speed is faceswap's EGs/sec: batch size x 2 sides x iterations / seconds.
 - data feed: the trainer's sampling and augmentation alone (both sides, no model), to show
   whether the feed or the model step limits the trainer.
 
-The contenders take turns round by round, so drift in machine load hits all of them.
+The contenders take turns round by round, so drift in machine load hits all of them; the
+table gives the median examples/s over the rounds (wall clock, the figure to quote) and, as a
+check on a busy machine, examples per CPU-second of this process.
 Faces: the two WDA clips of ../shared/testdata/videos, ingested, extracted (dlib), clustered
 and named (Alexandria side A, Katie side B) as `swapdeck add/extract/cluster/identity` do;
 the project is built once in --project and reused.
@@ -40,21 +42,21 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import pipeline.job_kinds  # noqa: E402,F401 - registers every job kind
-from pipeline.context import JobContext  # noqa: E402
-from pipeline.train.augment import AugmentSettings  # noqa: E402
-from pipeline.train.data import SideData, open_training_data  # noqa: E402
-from pipeline.train.job import new_session  # noqa: E402
-from pipeline.train.losses import LossSettings, face_loss, mask_loss  # noqa: E402
-from pipeline.train.models import build_model, make_config  # noqa: E402
-from pipeline.train.settings import RunSettings  # noqa: E402
-from pipeline.train.trainer import Trainer  # noqa: E402
-from pipeline.worker import Worker, WorkerOptions  # noqa: E402
-from store import identities, jobs, sessions  # noqa: E402
-from store.extract_settings import ExtractSettings  # noqa: E402
-from store.jobs import JobStatus  # noqa: E402
-from store.project import Project, create_project, open_project  # noqa: E402
-from store.training_faces import side_person  # noqa: E402
+import pipeline.job_kinds  # noqa: F401 - registers every job kind
+from pipeline.context import JobContext
+from pipeline.train.augment import AugmentSettings
+from pipeline.train.data import SideData, open_training_data
+from pipeline.train.job import new_session
+from pipeline.train.losses import LossSettings, face_loss, mask_loss
+from pipeline.train.models import build_model, make_config
+from pipeline.train.settings import RunSettings
+from pipeline.train.trainer import Trainer
+from pipeline.worker import Worker, WorkerOptions
+from store import identities, jobs, sessions
+from store.extract_settings import ExtractSettings
+from store.jobs import JobStatus
+from store.project import Project, create_project, open_project
+from store.training_faces import side_person
 
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "videos"
 PEOPLE = (("WDA_AlexandriaOcasioCortez_000.mp4", "Alexandria", "A"),
@@ -133,13 +135,11 @@ class TimedTrainer(Trainer):
     def _save(self) -> None:
         pass
 
-    def advance(self, iterations: int) -> float:
-        """Seconds the trainer's loop takes for `iterations` more iterations."""
+    def advance(self, iterations: int) -> None:
+        """`iterations` more iterations of the trainer's own loop."""
         self.settings = dataclasses.replace(self.settings, iterations=self.iteration + iterations)
-        start = time.perf_counter()
         self._loop()
         synchronize(self.device)
-        return time.perf_counter() - start
 
 
 def open_trainer(project: Project, batch: int, device: torch.device,
@@ -243,31 +243,34 @@ class Reference:
             total = total + loss
         total.backward()
         self.optimizer.step()
-        return float(total)
+        return total.item()
 
-    def advance(self, iterations: int) -> float:
-        start = time.perf_counter()
+    def advance(self, iterations: int) -> None:
         for _ in range(iterations):
             self.step()
         synchronize(self.device)
-        return time.perf_counter() - start
 
 
-def feed(trainer: TimedTrainer) -> Callable[[int], float]:
+def feed(trainer: TimedTrainer) -> Callable[[int], None]:
     """The trainer's sampling and augmentation of both sides alone, on its own generators."""
     sample = torch.Generator().manual_seed(1)
     augment = torch.Generator(trainer.device).manual_seed(2)
     batch = trainer.settings.batch_size
 
-    def advance(iterations: int) -> float:
-        start = time.perf_counter()
+    def advance(iterations: int) -> None:
         for _ in range(iterations):
             for side in (trainer.data.a, trainer.data.b):
                 images, masks = side.sampler.sample(sample, batch, trainer.device)
                 trainer.augmenter(images, masks, augment)
         synchronize(trainer.device)
-        return time.perf_counter() - start
     return advance
+
+
+def timed(advance: Callable[[int], None], iterations: int) -> tuple[float, float]:
+    """(wall seconds, this process's CPU seconds) of `iterations` iterations."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    advance(iterations)
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 # ---- the run -----------------------------------------------------------------------------
@@ -275,11 +278,12 @@ def feed(trainer: TimedTrainer) -> Callable[[int], float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=30,
-                        help="timed iterations of each contender per round (default 30)")
+                        help="timed iterations of each contender, split evenly over the "
+                             "rounds (default 30)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds; the contenders take turns in each (default 3)")
-    parser.add_argument("--warmup", type=int, default=5,
-                        help="untimed iterations of each contender first (default 5)")
+    parser.add_argument("--warmup", type=int, default=3,
+                        help="untimed iterations of each contender first (default 3)")
     parser.add_argument("--batch", type=int, default=16,
                         help="faces of each side per iteration (default 16)")
     parser.add_argument("--threads", type=int, default=None,
@@ -293,8 +297,9 @@ def main() -> int:
                         default=Path(tempfile.gettempdir()) / "swapdeck-train-bench",
                         help="where the benchmark project is built (and reused)")
     args = parser.parse_args()
-    if min(args.iterations, args.rounds, args.batch) < 1 or args.warmup < 0:
-        parser.error("--iterations, --rounds and --batch must be 1 or more, --warmup 0 or more")
+    if min(args.rounds, args.batch) < 1 or args.iterations < args.rounds or args.warmup < 0:
+        parser.error("--rounds and --batch must be 1 or more, --iterations at least --rounds, "
+                     "--warmup 0 or more")
     missing = [clip for clip, _, _ in PEOPLE if not (VIDEOS / clip).is_file()]
     if missing:
         print(f"no test clips {', '.join(missing)} in {VIDEOS}: the benchmark needs "
@@ -311,7 +316,7 @@ def main() -> int:
     trainer = open_trainer(project, args.batch, device, args.compile)
     try:
         reference = Reference((trainer.data.a, trainer.data.b), args.batch, device)
-        contenders: dict[str, Callable[[int], float]] = {
+        contenders: dict[str, Callable[[int], None]] = {
             "trainer" + (" (compiled)" if args.compile else ""): trainer.advance,
             "reference": reference.advance, "data feed only": feed(trainer)}
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
@@ -321,28 +326,36 @@ def main() -> int:
               "training faces")
         for advance in contenders.values():
             advance(args.warmup)
+        per_round = [args.iterations // args.rounds + (turn < args.iterations % args.rounds)
+                     for turn in range(args.rounds)]
         rates: dict[str, list[float]] = {label: [] for label in contenders}
-        for turn in range(args.rounds):
+        cpu_rates: dict[str, list[float]] = {label: [] for label in contenders}
+        for turn, iterations in enumerate(per_round):
             order = list(contenders) if turn % 2 == 0 else list(reversed(contenders))
             for label in order:
-                seconds = contenders[label](args.iterations)
-                rates[label].append(args.batch * 2 * args.iterations / seconds)
-            print(f"  round {turn + 1} of {args.rounds}: " + ", ".join(
-                f"{label} {rates[label][-1]:.1f}" for label in contenders), flush=True)
+                wall, cpu = timed(contenders[label], iterations)
+                rates[label].append(args.batch * 2 * iterations / wall)
+                cpu_rates[label].append(args.batch * 2 * iterations / cpu)
+            print(f"  round {turn + 1} of {args.rounds} ({iterations} iterations): "
+                  + ", ".join(f"{label} {rates[label][-1]:.1f}" for label in contenders),
+                  flush=True)
     finally:
         close_trainer(trainer)
     medians = {label: statistics.median(values) for label, values in rates.items()}
     trainer_label, reference_label, feed_label = contenders
-    print(f"\n{'contender':<22}{'examples/s':>11}{'min':>9}{'max':>9}{'vs reference':>14}")
+    print(f"\n{'contender':<22}{'examples/s':>11}{'min':>9}{'max':>9}{'vs reference':>14}"
+          f"{'per CPU-s':>11}")
     for label, values in rates.items():
+        versus = ("-" if label == feed_label
+                  else f"{medians[label] / medians[reference_label]:.2f}x")
         print(f"{label:<22}{medians[label]:>11.1f}{min(values):>9.1f}{max(values):>9.1f}"
-              f"{medians[label] / medians[reference_label]:>13.2f}x")
+              f"{versus:>14}{statistics.median(cpu_rates[label]):>11.1f}")
     ratio = medians[trainer_label] / medians[reference_label]
-    print(f"\ntrainer / reference: {ratio:.2f}x (target >= {TARGET}x: "
+    print(f"\ntrainer / reference: {ratio:.2f}x examples/s (target >= {TARGET}x: "
           f"{'met' if ratio >= TARGET else 'NOT met'})")
     share = medians[trainer_label] / medians[feed_label]
-    print(f"data feed: {share:.0%} of a trainer iteration's time goes to sampling and "
-          f"augmentation ({'the feed' if share > 0.5 else 'the model step'} limits)")
+    print(f"data feed: {share:.0%} of a trainer iteration's time is its sampling and "
+          f"augmentation, so {'the feed' if share > 0.5 else 'the model step'} limits")
     return 0
 
 
