@@ -84,7 +84,7 @@ async def test_a_live_session_is_watched_saved_and_stopped(project: Project, pai
                                                           wait_for) -> None:
     with project.connection() as conn:
         session = new_session(conn, "live", TINY, {}, settings={
-            "batch_size": 2, "iterations": 100_000, "save_every": 7})
+            "batch_size": 2, "iterations": 100_000, "save_every": 10_000})
         job_id = jobs.enqueue(conn, "train", {"session_id": session.id})
     worker = threading.Thread(daemon=True, target=Worker(
         project, WorkerOptions(exit_when_idle=True, watch_inbox=False)).run)
@@ -96,21 +96,18 @@ async def test_a_live_session_is_watched_saved_and_stopped(project: Project, pai
             picker = screen.query_one("#session", Select)
             await wait_for(pilot, lambda: len(picker._options) == 2, what="the session")
             picker.value = session.id
+            await wait_for(pilot, lambda: "loss A" in text_of(screen, "#status"), timeout=60,
+                           what="losses")
+            assert "no preview yet" in text_of(screen, "#preview-caption")
+            await pilot.press("ctrl+s")  # the only save before iteration 10,000
             await wait_for(pilot, lambda: "preview at iteration" in text_of(
-                screen, "#preview-caption"), timeout=60, what="a preview")
+                screen, "#preview-caption"), timeout=90, what="the save asked for")
             status = text_of(screen, "#status")
             assert "session live: tiny-test, A Ann → B Bob" in status
             assert "training (job 1): iteration" in status and "examples/s" in status
             assert screen.query_one("#loss-a", Sparkline).data
             assert screen.query_one("#opt-coverage").disabled  # frozen in the session
             assert not screen.query_one("#opt-batch_size").disabled
-            await pilot.press("ctrl+s")
-            with project.connection() as conn:
-                # asked-for saves happen where losses are recorded (every 10 iterations),
-                # the scheduled ones every 7
-                await wait_for(pilot, lambda: any(
-                    i % 7 for i in sessions.preview_iterations(conn, session.id)),
-                    timeout=90, what="the save asked for")
             await pilot.press("ctrl+t")
             await wait_for(pilot, lambda: "not training; last run ended: stopped" in text_of(
                 screen, "#status"), timeout=60, what="the stop")
