@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pipeline.job_kinds  # noqa: F401 - registers every job kind
 from pipeline.context import JobContext
 from pipeline.train.augment import AugmentSettings
-from pipeline.train.data import SideData, open_training_data
+from pipeline.train.data import SideData
 from pipeline.train.job import new_session
 from pipeline.train.losses import LossSettings, face_loss, mask_loss
 from pipeline.train.models import build_model, make_config
@@ -144,8 +144,8 @@ class TimedTrainer(Trainer):
 
 def open_trainer(project: Project, batch: int, device: torch.device,
                  compile_model: bool) -> TimedTrainer:
-    """A new session of MODEL on the sided pair, set up as Trainer.run() sets it up, with a
-    real (queued, never claimed) train job behind its context."""
+    """A new session of MODEL on the sided pair, begun as Trainer.run() begins, with a real
+    (queued, never claimed) train job behind its context."""
     conn = project.connect()
     settings = {"batch_size": batch, "save_every": NEVER, "iterations": NEVER}
     count = len(sessions.list_sessions(conn))
@@ -154,11 +154,7 @@ def open_trainer(project: Project, batch: int, device: torch.device,
     log = logging.LoggerAdapter(logging.getLogger("swapdeck.benchmark"), {"job_id": job_id})
     ctx = JobContext(project, conn, job_id, threading.Event(), log)
     trainer = TimedTrainer(ctx, session, RunSettings.from_dict(session.settings), device)
-    trainer.data = open_training_data(project, conn, trainer.config.data, batch,
-                                      identity_a=session.identity_a,
-                                      identity_b=session.identity_b)
-    trainer.run_id = sessions.start_run(conn, session.id, job_id, 0, batch, str(device),
-                                        trainer.settings.to_dict())
+    trainer.begin()
     if compile_model:
         trainer.model = torch.compile(trainer.model)  # type: ignore[assignment]
     return trainer

@@ -79,6 +79,27 @@ class Trainer:
     # ---- the run ---------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
+        self.begin()
+        start = self.iteration
+        try:
+            reason = self._loop()
+        except JobCancelled:
+            self._save()
+            reason = "stopped"
+        except WorkerStopping:
+            self._save()
+            self._end("the worker stopped; it resumes from here")
+            raise
+        except BaseException as exc:
+            self._end(f"error: {type(exc).__name__}: {exc}")
+            raise
+        self._end(reason)
+        return {"message": f"{reason} at iteration {self.iteration}",
+                "session_id": self.session.id, "iteration": self.iteration,
+                "iterations_run": self.iteration - start, "rollbacks": self.rollbacks}
+
+    def begin(self) -> None:
+        """Open the training data, continue from the newest whole checkpoint, start a run."""
         ctx = self.ctx
         self.data = open_training_data(
             ctx.project, ctx.conn, self.config.data, self.settings.batch_size,
@@ -101,23 +122,6 @@ class Trainer:
         self.run_id = sessions.start_run(ctx.conn, self.session.id, ctx.job_id, self.iteration,
                                          self.settings.batch_size, str(self.device),
                                          self.settings.to_dict())
-        start = self.iteration
-        try:
-            reason = self._loop()
-        except JobCancelled:
-            self._save()
-            reason = "stopped"
-        except WorkerStopping:
-            self._save()
-            self._end("the worker stopped; it resumes from here")
-            raise
-        except BaseException as exc:
-            self._end(f"error: {type(exc).__name__}: {exc}")
-            raise
-        self._end(reason)
-        return {"message": f"{reason} at iteration {self.iteration}",
-                "session_id": self.session.id, "iteration": self.iteration,
-                "iterations_run": self.iteration - start, "rollbacks": self.rollbacks}
 
     def _loop(self) -> str:
         settings = self.settings

@@ -10,7 +10,7 @@ from pipeline.train.job import new_session
 from pipeline.worker import Worker, WorkerOptions
 from screens.dashboard import DashboardScreen
 from screens.train import TrainScreen, read_values
-from store import jobs, sessions
+from store import jobs
 from store.project import Project
 from store.train_catalogue import load
 from tests.pipeline.train.test_data import pair, seeded_pair
