@@ -118,6 +118,10 @@ def describe_metrics(metrics: tuple[sessions.SwapMetrics, ...]) -> str:
     return "\n".join(lines)
 
 
+def _picker_entry(session: sessions.Session) -> tuple[str, int]:
+    return f"{session.name} ({session.model}, A {session.name_a}, B {session.name_b})", session.id
+
+
 def _number(value: float | None, digits: int = 3) -> str:
     return f"{value:5.{digits}f}" if value is not None else "    -"
 
@@ -230,18 +234,22 @@ class TrainScreen(Screen[None]):
             return
         self.post_message(self.Read(people, listed, view))
 
-    def on_train_screen_read(self, message: Read) -> None:
+    async def on_train_screen_read(self, message: Read) -> None:
         if message.people != self._people:
             self._people = message.people
             self._fill_people()
-        if message.listed != self._listed:
-            self._listed = message.listed
+        entries = [_picker_entry(s) for s in message.listed]
+        if entries != [_picker_entry(s) for s in self._listed]:
+            # rebuilt only when sessions come or go: a rebuilt picker forgets its choice
+            gone = self.session_id not in {s.id for s in message.listed}
             picker = self.query_one("#session", Select)
-            picker.set_options([("new session", NEW)]
-                               + [(f"{s.name} ({s.model}, {s.iteration:,} it.)", s.id)
-                                  for s in message.listed])
-            picker.value = self.session_id if self.session_id in {
-                s.id for s in message.listed} else NEW
+            with picker.prevent(Select.Changed):
+                picker.set_options([("new session", NEW), *entries])
+                picker.value = NEW if gone else self.session_id
+            if gone and self.session_id != NEW:
+                self.session_id, self.view = NEW, None
+                await self._fill_form(None)
+        self._listed = message.listed
         pending = next((s for s in message.listed if s.name == self._pending_name), None)
         if pending is not None and self.session_id == NEW:
             self._pending_name = ""

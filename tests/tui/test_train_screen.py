@@ -99,6 +99,7 @@ async def test_a_live_session_is_watched_saved_and_stopped(project: Project, pai
             await wait_for(pilot, lambda: "loss A" in text_of(screen, "#status"), timeout=60,
                            what="losses")
             assert "no preview yet" in text_of(screen, "#preview-caption")
+            screen.query_one("#opt-learning_rate", Input).value = "1e-5"  # for a resume
             await pilot.press("ctrl+s")  # the only save before iteration 10,000
             await wait_for(pilot, lambda: "preview at iteration" in text_of(
                 screen, "#preview-caption"), timeout=90, what="the save asked for")
@@ -108,6 +109,9 @@ async def test_a_live_session_is_watched_saved_and_stopped(project: Project, pai
             assert screen.query_one("#loss-a", Sparkline).data
             assert screen.query_one("#opt-coverage").disabled  # frozen in the session
             assert not screen.query_one("#opt-batch_size").disabled
+            # the session's progress (many reads since) left what was typed alone
+            assert screen.query_one("#opt-learning_rate", Input).value == "1e-5"
+            assert "resume live (learning_rate=1e-05)" in text_of(screen, "#problems")
             await pilot.press("ctrl+t")
             await wait_for(pilot, lambda: "not training; last run ended: stopped" in text_of(
                 screen, "#status"), timeout=60, what="the stop")
