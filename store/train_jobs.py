@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from store import sessions
-from store.identities import IdentityError, find_identity
 from store.train_catalogue import OptionValueError, load
-from store.training_faces import side_person
+from store.training_faces import PersonError, choose_person
 
 FROZEN_GROUPS = ("data", "loss")   # with the model options: the session's config
 NESTED_GROUPS = ("augment",)       # per-run settings kept under their own key
@@ -55,17 +54,10 @@ def check_model_options(model: str, options: Mapping[str, object]) -> None:
 
 
 def _person(conn: sqlite3.Connection, name: str | None, side: str) -> str:
-    if name is None:
-        marked = side_person(conn, side)
-        if marked is None:
-            raise TrainRequestError(f"no person is marked side {side}: name one with --{side.lower()}"
-                                    f" or mark one (swapdeck identity PROJECT side NAME {side})")
-        return marked.name
     try:
-        find_identity(conn, name)
-    except IdentityError as exc:
+        return choose_person(conn, side, name=name).name
+    except PersonError as exc:
         raise TrainRequestError(str(exc)) from None
-    return name
 
 
 def default_name(conn: sqlite3.Connection, a: str, b: str, model: str) -> str:

@@ -52,6 +52,31 @@ def get_person(conn: sqlite3.Connection, identity_id: int) -> Person | None:
     return None if row is None else Person(**dict(row))
 
 
+class PersonError(LookupError):
+    """A side has no person to train; the message says what to do."""
+
+
+def choose_person(conn: sqlite3.Connection, side: str, *, name: str | None = None,
+                  identity_id: int | None = None, project_root: str = "PROJECT") -> Person:
+    """The person of a side: the one given by name or id, else the one marked for the side."""
+    if identity_id is not None:
+        person = get_person(conn, identity_id)
+        if person is None:
+            raise PersonError(f"the person of side {side} (id {identity_id}) is no longer in "
+                              "this project")
+        return person
+    if name is not None:
+        row = conn.execute("SELECT id FROM identities WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise PersonError(f"no person called {name!r} in this project")
+        return get_person(conn, row[0])
+    person = side_person(conn, side)
+    if person is None:
+        raise PersonError(f"no person is marked side {side}: mark one on the Faces screen "
+                          f"({side}) or with `swapdeck identity {project_root} side NAME {side}`")
+    return person
+
+
 def training_faces(conn: sqlite3.Connection, identity_id: int) -> list[TrainingFace]:
     """The usable faces of a person, by id."""
     rows = conn.execute(

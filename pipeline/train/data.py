@@ -22,7 +22,8 @@ from pipeline.train.data_settings import DataSettings, TrainingDataError
 from pipeline.train.face_cache import FaceCache, Progress, build_cache, find_cache
 from pipeline.train.sampler import Sampler, batch_tensors
 from store.project import Project
-from store.training_faces import Person, TrainingFace, get_person, side_person, training_faces
+from store.training_faces import (Person, PersonError, TrainingFace, choose_person,
+                                  training_faces)
 
 SIDES = ("A", "B")
 HELD_OUT_SHARE = 0.05
@@ -63,16 +64,11 @@ class TrainingData:
 def pick_person(conn: sqlite3.Connection, project: Project, side: str,
                 identity_id: int | None = None) -> Person:
     """The person of a side: the given one (a session's), or the one marked for the side."""
-    person = (side_person(conn, side) if identity_id is None
-              else get_person(conn, identity_id))
-    if person is None and identity_id is None:
-        raise TrainingDataError(
-            f"no person is marked side {side}: mark one on the Faces screen ({side}) or with "
-            f"`swapdeck identity {project.root} side NAME {side}`")
-    if person is None:
-        raise TrainingDataError(f"the person of side {side} (id {identity_id}) is no longer "
-                                "in this project")
-    return person
+    try:
+        return choose_person(conn, side, identity_id=identity_id,
+                             project_root=str(project.root))
+    except PersonError as exc:
+        raise TrainingDataError(str(exc)) from None
 
 
 def usable_faces(conn: sqlite3.Connection, person: Person, side: str,

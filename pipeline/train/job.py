@@ -13,8 +13,8 @@ from pipeline.train.models.registry import ModelOptionError, make_config
 from pipeline.train.session_config import SessionConfig
 from pipeline.train.settings import RunSettings, merge_settings
 from pipeline.train.trainer import Faults, Trainer, default_device
-from store import identities, sessions
-from store.training_faces import Person, get_person, side_person
+from store import sessions
+from store.training_faces import PersonError, choose_person
 
 
 @job_kind("train")
@@ -48,7 +48,11 @@ def new_session(conn: sqlite3.Connection, name: str, model: str, model_options: 
                 created_by_job: int | None = None) -> sessions.Session:
     """A session for people `a` and `b` (by name; default: the people marked side A and
     side B), its config checked and frozen."""
-    people = {side: _person(conn, name, side) for side, name in (("A", a), ("B", b))}
+    try:
+        people = {side: choose_person(conn, side, name=name) for side, name in (("A", a),
+                                                                                 ("B", b))}
+    except PersonError as exc:
+        raise TrainingDataError(str(exc)) from None
     if people["A"].id == people["B"].id:
         raise TrainingDataError(f"{people['A'].name} cannot be both side A and side B")
     model_config = make_config(model, model_options)
@@ -60,13 +64,3 @@ def new_session(conn: sqlite3.Connection, name: str, model: str, model_options: 
     return sessions.create(conn, name, model, config.to_dict(), people["A"].id, people["B"].id,
                            run_settings.to_dict(), created_by_job)
 
-
-def _person(conn: sqlite3.Connection, name: str | None, side: str) -> Person:
-    try:
-        person = (side_person(conn, side) if name is None
-                  else get_person(conn, identities.find_identity(conn, name)))
-    except identities.IdentityError as exc:
-        raise TrainingDataError(str(exc)) from None
-    if person is None:
-        raise TrainingDataError(f"no person is marked side {side}")
-    return person
