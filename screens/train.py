@@ -421,7 +421,8 @@ class TrainScreen(Screen[None]):
                         settings=request["values"], a=request["a"], b=request["b"],
                         name=request["name"])
                 else:
-                    params = resume_params(conn, sessions.get(conn, session_id),
+                    params = resume_params(conn, self.host.project.models,
+                                           sessions.get(conn, session_id),
                                            request["values"])
                 job_id = jobs.enqueue(conn, "train", params)
                 pid = (ensure_worker(self.host.project, conn)

@@ -311,6 +311,51 @@ def _0007_training_control(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE sessions ADD COLUMN save_requested_at REAL")
 
 
+def _0008_session_archives(conn: sqlite3.Connection) -> None:
+    for statement in (
+        # A restore archives what the session had past the restored iteration: its newer
+        # checkpoints keep their files and rows (marked with the archive), its losses,
+        # metrics and previews move to the archived_* tables. Nothing is overwritten.
+        """CREATE TABLE session_archives (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            created_at REAL NOT NULL,
+            iteration INTEGER NOT NULL,
+            restored_to INTEGER NOT NULL,
+            reason TEXT NOT NULL
+        )""",
+        "CREATE INDEX session_archives_by_session ON session_archives (session_id, id)",
+        "ALTER TABLE checkpoints ADD COLUMN archive_id INTEGER"
+        " REFERENCES session_archives (id) ON DELETE CASCADE",
+        """CREATE TABLE archived_losses (
+            archive_id INTEGER NOT NULL REFERENCES session_archives (id) ON DELETE CASCADE,
+            iteration INTEGER NOT NULL,
+            loss_a REAL NOT NULL,
+            loss_b REAL NOT NULL,
+            PRIMARY KEY (archive_id, iteration)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE archived_swap_metrics (
+            archive_id INTEGER NOT NULL REFERENCES session_archives (id) ON DELETE CASCADE,
+            iteration INTEGER NOT NULL,
+            faces INTEGER NOT NULL,
+            identity_a REAL,
+            identity_b REAL,
+            pose_error REAL,
+            expression_error REAL,
+            PRIMARY KEY (archive_id, iteration)
+        )""",
+        """CREATE TABLE archived_previews (
+            archive_id INTEGER NOT NULL REFERENCES session_archives (id) ON DELETE CASCADE,
+            iteration INTEGER NOT NULL,
+            created_at REAL NOT NULL,
+            format TEXT NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (archive_id, iteration)
+        )""",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _0001_initial),
     Migration(2, "workers", _0002_workers),
@@ -319,6 +364,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "review", _0005_review),
     Migration(6, "training", _0006_training),
     Migration(7, "training control", _0007_training_control),
+    Migration(8, "session archives", _0008_session_archives),
 )
 LATEST_VERSION = MIGRATIONS[-1].number
 

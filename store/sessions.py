@@ -59,6 +59,19 @@ class Run:
     rollbacks: int
     end_reason: str | None
 
+    @property
+    def iterations(self) -> int:
+        return self.end_iteration - self.start_iteration
+
+    def elapsed(self, now: float) -> float:
+        """Seconds from its start to its end (to `now` while it is open)."""
+        return max(0.0, (self.ended_at if self.ended_at is not None else now) - self.started_at)
+
+    def examples_per_second(self, now: float) -> float | None:
+        """faceswap's EGs/sec: batch x 2 sides x iterations / elapsed time."""
+        elapsed = self.elapsed(now)
+        return self.batch_size * 2 * self.iterations / elapsed if elapsed > 0 else None
+
 
 @dataclass(frozen=True)
 class Checkpoint:
@@ -71,6 +84,11 @@ class Checkpoint:
     loss_a: float | None
     loss_b: float | None
     created_at: float
+    archive_id: int | None = None   # set when a restore archived it: kept, no longer used
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} at {self.iteration:,}"
 
 
 @dataclass(frozen=True)
@@ -202,11 +220,20 @@ def count_rollback(conn: sqlite3.Connection, run_id: int) -> None:
 
 
 def runs(conn: sqlite3.Connection, session_id: int) -> list[Run]:
-    return [Run(r["id"], r["session_id"], r["job_id"], r["started_at"], r["ended_at"],
-                r["start_iteration"], r["end_iteration"], r["batch_size"], r["device"],
-                json.loads(r["settings"]), r["rollbacks"], r["end_reason"])
-            for r in conn.execute("SELECT * FROM session_runs WHERE session_id = ?"
-                                  " ORDER BY started_at, id", (session_id,))]
+    return [_run(r) for r in conn.execute("SELECT * FROM session_runs WHERE session_id = ?"
+                                          " ORDER BY started_at, id", (session_id,))]
+
+
+def last_run(conn: sqlite3.Connection, session_id: int) -> Run | None:
+    row = conn.execute("SELECT * FROM session_runs WHERE session_id = ?"
+                       " ORDER BY started_at DESC, id DESC LIMIT 1", (session_id,)).fetchone()
+    return None if row is None else _run(row)
+
+
+def _run(row: sqlite3.Row) -> Run:
+    return Run(row["id"], row["session_id"], row["job_id"], row["started_at"], row["ended_at"],
+               row["start_iteration"], row["end_iteration"], row["batch_size"], row["device"],
+               json.loads(row["settings"]), row["rollbacks"], row["end_reason"])
 
 
 def record_progress(conn: sqlite3.Connection, session_id: int, run_id: int, iteration: int,
@@ -260,17 +287,31 @@ def drop_checkpoints(conn: sqlite3.Connection, checkpoint_ids: Iterable[int]) ->
         conn.executemany("DELETE FROM checkpoints WHERE id = ?", [(i,) for i in checkpoint_ids])
 
 
-def checkpoints(conn: sqlite3.Connection, session_id: int,
-                kind: str | None = None) -> list[Checkpoint]:
-    """Newest first."""
+def checkpoints(conn: sqlite3.Connection, session_id: int, kind: str | None = None, *,
+                archived: bool = False) -> list[Checkpoint]:
+    """The session's live checkpoints (with `archived`, the archived ones as well), newest
+    first."""
     sql = "SELECT * FROM checkpoints WHERE session_id = ?"
     args: list[Any] = [session_id]
     if kind is not None:
         sql += " AND kind = ?"
         args.append(kind)
-    return [Checkpoint(r["id"], r["session_id"], r["kind"], r["iteration"], r["path"],
-                       r["sha256"], r["loss_a"], r["loss_b"], r["created_at"])
-            for r in conn.execute(sql + " ORDER BY iteration DESC, id DESC", args)]
+    if not archived:
+        sql += " AND archive_id IS NULL"
+    return [_checkpoint(r) for r in conn.execute(sql + " ORDER BY iteration DESC, id DESC", args)]
+
+
+def checkpoint(conn: sqlite3.Connection, checkpoint_id: int) -> Checkpoint:
+    row = conn.execute("SELECT * FROM checkpoints WHERE id = ?", (checkpoint_id,)).fetchone()
+    if row is None:
+        raise SessionError(f"no checkpoint {checkpoint_id}")
+    return _checkpoint(row)
+
+
+def _checkpoint(row: sqlite3.Row) -> Checkpoint:
+    return Checkpoint(row["id"], row["session_id"], row["kind"], row["iteration"], row["path"],
+                      row["sha256"], row["loss_a"], row["loss_b"], row["created_at"],
+                      row["archive_id"])
 
 
 def add_preview(conn: sqlite3.Connection, session_id: int, iteration: int, fmt: str,

@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from store import sessions
+from store.analysis_view import health
 from store.train_catalogue import OptionValueError, load
 from store.training_faces import PersonError, choose_person
 
@@ -93,12 +95,15 @@ def new_session_params(conn: sqlite3.Connection, *, model: str,
     return {"new_session": spec, "settings": run}
 
 
-def resume_params(conn: sqlite3.Connection, session: sessions.Session,
+def resume_params(conn: sqlite3.Connection, models: Path, session: sessions.Session,
                   settings: Mapping[str, object]) -> dict[str, Any]:
-    """A job that continues `session` with some per-run settings changed."""
+    """A job that continues `session` with some per-run settings changed; refused while it
+    trains, or when its newest model file is missing or damaged."""
     if (job_id := sessions.active_job(conn, session.id)) is not None:
         raise TrainRequestError(f"session {session.name} already has train job {job_id} "
                                 "queued or running")
+    if (problem := health(conn, models, session).problem) is not None:
+        raise TrainRequestError(problem)
     frozen, run = split_settings(settings)
     fixed = sorted(name for group in frozen.values() for name in group)
     if fixed:

@@ -31,7 +31,7 @@ def read_view(conn: sqlite3.Connection, session_id: int,
     if newest is not None and newest != shown_preview:
         found = sessions.preview(conn, session_id, newest)
         png = found[1] if found is not None else None
-    runs = sessions.runs(conn, session_id)
     return TrainView(session, jobs.get(conn, job_id) if job_id is not None else None,
                      tuple(sessions.recent_losses(conn, session_id, LOSS_POINTS)), newest, png,
-                     tuple(sessions.metrics(conn, session_id)), runs[-1] if runs else None)
+                     tuple(sessions.metrics(conn, session_id)),
+                     sessions.last_run(conn, session_id))

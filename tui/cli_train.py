@@ -123,7 +123,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                     raise CliError(f"{', '.join(given)} cannot change when resuming: they "
                                    "belong to the session")
                 session = _session(conn, args.resume)
-                params = resume_params(conn, session, _settings(args))
+                params = resume_params(conn, project.models, session, _settings(args))
             else:
                 model = args.model or DEFAULT_MODEL
                 params = new_session_params(

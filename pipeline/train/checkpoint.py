@@ -7,7 +7,6 @@ a crash while saving leaves the previous checkpoint whole. Nothing is ever unpic
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from pipeline.atomic_files import atomic_path
+from store.session_files import file_sha256
 
 FORMAT = "swapdeck-checkpoint-1"
 
@@ -84,14 +84,6 @@ def read(path: Path) -> Checkpoint:
     generators = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
     optimizer = _join_optimizer(json.loads(metadata["optimizer"]), tensors)
     return Checkpoint(model, optimizer, generators, json.loads(metadata["state"]))
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _cpu_copy(value: Any) -> Any:

@@ -17,6 +17,7 @@ from pathlib import Path
 from pipeline.atomic_files import atomic_path, remove_stale_temps
 from pipeline.train import checkpoint
 from store import sessions
+from store.session_files import file_sha256
 
 
 @dataclass(frozen=True)
@@ -53,20 +54,36 @@ class Keeper:
         if keep is not None:
             self._drop(sessions.checkpoints(self.conn, self.session_id, kind)[keep:])
 
+    def newest(self) -> Loaded | None:
+        """The checkpoint a resume continues from (None for a session never saved); a
+        damaged one raises CheckpointError: the person decides what to restore instead."""
+        rows = self._live()
+        return self._load(rows[0]) if rows else None
+
     def newest_good(self) -> Loaded | None:
         """The newest checkpoint of any kind whose file is whole; damaged ones are logged."""
-        rows = sorted(sessions.checkpoints(self.conn, self.session_id),
-                      key=lambda row: (row.iteration, row.kind == "save"), reverse=True)
-        for row in rows:
-            path = self.folder / row.path
+        for row in self._live():
             try:
-                if checkpoint.file_sha256(path) != row.sha256:
-                    raise checkpoint.CheckpointError(f"checkpoint damaged: {path} (its hash "
-                                                     "differs from the one recorded)")
-                return Loaded(row, checkpoint.read(path))
+                return self._load(row)
             except (checkpoint.CheckpointError, OSError) as exc:
                 self.log.warning("%s; trying an older one", exc)
         return None
+
+    def _live(self) -> list[sessions.Checkpoint]:
+        return sorted(sessions.checkpoints(self.conn, self.session_id),
+                      key=lambda row: (row.iteration, row.kind == "save"), reverse=True)
+
+    def _load(self, row: sessions.Checkpoint) -> Loaded:
+        path = self.folder / row.path
+        try:
+            digest = file_sha256(path)
+        except OSError as exc:
+            raise checkpoint.CheckpointError(f"checkpoint missing or unreadable: {path} "
+                                             f"({exc.strerror or exc})") from exc
+        if digest != row.sha256:
+            raise checkpoint.CheckpointError(f"checkpoint damaged: {path} (its hash differs "
+                                             "from the one recorded)")
+        return Loaded(row, checkpoint.read(path))
 
     def _record(self, kind: str, iteration: int, relative: str, sha: str,
                 loss_a: float | None, loss_b: float | None) -> None:

@@ -107,13 +107,18 @@ class Trainer:
             on_progress=lambda done, total: ctx.progress(done, total,
                                                          f"caching faces {done}/{total}"),
             checkpoint=ctx.checkpoint)
-        loaded = self.keeper.newest_good()
+        try:
+            loaded = self.keeper.newest()
+        except checkpoint.CheckpointError as exc:
+            raise JobError(f"{exc}: restore an older checkpoint of session "
+                           f"{self.session.name} first (`swapdeck session show` lists them, "
+                           "`swapdeck restore` restores one)") from exc
         if loaded is not None:
             self._load(loaded)
         elif self.session.iteration > 0:
             raise JobError(f"session {self.session.name} is at iteration "
-                           f"{self.session.iteration} but none of its model files is whole: "
-                           "restore one from a backup or snapshot")
+                           f"{self.session.iteration} but has no model files: restore one of "
+                           "its archived checkpoints, or start a new session")
         self.probe = SwapMetricsProbe(str(self.device))
         self.centres = (training_centre(ctx.conn, self.session.identity_a),
                         training_centre(ctx.conn, self.session.identity_b))

@@ -21,6 +21,7 @@ from store import jobs, sessions
 from store.connection import integrity_check
 from store.jobs import JobStatus
 from store.project import Project
+from store.session_files import file_sha256
 from tests.conftest import WorkerProcesses, wait_until
 
 SAVE_EVERY = 2      # a save (with its backup) at 2, then the run's closing save at its target,
@@ -89,7 +90,7 @@ def test_a_worker_killed_while_writing_a_checkpoint_resumes_from_the_last_whole_
         [before_run] = sessions.runs(conn, session.id)
     assert [s.iteration for s in saves] == [SAVE_EVERY], saves
     good = saves[0]
-    assert checkpoint.file_sha256(folder / good.path) == good.sha256
+    assert file_sha256(folder / good.path) == good.sha256
     assert before_run.start_iteration == 0 and before_run.ended_at is None
     assert [i for i, _, _ in before_losses] == list(range(1, TARGET + 1)), (
         "the losses up to the killed save are recorded before it is written")
@@ -125,7 +126,7 @@ def test_a_worker_killed_while_writing_a_checkpoint_resumes_from_the_last_whole_
     for row in rows:
         path = folder / row.path
         assert path.is_file(), f"{row.kind} {row.iteration}: {row.path} is missing"
-        assert checkpoint.file_sha256(path) == row.sha256, f"{row.path} differs from its hash"
+        assert file_sha256(path) == row.sha256, f"{row.path} differs from its hash"
     on_disk = {path.relative_to(folder).as_posix() for path in folder.glob("*/*")}
     assert on_disk == {row.path for row in rows}, "model files and checkpoint rows differ"
     [final] = [row for row in rows if row.kind == "save"]

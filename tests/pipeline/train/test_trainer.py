@@ -66,22 +66,3 @@ def test_a_nan_rolls_back_to_the_last_save_and_the_run_goes_on(
         assert integrity_check(conn) == "ok"
         events = " ".join(r[0] for r in conn.execute("SELECT message FROM events"))
     assert "rolled back to iteration 10" in events
-
-
-def test_a_damaged_save_falls_back_to_an_older_checkpoint(
-        project: Project, pair) -> None:
-    session = make_session(project, "damaged", backups=2)
-    assert run_train(project, session.id, settings={"iterations": 20}).status == JobStatus.DONE
-    with project.connection() as conn:
-        [save] = sessions.checkpoints(conn, session.id, "save")
-        kinds = {row.kind for row in sessions.checkpoints(conn, session.id)}
-    assert kinds == {"save", "backup"}
-    damaged = project.models / str(session.id) / save.path
-    damaged.write_bytes(damaged.read_bytes()[:1000])
-    job = run_train(project, session.id, settings={"iterations": 30})
-    assert job.status == JobStatus.DONE, job.error
-    with project.connection() as conn:
-        [run_1, run_2] = sessions.runs(conn, session.id)
-        events = " ".join(r[0] for r in conn.execute("SELECT message FROM events"))
-    assert run_2.start_iteration in (10, 20) and run_2.end_iteration == 30  # a backup
-    assert "checkpoint damaged" in events

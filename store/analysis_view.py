@@ -1,0 +1,128 @@
+"""What the Analysis screen and `swapdeck sessions` / `session show` say about sessions.
+
+Read in one go, cheaply: the files are looked at with the quick header check only
+(store/session_files.py), so listing sessions never reads a gigabyte of weights.
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from store import jobs, sessions
+from store.jobs import Job, JobStatus
+from store.session_files import FileState, checkpoint_path, describe, quick_state
+from store.session_restore import Archive, archives, restorable
+from store.sessions import Checkpoint, Run, Session, SwapMetrics
+
+
+@dataclass(frozen=True)
+class Health:
+    """Whether the session can resume, and if not, why and what to restore instead."""
+    problem: str | None            # None: the newest checkpoint is there and whole
+    offer: Checkpoint | None       # the newest restorable checkpoint that looks whole
+
+    @property
+    def resumable(self) -> bool:
+        return self.problem is None
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    session: Session
+    runs: int
+    last_run: Run | None
+    job: Job | None
+    health: Health
+
+    @property
+    def status(self) -> str:
+        if self.job is not None:
+            return f"{'training' if self.job.status == JobStatus.RUNNING else 'queued'} " \
+                   f"(job {self.job.id})"
+        if not self.health.resumable:
+            return "model files missing or damaged"
+        if self.last_run is None:
+            return "not trained yet"
+        if self.last_run.ended_at is None:
+            return "killed (resumes from its last save)"
+        return self.last_run.end_reason or "ended"
+
+
+@dataclass(frozen=True)
+class CheckpointState:
+    checkpoint: Checkpoint
+    state: FileState
+    restore_refusal: str | None    # why it cannot be restored, None when it can
+
+
+@dataclass(frozen=True)
+class SessionDetail:
+    row: SessionRow
+    runs: tuple[Run, ...]
+    checkpoints: tuple[CheckpointState, ...]   # live newest first, then archived
+    archives: tuple[Archive, ...]
+    metrics: tuple[SwapMetrics, ...]
+    preview_iterations: tuple[int, ...]
+
+    @property
+    def session(self) -> Session:
+        return self.row.session
+
+
+def list_rows(conn: sqlite3.Connection, models: Path) -> list[SessionRow]:
+    counts = dict(conn.execute("SELECT session_id, COUNT(*) FROM session_runs"
+                               " GROUP BY session_id").fetchall())
+    return [_row(conn, models, session, counts.get(session.id, 0),
+                 sessions.last_run(conn, session.id))
+            for session in sessions.list_sessions(conn)]
+
+
+def read_detail(conn: sqlite3.Connection, models: Path, session_id: int) -> SessionDetail:
+    session = sessions.get(conn, session_id)
+    runs = sessions.runs(conn, session_id)
+    row = _row(conn, models, session, len(runs), runs[-1] if runs else None)
+    states = [CheckpointState(c, quick_state(checkpoint_path(models, c)), restorable(conn, c))
+              for c in sorted(sessions.checkpoints(conn, session_id, archived=True),
+                              key=_checkpoint_order)]
+    return SessionDetail(row, tuple(runs), tuple(states), tuple(archives(conn, session_id)),
+                         tuple(sessions.metrics(conn, session_id)),
+                         tuple(sessions.preview_iterations(conn, session_id)))
+
+
+def health(conn: sqlite3.Connection, models: Path, session: Session) -> Health:
+    """The newest live checkpoint (the one a resume loads) must be there and whole."""
+    live = sorted(sessions.checkpoints(conn, session.id), key=_checkpoint_order)
+    if live:
+        newest = live[0]
+        state = quick_state(checkpoint_path(models, newest))
+        if state is FileState.OK:
+            return Health(None, None)
+        problem = f"{describe(state, newest)}: resume would not start from it"
+    elif session.iteration > 0:
+        problem = (f"session {session.name} is at iteration {session.iteration:,} but has no "
+                   "model files")
+    else:
+        return Health(None, None)
+    candidates = sorted(sessions.checkpoints(conn, session.id, archived=True),
+                        key=_checkpoint_order)
+    offer = next((c for c in candidates if (not live or c.id != live[0].id)
+                  and restorable(conn, c) is None
+                  and quick_state(checkpoint_path(models, c)) is FileState.OK), None)
+    advice = (f"; restore the {offer.label} (checkpoint {offer.id})" if offer is not None
+              else "; no whole checkpoint is left to restore")
+    return Health(problem + advice, offer)
+
+
+def _row(conn: sqlite3.Connection, models: Path, session: Session, runs: int,
+         last_run: Run | None) -> SessionRow:
+    job_id = sessions.active_job(conn, session.id)
+    return SessionRow(session, runs, last_run,
+                      jobs.get(conn, job_id) if job_id is not None else None,
+                      health(conn, models, session))
+
+
+def _checkpoint_order(checkpoint: Checkpoint) -> tuple[bool, int, bool, int]:
+    """Live before archived; newest first; a save before its copies, as a resume picks."""
+    return (checkpoint.archive_id is not None, -checkpoint.iteration,
+            checkpoint.kind != "save", -checkpoint.id)

@@ -1,0 +1,92 @@
+"""A session's model files as they are on disk: there, whole, or damaged.
+
+The quick check reads a safetensors file's header and compares the length the header
+promises with the file's size, which finds a missing or cut-short file without reading
+the gigabyte behind it. `verify` reads it all and compares its sha256 with the one the
+store recorded when it was written.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+
+from store.sessions import Checkpoint
+
+CHUNK = 8 << 20
+MAX_HEADER = 100 << 20   # safetensors' own limit on its JSON header
+
+
+class FileState(StrEnum):
+    OK = "ok"                # header and length agree (quick) or the hash matches (verified)
+    MISSING = "missing"
+    DAMAGED = "damaged"      # cut short, not a safetensors file, or a different hash
+
+
+def session_folder(models: Path, session_id: int) -> Path:
+    return models / str(session_id)
+
+
+def checkpoint_path(models: Path, checkpoint: Checkpoint) -> Path:
+    return session_folder(models, checkpoint.session_id) / checkpoint.path
+
+
+def quick_state(path: Path) -> FileState:
+    """Whether the file is there and as long as its safetensors header says."""
+    try:
+        with open(path, "rb") as handle:
+            size = path.stat().st_size
+            head = handle.read(8)
+            if len(head) < 8:
+                return FileState.DAMAGED
+            (length,) = struct.unpack("<Q", head)
+            if length > min(MAX_HEADER, size - 8):
+                return FileState.DAMAGED
+            header = json.loads(handle.read(length))
+    except FileNotFoundError:
+        return FileState.MISSING
+    except (OSError, ValueError):
+        return FileState.DAMAGED
+    if not isinstance(header, dict):
+        return FileState.DAMAGED
+    ends = [entry.get("data_offsets", [0, 0])[1] for key, entry in header.items()
+            if key != "__metadata__" and isinstance(entry, dict)]
+    return FileState.OK if size == 8 + length + max(ends, default=0) else FileState.DAMAGED
+
+
+def file_sha256(path: Path, on_chunk: Callable[[int], None] | None = None) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            if on_chunk is not None:
+                on_chunk(len(chunk))
+    return digest.hexdigest()
+
+
+def verify(models: Path, checkpoint: Checkpoint,
+           on_chunk: Callable[[int], None] | None = None) -> FileState:
+    """Read the whole file and compare its hash with the recorded one."""
+    path = checkpoint_path(models, checkpoint)
+    state = quick_state(path)
+    if state is not FileState.OK:
+        return state
+    try:
+        same = file_sha256(path, on_chunk) == checkpoint.sha256
+    except FileNotFoundError:
+        return FileState.MISSING
+    except OSError:
+        return FileState.DAMAGED
+    return FileState.OK if same else FileState.DAMAGED
+
+
+def describe(state: FileState, checkpoint: Checkpoint) -> str:
+    """One line a person can act on."""
+    if state is FileState.MISSING:
+        return f"the file of the {checkpoint.label} is missing ({checkpoint.path})"
+    if state is FileState.DAMAGED:
+        return f"the file of the {checkpoint.label} is damaged ({checkpoint.path})"
+    return f"the {checkpoint.label} is whole"
