@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
+from screens.analysis import AnalysisScreen
 from screens.dialogs.add_media import AddMediaDialog, AddMediaResult
 from screens.extract import ExtractScreen
 from screens.faces import FacesScreen
@@ -44,6 +45,9 @@ class DashboardScreen(Screen[None]):
         Binding("t", "train", "Train", id="dashboard.train",
                 tooltip="Open the Train screen: train a model on side A and side B, watch it "
                         "learn, stop or save it"),
+        Binding("n", "analysis", "Analysis", id="dashboard.analysis",
+                tooltip="Open the Analysis screen: sessions, runs, loss graphs, swap metrics, "
+                        "checkpoints and previews; resume, restore, compare, delete"),
         Binding("c", "cancel_job", "Cancel job", id="dashboard.cancel_job",
                 tooltip="Cancel the selected job (a running one stops at its next unit of work)"),
         Binding("w", "start_worker", "Start worker", id="dashboard.start_worker",
@@ -108,6 +112,9 @@ class DashboardScreen(Screen[None]):
 
     def action_train(self) -> None:
         self.app.push_screen(TrainScreen())
+
+    def action_analysis(self) -> None:
+        self.app.push_screen(AnalysisScreen())
 
     def _add_media(self, result: AddMediaResult | None) -> None:
         if result is not None:

@@ -26,9 +26,8 @@ from store import identities, jobs, sessions
 from store.identities import Identity
 from store.jobs import JobStatus
 from store.snapshot import Snapshot
-from store.train_catalogue import Option, OptionValueError, load
-from store.train_jobs import (FROZEN_GROUPS, NESTED_GROUPS, TrainRequestError,
-                              new_session_params, resume_params)
+from store.train_catalogue import Option, load
+from store.train_jobs import TrainRequestError, new_session_params, resume_params
 from store.train_view import TrainView, read_view
 from tui.format import cancel_outcome
 from tui.host import Host
@@ -36,11 +35,12 @@ from tui.keymap import key_for
 from tui.launcher import ensure_worker
 from tui.thumbs import decode, widget_class
 from tui.widgets.form_row import form_row
+from tui.widgets.settings_form import (UNSET, control_value, option_field, read_values,
+                                       set_control, stored_values)
 
 NEW = -1                      # the session picker's "new session" entry
 DEFAULT_MODEL = "original"
 NO_PERSON = "(nobody yet)"
-UNSET = object()              # a form control showing its option's default
 
 
 @dataclass(frozen=True)
@@ -49,38 +49,6 @@ class FormReading:
     values: dict[str, object]
     model_options: dict[str, object]
     problems: tuple[str, ...]
-
-
-def read_values(typed: dict[str, object], options: Iterable[Option],
-                baseline: dict[str, object]) -> tuple[dict[str, object], list[str]]:
-    """Typed text (Inputs; blank means the baseline) and picked values (checkboxes, selects)
-    as option values, keeping only those that differ from `baseline`."""
-    values: dict[str, object] = {}
-    problems = []
-    for option in options:
-        raw = typed.get(option.name)
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            continue
-        try:
-            value = option.parse(raw) if isinstance(raw, str) else raw
-        except OptionValueError as exc:
-            problems.append(str(exc))
-            continue
-        if value != baseline.get(option.name, option.default):
-            values[option.name] = value
-    return values, problems
-
-
-def stored_values(session: sessions.Session) -> tuple[dict[str, object], dict[str, object]]:
-    """A session's settings and model options, flat by name, as the form shows them."""
-    config, settings = session.config, session.settings
-    flat: dict[str, object] = {}
-    for group in FROZEN_GROUPS:
-        flat.update(config.get(group, {}))
-    flat.update({k: v for k, v in settings.items() if k not in NESTED_GROUPS})
-    for group in NESTED_GROUPS:
-        flat.update(settings.get(group, {}))
-    return flat, dict(config.get("model_options", {}))
 
 
 def describe_view(view: TrainView) -> list[str]:
@@ -191,7 +159,7 @@ class TrainScreen(Screen[None]):
                     frozen = " (frozen in the session)" if group.frozen else ""
                     yield Label(f"{group.help}{frozen}", classes="group")
                     for option in group.options:
-                        yield _option_field("opt", option)
+                        yield option_field("opt", option)
             with Vertical(id="live-box") as box:
                 box.border_title = "Training"
                 yield Static("Fill in the form and press ctrl+r to start.", id="status",
@@ -312,7 +280,7 @@ class TrainScreen(Screen[None]):
         await self._show_model_options(cast(str, model), model_options)
         for group in self.catalogue.groups:
             for option in group.options:
-                _set_control(self.query_one(f"#opt-{option.name}"), option,
+                set_control(self.query_one(f"#opt-{option.name}"), option,
                              values.get(option.name, UNSET))
                 self.query_one(f"#opt-{option.name}").disabled = bool(session) and group.frozen
         for widget_id in ("name", "side-a", "side-b", "model"):
@@ -345,7 +313,7 @@ class TrainScreen(Screen[None]):
             self.query_one("#model-field .help", Static).update(
                 f"{model} is not a model this version of swapdeck lists")
             return
-        await box.mount_all([_option_field("model", option,
+        await box.mount_all([option_field("model", option,
                                            (values or {}).get(option.name, UNSET),
                                            disabled=self.session_id != NEW)
                              for option in entry.options])
@@ -357,7 +325,7 @@ class TrainScreen(Screen[None]):
         for option in options:
             found = self.query(f"#{prefix}-{option.name}")
             if found:
-                typed[option.name] = _control_value(found.first())
+                typed[option.name] = control_value(found.first())
         return typed
 
     @on(Input.Changed)
@@ -460,44 +428,6 @@ class TrainScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.app.pop_screen()
-
-
-def _option_field(prefix: str, option: Option, value: object = UNSET,
-                  disabled: bool = False) -> Horizontal:
-    """One option of the catalogue as a form row showing `value` (UNSET: its default)."""
-    control: Input | Select | Checkbox
-    widget_id = f"{prefix}-{option.name}"
-    shown = option.default if value is UNSET else value
-    if option.type == "bool":
-        control = Checkbox(option.name.replace("_", " "), bool(shown), id=widget_id,
-                           compact=True)
-    elif option.choices is not None:
-        # a Select holds the values as typed, and the form parses them like an Input's
-        choices = [option.show(c) for c in option.choices] + (["none"] if option.optional
-                                                               else [])
-        control = Select([(c, c) for c in choices], value=option.show(shown),
-                         allow_blank=False, id=widget_id, compact=True)
-    else:
-        control = Input("" if value is UNSET else option.show(value),
-                        placeholder=option.default_shown, id=widget_id, compact=True)
-    control.disabled = disabled
-    return form_row(widget_id, option.name.replace("_", " "), option.help, control)
-
-
-def _set_control(control: Any, option: Option, value: object) -> None:
-    """Show `value`; for UNSET, the option's default (an Input is left blank for it)."""
-    if isinstance(control, Checkbox):
-        control.value = bool(option.default if value is UNSET else value)
-    elif isinstance(control, Select):
-        control.value = option.show(option.default if value is UNSET else value)
-    else:
-        control.value = "" if value is UNSET else option.show(value)
-
-
-def _control_value(control: Any) -> object:
-    if isinstance(control, Select):
-        return None if control.value is Select.BLANK else control.value
-    return control.value
 
 
 def _picked(select: Select) -> str | None:

@@ -19,9 +19,12 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from screens.analysis import AnalysisScreen
 from screens.dashboard import DashboardScreen
 from screens.dialogs.add_media import AddMediaDialog
 from screens.dialogs.choose import AskTextDialog, ChooseDialog
+from screens.dialogs.confirm import ConfirmDialog
+from screens.dialogs.resume import ResumeDialog
 from screens.extract import ExtractScreen
 from screens.face_detail import FaceDetailScreen
 from screens.faces import FacesScreen
@@ -132,7 +135,8 @@ class SwapdeckApp(App[None]):
         self.thumbnail_renderer = resolve(self.forced_thumbnails or config.thumbnails)
         remappable = [type(self), DashboardScreen, AddMediaDialog, ExtractScreen, HelpScreen,
                       PathInput, FacesScreen, FaceGrid, FaceDetailScreen, ChooseDialog,
-                      AskTextDialog, TrainScreen]
+                      AskTextDialog, TrainScreen, AnalysisScreen, ConfirmDialog,
+                      ResumeDialog]
         self.key_overrides, problems = check_keymap(config.keys, declared_ids(remappable))
         problems = [*config.problems, *problems]
         if self.key_overrides:

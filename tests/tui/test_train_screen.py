@@ -9,7 +9,8 @@ from textual.widgets import Checkbox, Input, Select, Sparkline, Static
 from pipeline.train.job import new_session
 from pipeline.worker import Worker, WorkerOptions
 from screens.dashboard import DashboardScreen
-from screens.train import TrainScreen, read_values
+from screens.train import TrainScreen
+from tui.widgets.settings_form import read_values
 from store import jobs
 from store.project import Project
 from store.train_catalogue import load
