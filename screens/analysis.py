@@ -35,7 +35,7 @@ from store.session_removal import DeleteError, delete_session
 from store.session_restore import RestoreError, restore
 from store.snapshot import Snapshot
 from store.train_jobs import TrainRequestError, resume_params
-from tui.format import human_age
+from tui.format import cancel_outcome, human_age
 from tui.host import Host
 from tui.launcher import ensure_worker
 from tui.loss_curves import Curve, Smoothing, draw_losses, draw_metrics
@@ -126,6 +126,8 @@ class AnalysisScreen(Screen[None]):
         Binding("r", "resume", "Resume", id="analysis.resume",
                 tooltip="Continue the chosen session from its newest checkpoint, with its "
                         "per-run settings changed if you like"),
+        Binding("ctrl+t", "stop", "Stop", id="analysis.stop",
+                tooltip="Stop the chosen session's training; it saves first"),
         Binding("o", "restore", "Restore", id="analysis.restore",
                 tooltip="Go back to one of the session's backups or snapshots; what came "
                         "after is archived, not deleted"),
@@ -379,6 +381,8 @@ class AnalysisScreen(Screen[None]):
                 return None
             if action == "resume" and not self.detail.row.health.resumable:
                 return None
+        if action == "stop":
+            return self.detail is not None and self.detail.row.job is not None
         return True
 
     def action_smoothing(self) -> None:
@@ -461,6 +465,17 @@ class AnalysisScreen(Screen[None]):
                         f"{session.iteration:,} with {changed}", markup=False)
         if pid is not None:
             self.app.notify(f"started a background worker (pid {pid})")
+
+    def action_stop(self) -> None:
+        if self.detail is not None and self.detail.row.job is not None:
+            self.stop_training(self.detail.row.job.id)
+
+    @work(thread=True, group="store")
+    def stop_training(self, job_id: int) -> None:
+        with self.host.store() as conn:
+            outcome = cancel_outcome(job_id, jobs.request_cancel(conn, job_id))
+        self.app.notify(f"{outcome}; a running session saves before it stops")
+        self._dirty = True
 
     def action_restore(self) -> None:
         detail = self.detail

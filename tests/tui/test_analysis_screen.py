@@ -100,10 +100,12 @@ async def test_sessions_runs_graphs_and_previews_by_keyboard(
         assert "preview 1 of 3, iteration 10" in text_of(screen, "#preview-caption")
 
 
-async def test_resume_with_a_lower_learning_rate_continues_from_the_last_iteration(
+async def test_resume_with_a_lower_learning_rate_is_watched_and_stopped(
         project: Project, trained, wait_for) -> None:
     first, _ = trained
     app = SwapdeckApp(project, start_worker=False)
+    worker = threading.Thread(target=Worker(project, WorkerOptions(
+        exit_when_idle=True, watch_inbox=False)).run)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_analysis(app, pilot, wait_for)
         await pilot.press("r")
@@ -114,7 +116,7 @@ async def test_resume_with_a_lower_learning_rate_continues_from_the_last_iterati
         await pilot.press("ctrl+r")   # the target is reached: refused, the dialog stays
         assert "raise it above 30" in str(dialog.query_one("#resume-problems",
                                                            Static).render())
-        await pilot.press("end", "backspace", "backspace", *"45", "tab", "tab")
+        await pilot.press("end", "backspace", "backspace", *"100000", "tab", "tab")
         assert app.focused is dialog.query_one("#resume-learning_rate", Input)
         await pilot.press("end", *["backspace"] * 10, *"1e-5", "ctrl+r")
         await wait_for(pilot, lambda: isinstance(app.screen, AnalysisScreen), what="closed")
@@ -124,20 +126,30 @@ async def test_resume_with_a_lower_learning_rate_continues_from_the_last_iterati
                 return jobs.list_jobs(conn, statuses=[jobs.JobStatus.QUEUED])
         [job] = await wait_for(pilot, queued, what="the train job")
         assert job.params == {"session_id": first.id,
-                              "settings": {"iterations": 45, "learning_rate": 1e-5}}
+                              "settings": {"iterations": 100_000, "learning_rate": 1e-5}}
         await wait_for(pilot, lambda: screen.detail.row.job is not None, what="queued shown")
         assert screen.check_action("resume", ()) is None   # greyed while it waits or trains
-        worker = threading.Thread(target=Worker(project, WorkerOptions(
-            exit_when_idle=True, watch_inbox=False)).run)
         worker.start()
-        worker.join(timeout=120)
-        await wait_for(pilot, lambda: len(screen.detail.runs) == 2, what="the new run")
-        newest = rows_of(screen, "#runs")[0]
-        assert newest[4] == "30→45"   # it went on from 30: the count did not restart
-        assert "iteration 45 of 45" in text_of(screen, "#summary")
+        try:
+            await wait_for(pilot, lambda: "training now" in text_of(screen, "#summary")
+                           and screen.detail.session.iteration > 40, timeout=60,
+                           what="the session training on")
+            newest = rows_of(screen, "#runs")[0]
+            assert newest[1] == "running" and newest[4].startswith("30→")  # no restart
+            await pilot.press("ctrl+t")
+            await wait_for(pilot, lambda: screen.detail.row.job is None, timeout=60,
+                           what="the stop")
+            assert rows_of(screen, "#runs")[0][8] == "stopped"
+        finally:
+            with project.connection() as conn:
+                jobs.request_cancel(conn, job.id)
+            worker.join(timeout=60)
     with project.connection() as conn:
         run = sessions.runs(conn, first.id)[-1]
         assert run.settings["learning_rate"] == 1e-5
+        assert run.start_iteration == 30 and run.end_iteration > 40
+        assert [c.iteration for c in sessions.checkpoints(conn, first.id, "save")] == [
+            run.end_iteration]   # it saved before it stopped
 
 
 async def test_restore_a_snapshot_then_resume_continues_from_it(
