@@ -29,7 +29,6 @@ from screens.dialogs.confirm import ConfirmDialog
 from screens.dialogs.resume import ResumeDialog
 from store import jobs, sessions
 from store.analysis_view import SessionDetail, SessionRow, list_rows, read_detail
-from store.loss_series import loss_series
 from store.session_files import FileState, verify
 from store.session_removal import DeleteError, delete_session
 from store.session_restore import RestoreError, restore
@@ -38,7 +37,7 @@ from store.train_jobs import TrainRequestError, resume_params
 from tui.format import cancel_outcome, human_age
 from tui.host import Host
 from tui.launcher import ensure_worker
-from tui.loss_curves import Curve, Smoothing, draw_losses, draw_metrics
+from tui.loss_curves import Curve, Smoothing, draw_losses, draw_metrics, read_curves
 from tui.thumbs import decode, widget_class
 from tui.widgets.table_rows import Row, replace_rows, selected_key
 
@@ -252,10 +251,10 @@ class AnalysisScreen(Screen[None]):
                 if session_id not in ids:
                     session_id = ids[0] if ids else None
                 detail = read_detail(conn, models, session_id) if session_id else None
-                curves = [Curve(row.session.name, loss_series(conn, row.session.id,
-                                                              last_n=last_n))
-                          for wanted in (session_id, compare_id)
-                          for row in rows if row.session.id == wanted and wanted is not None]
+                names = {row.session.id: row.session.name for row in rows}
+                curves = read_curves(conn, [(wanted, names[wanted])
+                                            for wanted in (session_id, compare_id)
+                                            if wanted in names], last_n)
         except (sqlite3.Error, sessions.SessionError) as exc:
             self.app.notify(f"could not read the sessions: {exc}", severity="error",
                             markup=False)

@@ -110,3 +110,17 @@ def resume_params(conn: sqlite3.Connection, models: Path, session: sessions.Sess
         raise TrainRequestError(f"{', '.join(fixed)} cannot change: session {session.name}'s "
                                 "model was trained with its own (start a new session instead)")
     return {"session_id": session.id, "settings": run}
+
+
+def describe_settings(session: sessions.Session) -> tuple[list[str], list[str]]:
+    """(frozen, per-run) settings of a session as `group: key=value, ...` lines."""
+    config, settings = session.config, session.settings
+    model_options = ", ".join(f"{k}={v}" for k, v in config.get("model_options", {}).items())
+    frozen = [f"model: {session.model}" + (f" ({model_options})" if model_options else "")]
+    for group in FROZEN_GROUPS:
+        values = ", ".join(f"{k}={v}" for k, v in config.get(group, {}).items())
+        frozen.append(f"{group}: {values or 'defaults'}")
+    run = [", ".join(f"{k}={v}" for k, v in settings.items() if k not in NESTED_GROUPS)]
+    run += [f"{group}: " + ", ".join(f"{k}={v}" for k, v in settings.get(group, {}).items())
+            for group in NESTED_GROUPS if settings.get(group)]
+    return frozen, run

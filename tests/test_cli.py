@@ -1,6 +1,7 @@
 """The `swapdeck` command as a user runs it, in real subprocesses."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -89,12 +90,15 @@ def test_clear_errors_for_bad_arguments(tmp_path: Path) -> None:
 def test_every_option_has_help_text() -> None:
     from tui.cli import build_parser
 
-    parser = build_parser()
-    subparsers = next(a for a in parser._actions if a.dest == "command")
-    for name, sub in subparsers.choices.items():
-        for action in sub._actions:
-            if action.dest != "help" and sub.add_help:
-                assert action.help, f"swapdeck {name} {action.dest} has no help text"
+    def check(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if action.dest != "help" and parser.add_help:
+                assert action.help, f"swapdeck {path} {action.dest} has no help text"
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    check(sub, f"{path} {name}".strip())
+
+    check(build_parser(), "")
     for command in ("worker", "watch", "models"):
         assert "usage: swapdeck " + command in swapdeck(command, "--help").stdout
 

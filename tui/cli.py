@@ -20,6 +20,8 @@ from tui.cli_common import (JSON_SCHEMA, CliError, add_queue_options, print_json
                             start_worker_if_needed)
 from tui.cli_curate import COMMANDS as CURATE_COMMANDS
 from tui.cli_curate import add_curation_parsers
+from tui.cli_sessions import COMMANDS as SESSION_COMMANDS
+from tui.cli_sessions import add_session_parsers
 from tui.cli_train import COMMANDS as TRAIN_COMMANDS
 from tui.cli_train import add_train_parsers, stop_session
 from tui.format import cancel_outcome, describe_job, describe_source, describe_worker
@@ -38,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A keyboard-first workbench for training face-swap models. "
                     "Use it only on people who have agreed to it.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     help="what to do (swapdeck COMMAND --help for more)")
 
     new = commands.add_parser("new", help="create a project folder")
     new.add_argument("path", help="a new or empty folder to hold the project")
@@ -87,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_extract_parser(commands)
     add_curation_parsers(commands)
     add_train_parsers(commands)
+    add_session_parsers(commands)
     commands.add_parser("models", help="list extraction backends and whether their model files "
                                        "are here (see swapdeck models --help)", add_help=False)
 
@@ -347,4 +351,5 @@ COMMANDS = {
     "extract": cmd_extract,
     **CURATE_COMMANDS,
     **TRAIN_COMMANDS,
+    **SESSION_COMMANDS,
 }

@@ -28,17 +28,18 @@ def _typed(option: Option) -> Callable[[str], object]:
     return parse
 
 
-def _add_setting(parser: argparse._ArgumentGroup, option: Option) -> None:
+def add_setting(parser: argparse._ArgumentGroup, option: Option, *aliases: str) -> None:
+    """The option's flag (and any shorter `aliases`) with its help, type and default."""
     # argparse %-formats help texts
     text = f"{option.help} (default {option.default_shown})".replace("%", "%%")
     if option.type == "bool":
-        parser.add_argument(option.flag, dest=option.name, default=None,
+        parser.add_argument(option.flag, *aliases, dest=option.name, default=None,
                             action=argparse.BooleanOptionalAction, help=text)
         return
     metavar = ("{" + ",".join(map(str, option.choices)) + "}" if option.choices
                else option.type.upper())
-    parser.add_argument(option.flag, dest=option.name, default=None, type=_typed(option),
-                        metavar=metavar, help=text)
+    parser.add_argument(option.flag, *aliases, dest=option.name, default=None,
+                        type=_typed(option), metavar=metavar, help=text)
 
 
 def _models_epilog() -> str:
@@ -78,7 +79,7 @@ def add_train_parsers(commands: argparse._SubParsersAction) -> None:
         title = f"{group.name} settings" + (" (frozen in the session)" if group.frozen else "")
         section = train.add_argument_group(title, group.help)
         for option in group.options:
-            _add_setting(section, option)
+            add_setting(section, option)
     add_queue_options(train)
 
     save = commands.add_parser("save", help="ask a training session to save now (within a "
@@ -87,9 +88,10 @@ def add_train_parsers(commands: argparse._SubParsersAction) -> None:
     save.add_argument("session", help="the session's id or name")
 
 
-def _settings(args: argparse.Namespace) -> dict[str, object]:
-    return {option.name: getattr(args, option.name) for group in load().groups
-            for option in group.options if getattr(args, option.name) is not None}
+def settings_given(args: argparse.Namespace) -> dict[str, object]:
+    """The catalogue settings given on the command line (those the parser has)."""
+    return {option.name: value for group in load().groups for option in group.options
+            if (value := getattr(args, option.name, None)) is not None}
 
 
 def _model_options(model: str, pairs: list[str]) -> dict[str, object]:
@@ -122,20 +124,20 @@ def cmd_train(args: argparse.Namespace) -> int:
                 if given:
                     raise CliError(f"{', '.join(given)} cannot change when resuming: they "
                                    "belong to the session")
-                session = _session(conn, args.resume)
-                params = resume_params(conn, project.models, session, _settings(args))
+                session = resolve_session(conn, args.resume)
+                params = resume_params(conn, project.models, session, settings_given(args))
             else:
                 model = args.model or DEFAULT_MODEL
                 params = new_session_params(
                     conn, model=model, model_options=_model_options(model, args.model_option),
-                    settings=_settings(args), a=args.a, b=args.b, name=args.name,
+                    settings=settings_given(args), a=args.a, b=args.b, name=args.name,
                     seed=args.seed)
         except TrainRequestError as exc:
             raise CliError(str(exc)) from None
         return queue(project, conn, "train", [params], args, show_progress=True)
 
 
-def _session(conn, reference: str) -> sessions.Session:
+def resolve_session(conn, reference: str) -> sessions.Session:
     try:
         return sessions.resolve(conn, reference)
     except sessions.SessionError as exc:
@@ -152,7 +154,7 @@ def _training_job(conn, session: sessions.Session) -> int:
 def cmd_save(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
-        session = _session(conn, args.session)
+        session = resolve_session(conn, args.session)
         job_id = _training_job(conn, session)
         sessions.request_save(conn, session.id)
     print(f"asked session {session.name} (train job {job_id}) to save within a few "
@@ -162,7 +164,7 @@ def cmd_save(args: argparse.Namespace) -> int:
 
 def stop_session(conn, reference: str) -> str:
     """Cancel a session's train job: a running one saves first, then stops."""
-    session = _session(conn, reference)
+    session = resolve_session(conn, reference)
     job_id = _training_job(conn, session)
     outcome = cancel_outcome(job_id, jobs.request_cancel(conn, job_id))
     return f"session {session.name}: {outcome} (a running session saves before it stops)"

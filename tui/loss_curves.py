@@ -5,6 +5,7 @@ textual-plotext) and `swapdeck session plot`'s are the same drawing.
 """
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from store.loss_series import LossSeries
+from store.loss_series import DEFAULT_POINTS, LossSeries, loss_series
 from store.sessions import SwapMetrics
 
 DEFAULT_WINDOW = 50       # points of the rolling average
@@ -51,6 +52,21 @@ def smooth(values: np.ndarray, how: Smoothing, window: int = DEFAULT_WINDOW,
 class Curve:
     label: str          # the session's name
     series: LossSeries
+
+
+def read_curves(conn: sqlite3.Connection, chosen: Sequence[tuple[int, str]],
+                last_n: int | None, points: int = DEFAULT_POINTS) -> list[Curve]:
+    """The first session's losses (all, or its newest `last_n` iterations), and those of the
+    others over the same iterations, so that compared curves line up."""
+    curves: list[Curve] = []
+    for session_id, name in chosen:
+        if not curves:
+            series = loss_series(conn, session_id, last_n=last_n, points=points)
+        else:
+            series = loss_series(conn, session_id, from_iteration=curves[0].series.start,
+                                 points=points)
+        curves.append(Curve(name, series))
+    return curves
 
 
 def draw_losses(plt: Any, curves: Sequence[Curve], how: Smoothing, log_scale: bool,

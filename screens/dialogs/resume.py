@@ -16,21 +16,10 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from store import sessions
 from store.train_catalogue import load
-from store.train_jobs import FROZEN_GROUPS
+from store.train_jobs import describe_settings
 from tui.widgets.settings_form import control_value, option_field, read_values, stored_values
 
 PREFIX = "resume"
-
-
-def frozen_summary(session: sessions.Session) -> str:
-    """The settings a resume cannot change, one group per line."""
-    config = session.config
-    model_options = ", ".join(f"{k}={v}" for k, v in config.get("model_options", {}).items())
-    lines = [f"model: {session.model}" + (f" ({model_options})" if model_options else "")]
-    for group in FROZEN_GROUPS:
-        values = ", ".join(f"{k}={v}" for k, v in config.get(group, {}).items())
-        lines.append(f"{group}: {values or 'defaults'}")
-    return "\n".join(lines)
 
 
 class ResumeDialog(ModalScreen[dict[str, object] | None]):
@@ -74,7 +63,8 @@ class ResumeDialog(ModalScreen[dict[str, object] | None]):
                                                                              option.default))
                 yield Label("Frozen in the session (start a new session to change them)",
                             classes="group")
-                yield Static(frozen_summary(self.session), id="frozen", markup=False)
+                yield Static("\n".join(describe_settings(self.session)[0]), id="frozen",
+                             markup=False)
             yield Static("", id="resume-problems", markup=False)
             yield Label("tab: next setting · ctrl+r: resume · escape: cancel",
                         classes="dialog-help")

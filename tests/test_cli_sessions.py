@@ -1,0 +1,199 @@
+"""`swapdeck sessions`, `session show/plot/export/delete`, `resume` and `restore` against a
+real store with sessions the real trainer made."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from store import jobs, sessions
+from store.jobs import JobStatus
+from store.project import Project
+from tests.pipeline.train.test_data import pair, seeded_pair
+from tests.pipeline.train.test_train_cli import drain
+from tests.pipeline.train.test_trainer import make_session, run_train
+from tui.cli import main
+
+__all__ = ["pair", "seeded_pair"]  # fixtures
+
+
+@pytest.fixture
+def trained(project: Project, pair) -> sessions.Session:
+    """`first`, trained to 30 iterations with snapshots at 10, 20 and 30; `second`, never."""
+    first = make_session(project, "first", snapshot_every=10)
+    make_session(project, "second")
+    assert run_train(project, first.id, settings={"iterations": 30}).status == JobStatus.DONE
+    return first
+
+
+def run(project: Project, *args: str) -> int:
+    command, *rest = args
+    return main([command, *([rest[0]] if command == "session" else []), str(project.root),
+                 *rest[1 if command == "session" else 0:]])
+
+
+def snapshot_id(project: Project, session_id: int, iteration: int) -> int:
+    with project.connection() as conn:
+        return next(c.id for c in sessions.checkpoints(conn, session_id, "snapshot")
+                    if c.iteration == iteration)
+
+
+def test_sessions_lists_them_with_their_status(project: Project, trained, capsys) -> None:
+    assert run(project, "sessions") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["id", "name", "model", "A", "B", "iteration", "runs", "last",
+                                "run", "status"]
+    assert lines[1].split()[:7] == ["1", "first", "tiny-test", "Ann", "Bob", "30", "1"]
+    assert lines[1].endswith("reached 30 iterations")
+    assert lines[2].endswith("not trained yet")
+    assert run(project, "sessions", "--json") == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["schema"] == 1
+    first, second = document["sessions"]
+    assert (first["name"], first["iteration"], first["runs"], first["problem"]) == (
+        "first", 30, 1, None)
+    assert second["status"] == "not trained yet" and second["last_run_started_at"] is None
+
+
+def test_session_show_lists_runs_checkpoints_and_metrics(project: Project, trained,
+                                                         capsys) -> None:
+    assert run(project, "session", "show", "first") == 0
+    out = capsys.readouterr().out
+    assert "session 1 first: tiny-test, A Ann, B Bob; iteration 30" in out
+    assert "frozen in the session:\n  model: tiny-test" in out
+    assert "0->30" in out and "reached 30 iterations" in out
+    assert "checkpoints (" in out and "snapshot" in out and "previews: 3" in out
+    assert run(project, "session", "show", "1", "--json", "--verify") == 0
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    [run_row] = document["runs"]
+    assert (run_row["start_iteration"], run_row["end_iteration"], run_row["batch_size"]) == (
+        0, 30, 4)
+    assert run_row["examples_per_s"] > 0
+    assert {c["file"] for c in document["checkpoints"]} == {"ok"}
+    assert {c["kind"] for c in document["checkpoints"]} >= {"save", "snapshot"}
+    assert document["preview_iterations"] == [10, 20, 30]
+    assert "checking save at 30: 100%" in captured.err
+
+
+def test_a_damaged_file_refuses_resume_and_names_what_to_restore(
+        project: Project, trained, capsys) -> None:
+    with project.connection() as conn:
+        save = sessions.checkpoints(conn, trained.id, "save")[0]
+    path = project.models / str(trained.id) / save.path
+    path.write_bytes(path.read_bytes()[:100])
+    assert run(project, "resume", "first", "--iterations", "40") == 2
+    err = capsys.readouterr().err
+    assert "the file of the save at 30 is damaged" in err and "restore the" in err
+    assert run(project, "session", "show", "first") == 0
+    assert "PROBLEM: the file of the save at 30 is damaged" in capsys.readouterr().out
+    assert run(project, "restore", "first", str(save.id), "--yes") == 2
+    err = capsys.readouterr().err
+    assert "is damaged" in err and "choose another checkpoint" in err
+
+
+def test_restore_then_resume_continues_from_the_restored_iteration(
+        project: Project, trained, capsys) -> None:
+    checkpoint = snapshot_id(project, trained.id, 10)
+    assert run(project, "restore", "first", str(checkpoint)) == 2   # no terminal: asks --yes
+    assert "add --yes" in capsys.readouterr().err
+    assert run(project, "restore", "first", str(checkpoint), "--yes") == 0
+    out = capsys.readouterr().out
+    assert "session first is at the snapshot at 10; archive #1 keeps" in out
+    assert "20 loss rows" in out
+    assert run(project, "resume", "first", "--iterations", "25", "--lr", "1e-5",
+               "--no-worker") == 0
+    assert "session first resumes from iteration 10" in capsys.readouterr().out
+    job = drain(project)[0]   # newest first
+    assert job.status == JobStatus.DONE, job.error
+    assert job.params["settings"] == {"iterations": 25, "learning_rate": 1e-5}
+    assert job.result["iterations_run"] == 15
+    with project.connection() as conn:
+        last = sessions.runs(conn, trained.id)[-1]
+    assert (last.start_iteration, last.end_iteration) == (10, 25)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["restore", "first", "999", "--yes"], "no checkpoint 999"),
+    (["restore", "second", "{snapshot}", "--yes"], "belongs to another session"),
+    (["restore", "nobody", "1", "--yes"], "no session 'nobody'"),
+    (["resume", "first", "--batch-size", "0"], None),
+    (["resume", "first"], "raise"),
+])
+def test_bad_requests_get_one_line(project: Project, trained, capsys, args: list[str],
+                                   message: str | None) -> None:
+    if message is None:   # refused by the trainer's own range check when the job starts
+        assert run(project, *args, "--iterations", "40", "--no-worker") == 0
+        [job] = [j for j in drain(project) if j.status == JobStatus.FAILED]
+        assert "batch_size" in (job.error or "")
+        return
+    if message == "raise":   # the target is reached: the job says so and ends at once
+        assert run(project, *args, "--no-worker") == 0
+        job = drain(project)[0]
+        assert job.status == JobStatus.DONE and job.result["iterations_run"] == 0
+        return
+    args = [arg.format(snapshot=snapshot_id(project, trained.id, 10)) for arg in args]
+    assert run(project, *args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_resume_and_restore_are_refused_while_the_session_trains(
+        project: Project, trained, capsys) -> None:
+    with project.connection() as conn:
+        job_id = jobs.enqueue(conn, "train", {"session_id": trained.id})
+    assert run(project, "resume", "first", "--iterations", "40") == 2
+    assert f"already has train job {job_id} queued or running" in capsys.readouterr().err
+    assert run(project, "restore", "first", str(snapshot_id(project, trained.id, 10)),
+               "--yes") == 2
+    assert "stop it first" in capsys.readouterr().err
+    assert run(project, "session", "delete", "first", "--yes") == 2
+    assert "stop it first" in capsys.readouterr().err
+
+
+def test_export_writes_the_losses_and_runs_as_csv(project: Project, trained, tmp_path,
+                                                  capsys) -> None:
+    out = tmp_path / "export"
+    out.mkdir()
+    assert run(project, "session", "export", "first", "--csv", "--out", str(out)) == 0
+    assert "(30 rows)" in capsys.readouterr().out
+    with open(out / "first-losses.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["iteration", "loss_a", "loss_b"] and len(rows) == 31
+    assert [int(r[0]) for r in rows[1:]] == list(range(1, 31))
+    runs = (out / "first-runs.csv").read_text().splitlines()
+    assert len(runs) == 2 and ",4,0,30," in runs[1]
+    assert (out / "first-metrics.csv").read_text().startswith("iteration,faces,identity_b")
+    assert len((out / "first-checkpoints.csv").read_text().splitlines()) == 8
+    assert not list(out.glob(".*tmp"))
+    assert run(project, "session", "export", "first", "--csv", "--out",
+               str(tmp_path / "nowhere")) == 2
+    with pytest.raises(SystemExit):   # --csv is required
+        run(project, "session", "export", "first")
+    assert "the following arguments are required: --csv" in capsys.readouterr().err
+
+
+def test_plot_draws_the_curves_and_the_metrics(project: Project, trained, capsys) -> None:
+    assert run(project, "session", "plot", "first", "second", "--width", "90", "--height",
+               "20", "--smoothing", "raw", "--log") == 0
+    out = capsys.readouterr().out
+    assert "first vs second" in out and "first loss A" in out and "iteration" in out
+    assert "\x1b[" not in out   # no colour codes when piped
+    assert max(len(line) for line in io.StringIO(out)) <= 91
+    assert run(project, "session", "plot", "first", "--metrics", "--width", "90") == 0
+    out = capsys.readouterr().out
+    assert "identity of the A→B output" in out and "pose error" in out
+
+
+def test_delete_asks_first_and_takes_the_files(project: Project, trained, capsys) -> None:
+    folder = project.models / str(trained.id)
+    assert run(project, "session", "delete", "first") == 2   # no terminal: needs --yes
+    assert folder.is_dir()
+    assert run(project, "session", "delete", "first", "--yes") == 0
+    assert "deleted session first:" in capsys.readouterr().out
+    assert not folder.exists()
+    with project.connection() as conn:
+        assert [s.name for s in sessions.list_sessions(conn)] == ["second"]
+        assert conn.execute("SELECT COUNT(*) FROM losses").fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0

@@ -1,0 +1,443 @@
+"""The Analysis screen's twins: list and show sessions, plot and export their curves,
+resume, restore and delete them.
+
+    swapdeck sessions PROJECT [--json]
+    swapdeck session show PROJECT SESSION [--json] [--verify]
+    swapdeck session plot PROJECT SESSION [SESSION ...] [--last N] [--smoothing S] [--log]
+    swapdeck session export PROJECT SESSION --csv [--out FOLDER]
+    swapdeck session delete PROJECT SESSION [--yes]
+    swapdeck resume PROJECT SESSION [per-run settings]
+    swapdeck restore PROJECT SESSION CHECKPOINT [--yes]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import plotext
+
+from store import sessions
+from store.analysis_view import SessionDetail, SessionRow, list_rows, read_detail
+from store.project import open_project
+from store.session_files import FileState, checkpoint_path, verify
+from store.session_removal import DeleteError, delete_session
+from store.session_restore import RestoreError, restore
+from store.train_catalogue import load
+from store.train_jobs import TrainRequestError, describe_settings, resume_params
+from tui.cli_common import JSON_SCHEMA, CliError, add_queue_options, print_json, queue
+from tui.cli_train import add_setting, resolve_session, settings_given
+from tui.format import human_age
+from tui.loss_curves import (METRIC_GRAPHS, SMOOTHING_HELP, Smoothing, draw_losses,
+                             draw_metrics, read_curves)
+
+SESSION_HELP = "the session's id or name (swapdeck sessions lists them)"
+
+
+def add_session_parsers(commands: argparse._SubParsersAction) -> None:
+    listing = commands.add_parser("sessions", help="list the training sessions")
+    listing.add_argument("project", help="the project folder")
+    listing.add_argument("--json", action="store_true", help="print the stable JSON document")
+
+    session = commands.add_parser("session", help="show, plot, export or delete a session")
+    actions = session.add_subparsers(dest="action", required=True, metavar="ACTION",
+                                     help="what to do with the session")
+    show = actions.add_parser("show", help="a session's settings, runs, checkpoints, archives "
+                                           "and swap metrics")
+    _project_and_session(show)
+    show.add_argument("--json", action="store_true", help="print the stable JSON document")
+    show.add_argument("--verify", action="store_true",
+                      help="read every model file and check its sha256 (slow: about a second "
+                           "per GB) instead of the quick check of its header and length")
+
+    plot = actions.add_parser("plot", help="draw the loss graph in the terminal (several "
+                                           "sessions: compared on one graph)")
+    plot.add_argument("project", help="the project folder")
+    plot.add_argument("sessions", nargs="+", metavar="SESSION", help=SESSION_HELP)
+    plot.add_argument("--last", type=_positive, metavar="N",
+                      help="only the newest N iterations (default: all)")
+    plot.add_argument("--smoothing", choices=[s.value for s in Smoothing],
+                      default=Smoothing.EMA.value, help=f"{SMOOTHING_HELP} (default ema)")
+    plot.add_argument("--log", action="store_true", help="a logarithmic loss axis")
+    plot.add_argument("--metrics", action="store_true",
+                      help="draw the swap metrics (identity; pose and expression errors) of "
+                           "the first session instead of the losses")
+    plot.add_argument("--width", type=_positive, help="columns (default: the terminal's)")
+    plot.add_argument("--height", type=_positive,
+                      help="rows of each graph (default: the terminal's, at most 30)")
+
+    export = actions.add_parser("export", help="write a session's losses, runs, swap metrics "
+                                               "and checkpoints as CSV files")
+    _project_and_session(export)
+    export.add_argument("--csv", action="store_true", required=True,
+                        help="write CSV (the one format for now)")
+    export.add_argument("--out", type=Path, default=Path("."),
+                        help="the folder to write <session>-losses.csv, -runs.csv, "
+                             "-metrics.csv and -checkpoints.csv into (default: here)")
+
+    delete = actions.add_parser("delete", help="delete a session, its history and its model "
+                                               "files (asks first)")
+    _project_and_session(delete)
+    delete.add_argument("--yes", action="store_true",
+                        help="do not ask (needed when not run from a terminal)")
+
+    resume = commands.add_parser(
+        "resume", help="continue a session from its newest checkpoint (same as train --resume)",
+        description="Queue a train job that continues the session from its newest "
+                    "checkpoint with its stored settings, changing the per-run ones given "
+                    "here. The model, its options and the data and loss settings are frozen.")
+    _project_and_session(resume)
+    for group in load().groups:
+        if not group.frozen:
+            section = resume.add_argument_group(f"{group.name} settings", group.help)
+            for option in group.options:
+                add_setting(section, option, *(["--lr"] if option.name == "learning_rate"
+                                               else []))
+    add_queue_options(resume)
+
+    restore_ = commands.add_parser(
+        "restore", help="go back to one of a session's backups or snapshots (what came after "
+                        "is archived, not deleted)")
+    _project_and_session(restore_)
+    restore_.add_argument("checkpoint", type=int,
+                          help="the checkpoint's id (swapdeck session show lists them)")
+    restore_.add_argument("--yes", action="store_true",
+                          help="do not ask (needed when not run from a terminal)")
+
+
+def _project_and_session(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", help="the project folder")
+    parser.add_argument("session", help=SESSION_HELP)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+# --- sessions and session show ----------------------------------------------------------
+
+def clock(stamp: float | None) -> str:
+    return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M") if stamp else "-"
+
+
+def row_json(row: SessionRow) -> dict:
+    last = row.last_run
+    return {**row.session.to_json(), "runs": row.runs, "status": row.status,
+            "job_id": row.job.id if row.job else None,
+            "last_run_started_at": last.started_at if last else None,
+            "problem": row.health.problem,
+            "restore_offer": row.health.offer.id if row.health.offer else None}
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    with project.connection() as conn:
+        rows = list_rows(conn, project.models)
+    if args.json:
+        print_json({"schema": JSON_SCHEMA, "sessions": [row_json(row) for row in rows]})
+        return 0
+    if not rows:
+        print("no sessions yet: swapdeck train PROJECT starts one")
+        return 0
+    _table(["id", "name", "model", "A", "B", "iteration", "runs", "last run", "status"],
+           [[str(r.session.id), r.session.name, r.session.model, r.session.name_a,
+             r.session.name_b, f"{r.session.iteration:,}", str(r.runs),
+             clock(r.last_run.started_at if r.last_run else None), r.status] for r in rows])
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    with project.connection() as conn:
+        session = resolve_session(conn, args.session)
+        detail = read_detail(conn, project.models, session.id)
+    states = {c.checkpoint.id: c.state for c in detail.checkpoints}
+    if args.verify:
+        states = {c.checkpoint.id: _verify(project.models, c.checkpoint)
+                  for c in detail.checkpoints}
+    if args.json:
+        print_json(detail_json(detail, states))
+    else:
+        _print_detail(detail, states)
+    return 0
+
+
+def detail_json(detail: SessionDetail, states: dict[int, FileState]) -> dict:
+    now = time.time()
+    return {
+        "schema": JSON_SCHEMA,
+        "session": row_json(detail.row),
+        "runs": [{"id": r.id, "job_id": r.job_id, "started_at": r.started_at,
+                  "ended_at": r.ended_at, "elapsed_s": r.elapsed(now),
+                  "start_iteration": r.start_iteration, "end_iteration": r.end_iteration,
+                  "batch_size": r.batch_size, "examples_per_s": r.examples_per_second(now),
+                  "device": r.device, "rollbacks": r.rollbacks, "end_reason": r.end_reason,
+                  "settings": r.settings} for r in detail.runs],
+        "checkpoints": [{"id": c.checkpoint.id, "kind": c.checkpoint.kind,
+                         "iteration": c.checkpoint.iteration, "path": c.checkpoint.path,
+                         "sha256": c.checkpoint.sha256, "loss_a": c.checkpoint.loss_a,
+                         "loss_b": c.checkpoint.loss_b, "created_at": c.checkpoint.created_at,
+                         "archive_id": c.checkpoint.archive_id,
+                         "file": states[c.checkpoint.id].value,
+                         "restore_refusal": c.restore_refusal} for c in detail.checkpoints],
+        "archives": [{"id": a.id, "created_at": a.created_at, "iteration": a.iteration,
+                      "restored_to": a.restored_to, "reason": a.reason}
+                     for a in detail.archives],
+        "swap_metrics": [{"iteration": m.iteration, "faces": m.faces,
+                          "identity_a": m.identity_a, "identity_b": m.identity_b,
+                          "pose_error": m.pose_error, "expression_error": m.expression_error}
+                         for m in detail.metrics],
+        "preview_iterations": list(detail.preview_iterations),
+    }
+
+
+def _print_detail(detail: SessionDetail, states: dict[int, FileState]) -> None:
+    row, session = detail.row, detail.session
+    print(f"session {session.id} {session.name}: {session.model}, A {session.name_a}, "
+          f"B {session.name_b}; iteration {session.iteration:,}; {row.status}")
+    if row.health.problem:
+        print(f"PROBLEM: {row.health.problem}")
+    frozen, run = describe_settings(session)
+    print("frozen in the session:\n  " + "\n  ".join(frozen))
+    print("per-run settings (the newest run's):\n  " + "\n  ".join(run))
+    now = time.time()
+    print(f"\nruns ({len(detail.runs)}):")
+    _table(["started", "ended", "elapsed", "batch", "iterations", "examples/s", "device",
+            "rollbacks", "why it ended"],
+           [[clock(r.started_at), clock(r.ended_at) if r.ended_at else "running",
+             human_age(r.elapsed(now)), str(r.batch_size),
+             f"{r.start_iteration:,}->{r.end_iteration:,}",
+             _number(r.examples_per_second(now), 1), r.device, str(r.rollbacks),
+             r.end_reason or "-"] for r in detail.runs])
+    print(f"\ncheckpoints ({len(detail.checkpoints)}; restore one with swapdeck restore "
+          "PROJECT SESSION ID):")
+    _table(["id", "kind", "iteration", "loss A", "loss B", "sha256", "file", "where"],
+           [[str(c.checkpoint.id), c.checkpoint.kind, f"{c.checkpoint.iteration:,}",
+             _number(c.checkpoint.loss_a, 4), _number(c.checkpoint.loss_b, 4),
+             c.checkpoint.sha256[:12], states[c.checkpoint.id].value,
+             ("live" if c.checkpoint.archive_id is None
+              else f"archive #{c.checkpoint.archive_id}")
+             + (" (kept only)" if c.restore_refusal else "")]
+            for c in detail.checkpoints])
+    for archive in detail.archives:
+        print(f"archive #{archive.id} ({clock(archive.created_at)}): {archive.reason}; the "
+              f"state at iteration {archive.iteration:,} is kept")
+    measured = [m for m in detail.metrics if m.faces]
+    if measured:
+        print("\nswap metrics (A→B output: identity like B / like A, pose error °, "
+              "expression error):")
+        for label, m in (("first", measured[0]), ("newest", measured[-1])):
+            print(f"  {label:<7} iteration {m.iteration:>9,}: {_number(m.identity_b, 3)} / "
+                  f"{_number(m.identity_a, 3)}, {_number(m.pose_error, 1)}, "
+                  f"{_number(m.expression_error, 3)}")
+    print(f"\npreviews: {len(detail.preview_iterations)}")
+
+
+def _verify(models: Path, checkpoint: sessions.Checkpoint) -> FileState:
+    path = checkpoint_path(models, checkpoint)
+    size = path.stat().st_size if path.exists() else 0
+    return verify(models, checkpoint, _progress(f"checking {checkpoint.label}", size))
+
+
+def _progress(what: str, total: int) -> Callable[[int], None]:
+    """Prints how far a long read has got to stderr, at most twice a second."""
+    done, shown = 0, 0.0
+
+    def on_chunk(size: int) -> None:
+        nonlocal done, shown
+        done += size
+        now = time.monotonic()
+        if now - shown >= 0.5 or done >= total:
+            shown = now
+            end = "\n" if done >= total else ""
+            print(f"\r{what}: {done * 100 // max(total, 1)}%", end=end, file=sys.stderr,
+                  flush=True)
+    return on_chunk
+
+
+def _number(value: float | None, digits: int) -> str:
+    return f"{value:.{digits}f}" if value is not None else "-"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(header)]
+    for line in (header, *rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+
+
+# --- plot and export --------------------------------------------------------------------
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    columns, lines = shutil.get_terminal_size((100, 30))
+    width = args.width or columns
+    height = args.height or max(10, min(30, lines - 2))
+    with project.connection() as conn:
+        chosen = [resolve_session(conn, reference) for reference in args.sessions]
+        if args.metrics:
+            graphs = [(draw_metrics, (sessions.metrics(conn, chosen[0].id), graph))
+                      for graph in METRIC_GRAPHS]
+        else:
+            curves = read_curves(conn, [(s.id, s.name) for s in chosen], args.last,
+                                 points=max(width * 2, 100))
+            title = " vs ".join(s.name for s in chosen) + (
+                f": the newest {args.last:,} iterations" if args.last else "")
+            graphs = [(draw_losses, (curves, Smoothing(args.smoothing), args.log, title))]
+    colour = sys.stdout.isatty()
+    plotext.limitsize(False, False)   # the size asked for, not the terminal's, when piped
+    for draw, arguments in graphs:
+        draw(plotext, *arguments)
+        plotext.plotsize(width, height)
+        if not colour:
+            plotext.theme("clear")
+        text = plotext.build()
+        print(text if colour else plotext.uncolorize(text))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    folder: Path = args.out
+    if not folder.is_dir():
+        raise CliError(f"no folder {folder}")
+    with project.connection() as conn:
+        session = resolve_session(conn, args.session)
+        detail = read_detail(conn, project.models, session.id)
+        now = time.time()
+        tables: list[tuple[str, list[str], Iterable[Sequence[object]]]] = [
+            ("losses", ["iteration", "loss_a", "loss_b"],
+             conn.execute("SELECT iteration, loss_a, loss_b FROM losses WHERE session_id = ?"
+                          " ORDER BY iteration", (session.id,))),
+            ("runs", ["run", "started", "ended", "elapsed_s", "batch", "start_iteration",
+                      "end_iteration", "examples_per_s", "device", "rollbacks", "end_reason"],
+             [(r.id, _iso(r.started_at), _iso(r.ended_at), round(r.elapsed(now), 1),
+               r.batch_size, r.start_iteration, r.end_iteration,
+               _rounded(r.examples_per_second(now)), r.device, r.rollbacks,
+               r.end_reason or "") for r in detail.runs]),
+            ("metrics", ["iteration", "faces", "identity_b", "identity_a", "pose_error",
+                         "expression_error"],
+             [(m.iteration, m.faces, m.identity_b, m.identity_a, m.pose_error,
+               m.expression_error) for m in detail.metrics]),
+            ("checkpoints", ["id", "kind", "iteration", "loss_a", "loss_b", "sha256", "path",
+                             "archive_id", "file"],
+             [(c.checkpoint.id, c.checkpoint.kind, c.checkpoint.iteration, c.checkpoint.loss_a,
+               c.checkpoint.loss_b, c.checkpoint.sha256, c.checkpoint.path,
+               c.checkpoint.archive_id or "", c.state.value) for c in detail.checkpoints]),
+        ]
+        for name, header, rows in tables:
+            path = folder / f"{_file_name(session.name)}-{name}.csv"
+            count = _write_csv(path, header, rows)
+            print(f"wrote {path} ({count:,} rows)")
+    return 0
+
+
+def _write_csv(path: Path, header: list[str], rows: Iterable[Sequence[object]]) -> int:
+    """Write to a temp file beside `path`, then rename it into place."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    count = 0
+    try:
+        with open(temp, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            for row in rows:
+                writer.writerow(row)
+                count += 1
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    return count
+
+
+def _file_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def _iso(stamp: float | None) -> str:
+    return datetime.fromtimestamp(stamp).isoformat(timespec="seconds") if stamp else ""
+
+
+def _rounded(value: float | None) -> float | str:
+    return round(value, 2) if value is not None else ""
+
+
+# --- resume, restore, delete -------------------------------------------------------------
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    with project.connection() as conn:
+        session = resolve_session(conn, args.session)
+        try:
+            params = resume_params(conn, project.models, session, settings_given(args))
+        except TrainRequestError as exc:
+            raise CliError(str(exc)) from None
+        print(f"session {session.name} resumes from iteration {session.iteration:,}")
+        return queue(project, conn, "train", [params], args, show_progress=True)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    with project.connection() as conn:
+        session = resolve_session(conn, args.session)
+        try:
+            chosen = sessions.checkpoint(conn, args.checkpoint)
+        except sessions.SessionError as exc:
+            raise CliError(f"{exc} (swapdeck session show lists them)") from None
+        _confirm(args.yes, f"restore session {session.name} from iteration "
+                           f"{session.iteration:,} to the {chosen.label}? What came after is "
+                           "archived, not deleted.")
+        path = checkpoint_path(project.models, chosen)
+        size = path.stat().st_size if path.exists() else 0
+        try:
+            done = restore(conn, project.models, session, args.checkpoint,
+                           _progress(f"checking {chosen.label}", size))
+        except RestoreError as exc:
+            raise CliError(str(exc)) from None
+    print(f"session {session.name} is at the {done.checkpoint.label}; archive #"
+          f"{done.archive.id} keeps {done.archived_checkpoints} checkpoints and "
+          f"{done.archived_losses:,} loss rows from after it")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    with project.connection() as conn:
+        session = resolve_session(conn, args.session)
+        _confirm(args.yes, f"delete session {session.name}, its history and its model files "
+                           f"(models/{session.id}/)? This cannot be undone.")
+        try:
+            done = delete_session(conn, project.models, session)
+        except DeleteError as exc:
+            raise CliError(str(exc)) from None
+    print(f"deleted session {session.name}: {done.files} files ({done.bytes / 1e9:.2f} GB), "
+          f"{done.losses:,} loss rows")
+    return 0
+
+
+def _confirm(yes: bool, question: str) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise CliError(f"{question.split('?')[0]}: add --yes to do it without a terminal")
+    answer = input(f"{question} [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise CliError("nothing changed")
+
+
+def cmd_session(args: argparse.Namespace) -> int:
+    return SESSION_ACTIONS[args.action](args)
+
+
+SESSION_ACTIONS = {"show": cmd_show, "plot": cmd_plot, "export": cmd_export,
+                   "delete": cmd_delete}
+COMMANDS = {"sessions": cmd_sessions, "session": cmd_session, "resume": cmd_resume,
+            "restore": cmd_restore}
