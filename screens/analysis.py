@@ -151,7 +151,10 @@ class AnalysisScreen(Screen[None]):
         Binding("escape", "back", "Back", id="analysis.back",
                 tooltip="Go back to the dashboard"),
         *(Binding(str(number), f"tab('{tab}')", tab.removesuffix("-tab"), show=False,
-                  id=f"analysis.{tab}", tooltip=f"Show the {tab.removesuffix('-tab')} tab")
+                  id=f"analysis.{tab}", tooltip=f"Show the {tab.removesuffix('-tab')} tab "
+                                                "(1 to 5; the runs and checkpoints tables "
+                                                "take the arrow keys, the others leave them "
+                                                "to the sessions)")
           for number, tab in enumerate(TABS, start=1)),
     ]
 
@@ -403,7 +406,10 @@ class AnalysisScreen(Screen[None]):
         self._reread()
 
     def action_tab(self, tab: str) -> None:
+        """Show a tab; its table (runs, checkpoints) takes the keys, else the sessions do."""
         self.query_one("#tabs", TabbedContent).active = tab
+        table = {"runs-tab": "#runs", "checkpoints-tab": "#checkpoints"}.get(tab, "#sessions")
+        self.query_one(table, DataTable).focus()
 
     def action_preview(self, step: int) -> None:
         if self.detail is None or not self.detail.preview_iterations:
