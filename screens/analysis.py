@@ -486,8 +486,11 @@ class AnalysisScreen(Screen[None]):
         detail = self.detail
         if detail is None:
             return
-        choices = [c for c in detail.checkpoints
-                   if c.restore_refusal is None and c.state is FileState.OK]
+        at_now = [c for c in detail.checkpoints if c.checkpoint.archive_id is None
+                  and c.checkpoint.iteration == detail.session.iteration]
+        current = at_now[0] if len(at_now) == 1 else None   # restoring it would change nothing
+        choices = [c for c in detail.checkpoints if c.restore_refusal is None
+                   and c.state is FileState.OK and c is not current]
         if not choices:
             self.notify("no checkpoint of this session can be restored", severity="warning")
             return
@@ -496,13 +499,13 @@ class AnalysisScreen(Screen[None]):
                        if self.query_one("#tabs", TabbedContent).active == "checkpoints-tab"
                        else None)
         offer = detail.row.health.offer
-        current = highlighted or (str(offer.id) if offer is not None else None)
+        preferred = highlighted or (str(offer.id) if offer is not None else None)
         options = [(str(c.checkpoint.id),
                     f"{c.checkpoint.label}" + (f" (archive #{c.checkpoint.archive_id})"
                                                if c.checkpoint.archive_id else ""))
                    for c in choices]
         self.app.push_screen(ChooseDialog(f"Restore {detail.session.name} to", options,
-                                          current),
+                                          preferred),
                              lambda chosen: self._restore_chosen(detail, chosen))
 
     def _restore_chosen(self, detail: SessionDetail, chosen: str | None) -> None:
