@@ -34,6 +34,13 @@ class Deleted:
     losses: int
 
 
+def refusal(conn: sqlite3.Connection, session: Session) -> str | None:
+    """Why the session cannot be deleted now, or None when it can."""
+    if (job_id := sessions.active_job(conn, session.id)) is not None:
+        return f"session {session.name} has train job {job_id} queued or running: stop it first"
+    return None
+
+
 def delete_session(conn: sqlite3.Connection, models: Path, session: Session) -> Deleted:
     folder = session_folder(models, session.id)
     aside = models / f"{DELETED_PREFIX}{session.id}-{secrets.token_hex(4)}"
@@ -41,9 +48,8 @@ def delete_session(conn: sqlite3.Connection, models: Path, session: Session) -> 
     moved = False
     try:
         with write(conn):
-            if (job_id := sessions.active_job(conn, session.id)) is not None:
-                raise DeleteError(f"session {session.name} has train job {job_id} queued or "
-                                  "running: stop it first")
+            if (why := refusal(conn, session)) is not None:
+                raise DeleteError(why)
             losses = conn.execute("SELECT COUNT(*) FROM losses WHERE session_id = ?",
                                   (session.id,)).fetchone()[0]
             conn.execute("DELETE FROM sessions WHERE id = ?", (session.id,))

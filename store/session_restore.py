@@ -72,9 +72,18 @@ def restorable(conn: sqlite3.Connection, checkpoint: Checkpoint) -> str | None:
             "only the newest archive's checkpoints can be restored")
 
 
-def restore(conn: sqlite3.Connection, models: Path, session: Session, checkpoint_id: int,
-            on_chunk: Callable[[int], None] | None = None) -> Restored:
-    """Make checkpoint `checkpoint_id` the session's newest, after checking its file's hash."""
+@dataclass(frozen=True)
+class Plan:
+    """What restoring a checkpoint will do, found without reading its file."""
+    checkpoint: Checkpoint
+    after: int                         # the live history past this iteration is archived
+    archived: tuple[Checkpoint, ...]   # the live checkpoints it archives, newest first
+    losses: int                        # the live loss rows it archives
+
+
+def plan(conn: sqlite3.Connection, session: Session, checkpoint_id: int) -> Plan:
+    """What restoring checkpoint `checkpoint_id` would archive; raises RestoreError for
+    what can be refused before its file is read."""
     try:
         chosen = sessions.checkpoint(conn, checkpoint_id)
     except sessions.SessionError as exc:
@@ -84,42 +93,51 @@ def restore(conn: sqlite3.Connection, models: Path, session: Session, checkpoint
     _refuse_if_training(conn, session)
     if (why := restorable(conn, chosen)) is not None:
         raise RestoreError(why)
+    live = sessions.checkpoints(conn, session.id)
     if chosen.archive_id is None and chosen.iteration == session.iteration and not any(
-            other.iteration >= chosen.iteration and other.id != chosen.id
-            for other in sessions.checkpoints(conn, session.id)):
+            other.iteration >= chosen.iteration and other.id != chosen.id for other in live):
         raise RestoreError(f"session {session.name} is at the {chosen.label} already")
+    # undoing a restore archives what was trained since the archive's branch point
+    after = (chosen.iteration if chosen.archive_id is None else conn.execute(
+        "SELECT restored_to FROM session_archives WHERE id = ?",
+        (chosen.archive_id,)).fetchone()[0])
+    # the others at the chosen iteration too, so the chosen one is the newest
+    archived = tuple(c for c in live if c.iteration > after
+                     or (c.iteration == chosen.iteration and c.id != chosen.id))
+    losses = conn.execute("SELECT COUNT(*) FROM losses WHERE session_id = ? AND iteration > ?",
+                          (session.id, after)).fetchone()[0]
+    return Plan(chosen, after, archived, losses)
+
+
+def restore(conn: sqlite3.Connection, models: Path, session: Session, checkpoint_id: int,
+            on_chunk: Callable[[int], None] | None = None) -> Restored:
+    """Make checkpoint `checkpoint_id` the session's newest, after checking its file's hash."""
+    chosen = plan(conn, session, checkpoint_id).checkpoint
     state = verify(models, chosen, on_chunk)
     if state is not FileState.OK:
         raise RestoreError(f"{describe(state, chosen)}: choose another checkpoint")
     with write(conn):
-        # checked again inside the transaction: a train job may have started meanwhile
-        _refuse_if_training(conn, session)
-        if sessions.checkpoint(conn, checkpoint_id) != chosen:
+        # planned again inside the transaction: a train job may have started meanwhile
+        planned = plan(conn, session, checkpoint_id)
+        if planned.checkpoint != chosen:
             raise RestoreError(f"the {chosen.label} changed while its file was checked: try "
                                "again")
         current = conn.execute("SELECT iteration FROM sessions WHERE id = ?",
                                (session.id,)).fetchone()[0]
-        source = (conn.execute("SELECT restored_to FROM session_archives WHERE id = ?",
-                               (chosen.archive_id,)).fetchone()
-                  if chosen.archive_id is not None else None)
-        base = source[0] if source is not None else chosen.iteration
         archive_id = conn.execute(
             "INSERT INTO session_archives (session_id, created_at, iteration, restored_to,"
             " reason) VALUES (?, ?, ?, ?, ?)",
             (session.id, time.time(), current, chosen.iteration,
              f"restored to the {chosen.label}")).lastrowid
-        # the others at the chosen iteration too, so the chosen one is the newest
-        moved_checkpoints = conn.execute(
-            "UPDATE checkpoints SET archive_id = ? WHERE session_id = ? AND archive_id IS NULL"
-            " AND (iteration > ? OR (iteration = ? AND id != ?))",
-            (archive_id, session.id, base, chosen.iteration, chosen.id)).rowcount
-        moved_losses = _archive_history(conn, session.id, archive_id, base)
+        conn.executemany("UPDATE checkpoints SET archive_id = ? WHERE id = ?",
+                         [(archive_id, c.id) for c in planned.archived])
+        moved_losses = _archive_history(conn, session.id, archive_id, planned.after)
         if chosen.archive_id is not None:
             _bring_back(conn, session.id, chosen.archive_id, chosen.iteration)
         conn.execute("UPDATE sessions SET iteration = ? WHERE id = ?",
                      (chosen.iteration, session.id))
     archive = next(a for a in archives(conn, session.id) if a.id == archive_id)
-    return Restored(sessions.checkpoint(conn, checkpoint_id), archive, moved_checkpoints,
+    return Restored(sessions.checkpoint(conn, checkpoint_id), archive, len(planned.archived),
                     moved_losses)
 
 

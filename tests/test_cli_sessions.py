@@ -34,6 +34,13 @@ def run(project: Project, *args: str) -> int:
                  *rest[1 if command == "session" else 0:]])
 
 
+class Terminal(io.StringIO):
+    """A stdin that says it is a terminal, with the answers a person would type."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def snapshot_id(project: Project, session_id: int, iteration: int) -> int:
     with project.connection() as conn:
         return next(c.id for c in sessions.checkpoints(conn, session_id, "snapshot")
@@ -105,7 +112,7 @@ def test_restore_then_resume_continues_from_the_restored_iteration(
     assert "20 loss rows" in out
     assert run(project, "resume", "first", "--iterations", "25", "--lr", "1e-5",
                "--no-worker") == 0
-    assert "session first resumes from iteration 10" in capsys.readouterr().out
+    assert "session first resumes at iteration 10 and trains to 25" in capsys.readouterr().out
     job = drain(project)[0]   # newest first
     assert job.status == JobStatus.DONE, job.error
     assert job.params["settings"] == {"iterations": 25, "learning_rate": 1e-5}
@@ -120,7 +127,9 @@ def test_restore_then_resume_continues_from_the_restored_iteration(
     (["restore", "second", "{snapshot}", "--yes"], "belongs to another session"),
     (["restore", "nobody", "1", "--yes"], "no session 'nobody'"),
     (["resume", "first", "--batch-size", "0"], None),
-    (["resume", "first"], "raise"),
+    (["resume", "first"], "has reached its 30 iterations: give --iterations above 30"),
+    (["train", "--resume", "first", "--iterations", "20"], "has reached its 20 iterations"),
+    (["session", "plot", "first", "second", "--metrics"], "give one session"),
 ])
 def test_bad_requests_get_one_line(project: Project, trained, capsys, args: list[str],
                                    message: str | None) -> None:
@@ -129,14 +138,10 @@ def test_bad_requests_get_one_line(project: Project, trained, capsys, args: list
         [job] = [j for j in drain(project) if j.status == JobStatus.FAILED]
         assert "batch_size" in (job.error or "")
         return
-    if message == "raise":   # the target is reached: the job says so and ends at once
-        assert run(project, *args, "--no-worker") == 0
-        job = drain(project)[0]
-        assert job.status == JobStatus.DONE and job.result["iterations_run"] == 0
-        return
     args = [arg.format(snapshot=snapshot_id(project, trained.id, 10)) for arg in args]
     assert run(project, *args) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and len(err.splitlines()) == 1
 
 
 def test_resume_and_restore_are_refused_while_the_session_trains(
@@ -197,3 +202,62 @@ def test_delete_asks_first_and_takes_the_files(project: Project, trained, capsys
         assert [s.name for s in sessions.list_sessions(conn)] == ["second"]
         assert conn.execute("SELECT COUNT(*) FROM losses").fetchone()[0] == 0
         assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
+
+
+def test_restore_shows_what_it_archives_and_asks(project: Project, trained, capsys,
+                                                 monkeypatch) -> None:
+    checkpoint = snapshot_id(project, trained.id, 10)
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    assert run(project, "restore", "first", str(checkpoint)) == 2
+    captured = capsys.readouterr()
+    assert ("session first goes back from iteration 30 to the snapshot at 10 "
+            f"(checkpoint {checkpoint})") in captured.out
+    assert "20 loss rows" in captured.out and captured.out.endswith("restore? [y/N] ")
+    assert "nothing changed" in captured.err
+    with project.connection() as conn:
+        assert sessions.get(conn, trained.id).iteration == 30
+    monkeypatch.setattr("sys.stdin", Terminal("y\n"))
+    assert run(project, "restore", "first", str(checkpoint)) == 0
+    out = capsys.readouterr().out
+    planned = int(out.split("archived, not deleted: ")[1].split()[0])
+    assert f"keeps {planned} checkpoints and 20 loss rows" in out
+    # the newest archive's save at 30 can be restored back: its history comes back
+    with project.connection() as conn:
+        undo = next(c for c in sessions.checkpoints(conn, trained.id, "save", archived=True)
+                    if c.iteration == 30)
+    monkeypatch.setattr("sys.stdin", Terminal("yes\n"))
+    assert run(project, "restore", "first", str(undo.id)) == 0
+    out = capsys.readouterr().out
+    assert "archive #1's history up to iteration 30 comes back" in out
+    assert "session first is at the save at 30; archive #2" in out
+    with project.connection() as conn:
+        assert len(sessions.losses(conn, trained.id)) == 30
+
+
+def test_restore_refuses_before_asking(project: Project, trained, capsys,
+                                       monkeypatch) -> None:
+    with project.connection() as conn:
+        jobs.enqueue(conn, "train", {"session_id": trained.id})
+    monkeypatch.setattr("sys.stdin", Terminal("y\n"))
+    assert run(project, "restore", "first", str(snapshot_id(project, trained.id, 10))) == 2
+    assert run(project, "session", "delete", "first") == 2
+    captured = capsys.readouterr()
+    assert "[y/N]" not in captured.out and captured.err.count("stop it first") == 2
+
+
+def test_delete_asks_on_a_terminal(project: Project, trained, capsys, monkeypatch) -> None:
+    monkeypatch.setattr("sys.stdin", Terminal("y\n"))
+    assert run(project, "session", "delete", "first") == 0
+    out = capsys.readouterr().out
+    assert f"the folder {project.models / str(trained.id)}. This cannot be undone." in out
+    assert "delete? [y/N] deleted session first:" in out
+    assert not (project.models / str(trained.id)).exists()
+
+
+def test_resume_has_only_the_per_run_settings(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["resume", "--help"])
+    out = " ".join(capsys.readouterr().out.split())   # however argparse wrapped it
+    assert "--learning-rate FLOAT, --lr FLOAT" in out and "--warp, --no-warp" in out
+    assert "(default the session's current value)" in out
+    assert "--coverage" not in out and "--model" not in out

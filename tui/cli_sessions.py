@@ -4,9 +4,10 @@ resume, restore and delete them.
     swapdeck sessions PROJECT [--json]
     swapdeck session show PROJECT SESSION [--json] [--verify]
     swapdeck session plot PROJECT SESSION [SESSION ...] [--last N] [--smoothing S] [--log]
+                          [--metrics] [--width W] [--height H] [--no-color]
     swapdeck session export PROJECT SESSION --csv [--out FOLDER]
     swapdeck session delete PROJECT SESSION [--yes]
-    swapdeck resume PROJECT SESSION [per-run settings]
+    swapdeck resume PROJECT SESSION [per-run settings, --lr] [--wait] [--no-worker]
     swapdeck restore PROJECT SESSION CHECKPOINT [--yes]
 """
 from __future__ import annotations
@@ -27,17 +28,18 @@ from store import sessions
 from store.analysis_view import SessionDetail, SessionRow, list_rows, read_detail
 from store.project import open_project
 from store.session_files import FileState, checkpoint_path, verify
-from store.session_removal import DeleteError, delete_session
-from store.session_restore import RestoreError, restore
+from store.session_removal import DeleteError, delete_session, refusal
+from store.session_restore import Plan, RestoreError, plan, restore
 from store.train_catalogue import load
-from store.train_jobs import TrainRequestError, describe_settings, resume_params
-from tui.cli_common import JSON_SCHEMA, CliError, add_queue_options, print_json, queue
-from tui.cli_train import add_setting, resolve_session, settings_given
+from store.train_jobs import describe_settings
+from tui.cli_common import JSON_SCHEMA, CliError, add_queue_options, print_json
+from tui.cli_train import add_setting, queue_resume, resolve_session
 from tui.format import human_age
 from tui.loss_curves import (METRIC_GRAPHS, SMOOTHING_HELP, Smoothing, draw_losses,
                              draw_metrics, read_curves)
 
 SESSION_HELP = "the session's id or name (swapdeck sessions lists them)"
+MAX_LISTED = 5   # archived checkpoints named before a restore
 
 
 def add_session_parsers(commands: argparse._SubParsersAction) -> None:
@@ -66,18 +68,21 @@ def add_session_parsers(commands: argparse._SubParsersAction) -> None:
                       default=Smoothing.EMA.value, help=f"{SMOOTHING_HELP} (default ema)")
     plot.add_argument("--log", action="store_true", help="a logarithmic loss axis")
     plot.add_argument("--metrics", action="store_true",
-                      help="draw the swap metrics (identity; pose and expression errors) of "
-                           "the first session instead of the losses")
-    plot.add_argument("--width", type=_positive, help="columns (default: the terminal's)")
-    plot.add_argument("--height", type=_positive,
+                      help="draw the session's swap metrics (identity; pose and expression "
+                           "errors) instead of the losses (one session only)")
+    plot.add_argument("--width", type=_positive, metavar="W",
+                      help="columns (default: the terminal's)")
+    plot.add_argument("--height", type=_positive, metavar="H",
                       help="rows of each graph (default: the terminal's, at most 30)")
+    plot.add_argument("--no-color", action="store_true",
+                      help="plain text (the default when the output is not a terminal)")
 
     export = actions.add_parser("export", help="write a session's losses, runs, swap metrics "
                                                "and checkpoints as CSV files")
     _project_and_session(export)
     export.add_argument("--csv", action="store_true", required=True,
                         help="write CSV (the one format for now)")
-    export.add_argument("--out", type=Path, default=Path("."),
+    export.add_argument("--out", type=Path, default=Path("."), metavar="FOLDER",
                         help="the folder to write <session>-losses.csv, -runs.csv, "
                              "-metrics.csv and -checkpoints.csv into (default: here)")
 
@@ -97,8 +102,9 @@ def add_session_parsers(commands: argparse._SubParsersAction) -> None:
         if not group.frozen:
             section = resume.add_argument_group(f"{group.name} settings", group.help)
             for option in group.options:
-                add_setting(section, option, *(["--lr"] if option.name == "learning_rate"
-                                               else []))
+                add_setting(section, option,
+                            *(["--lr"] if option.name == "learning_rate" else []),
+                            default="the session's current value")
     add_queue_options(resume)
 
     restore_ = commands.add_parser(
@@ -106,7 +112,8 @@ def add_session_parsers(commands: argparse._SubParsersAction) -> None:
                         "is archived, not deleted)")
     _project_and_session(restore_)
     restore_.add_argument("checkpoint", type=int,
-                          help="the checkpoint's id (swapdeck session show lists them)")
+                          help="the checkpoint's id (swapdeck session show PROJECT SESSION "
+                               "lists them)")
     restore_.add_argument("--yes", action="store_true",
                           help="do not ask (needed when not run from a terminal)")
 
@@ -243,9 +250,8 @@ def _print_detail(detail: SessionDetail, states: dict[int, FileState]) -> None:
 
 
 def _verify(models: Path, checkpoint: sessions.Checkpoint) -> FileState:
-    path = checkpoint_path(models, checkpoint)
-    size = path.stat().st_size if path.exists() else 0
-    return verify(models, checkpoint, _progress(f"checking {checkpoint.label}", size))
+    return verify(models, checkpoint, _progress(f"checking {checkpoint.label}",
+                                                _size(checkpoint_path(models, checkpoint))))
 
 
 def _progress(what: str, total: int) -> Callable[[int], None]:
@@ -282,6 +288,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     columns, lines = shutil.get_terminal_size((100, 30))
     width = args.width or columns
     height = args.height or max(10, min(30, lines - 2))
+    if args.metrics and len(args.sessions) > 1:
+        raise CliError("--metrics draws one session's swap metrics: give one session")
     with project.connection() as conn:
         chosen = [resolve_session(conn, reference) for reference in args.sessions]
         if args.metrics:
@@ -293,7 +301,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
             title = " vs ".join(s.name for s in chosen) + (
                 f": the newest {args.last:,} iterations" if args.last else "")
             graphs = [(draw_losses, (curves, Smoothing(args.smoothing), args.log, title))]
-    colour = sys.stdout.isatty()
+    colour = sys.stdout.isatty() and not args.no_color
     plotext.limitsize(False, False)   # the size asked for, not the terminal's, when piped
     for draw, arguments in graphs:
         draw(plotext, *arguments)
@@ -375,13 +383,7 @@ def _rounded(value: float | None) -> float | str:
 def cmd_resume(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
-        session = resolve_session(conn, args.session)
-        try:
-            params = resume_params(conn, project.models, session, settings_given(args))
-        except TrainRequestError as exc:
-            raise CliError(str(exc)) from None
-        print(f"session {session.name} resumes from iteration {session.iteration:,}")
-        return queue(project, conn, "train", [params], args, show_progress=True)
+        return queue_resume(project, conn, args.session, args)
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
@@ -389,17 +391,16 @@ def cmd_restore(args: argparse.Namespace) -> int:
     with project.connection() as conn:
         session = resolve_session(conn, args.session)
         try:
-            chosen = sessions.checkpoint(conn, args.checkpoint)
+            sessions.checkpoint(conn, args.checkpoint)
         except sessions.SessionError as exc:
-            raise CliError(f"{exc} (swapdeck session show lists them)") from None
-        _confirm(args.yes, f"restore session {session.name} from iteration "
-                           f"{session.iteration:,} to the {chosen.label}? What came after is "
-                           "archived, not deleted.")
-        path = checkpoint_path(project.models, chosen)
-        size = path.stat().st_size if path.exists() else 0
+            raise CliError(f"{exc} (swapdeck session show PROJECT SESSION lists them)") from None
         try:
-            done = restore(conn, project.models, session, args.checkpoint,
-                           _progress(f"checking {chosen.label}", size))
+            planned = plan(conn, session, args.checkpoint)
+            _confirm(args.yes, "restore", _restore_plan(session, planned))
+            chosen = planned.checkpoint
+            done = restore(conn, project.models, session, chosen.id,
+                           _progress(f"checking {chosen.label}",
+                                     _size(checkpoint_path(project.models, chosen))))
         except RestoreError as exc:
             raise CliError(str(exc)) from None
     print(f"session {session.name} is at the {done.checkpoint.label}; archive #"
@@ -408,12 +409,38 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _restore_plan(session: sessions.Session, planned: Plan) -> list[str]:
+    chosen = planned.checkpoint
+    labels = [c.label for c in planned.archived]
+    shown = ", ".join(labels[:MAX_LISTED]) + (f" and {len(labels) - MAX_LISTED} more"
+                                              if len(labels) > MAX_LISTED else "")
+    lines = [f"session {session.name} goes back from iteration {session.iteration:,} to the "
+             f"{chosen.label} (checkpoint {chosen.id}), once its file's hash is checked.",
+             f"archived, not deleted: {len(labels)} checkpoints" + (f" ({shown})" if labels
+                                                                   else "")
+             + f", {planned.losses:,} loss rows and the swap metrics and previews past "
+               f"iteration {planned.after:,}."]
+    if chosen.archive_id is not None:
+        lines.append(f"archive #{chosen.archive_id}'s history up to iteration "
+                     f"{chosen.iteration:,} comes back.")
+    return lines
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
 def cmd_delete(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
         session = resolve_session(conn, args.session)
-        _confirm(args.yes, f"delete session {session.name}, its history and its model files "
-                           f"(models/{session.id}/)? This cannot be undone.")
+        if (why := refusal(conn, session)) is not None:
+            raise CliError(why)
+        _confirm(args.yes, "delete", [
+            f"session {session.name} (iteration {session.iteration:,}), its "
+            f"{len(sessions.runs(conn, session.id)):,} runs, losses, swap metrics, previews and "
+            f"{len(sessions.checkpoints(conn, session.id, archived=True))} checkpoints go, with "
+            f"the folder {project.models / str(session.id)}. This cannot be undone."])
         try:
             done = delete_session(conn, project.models, session)
         except DeleteError as exc:
@@ -423,13 +450,18 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-def _confirm(yes: bool, question: str) -> None:
+def _confirm(yes: bool, action: str, lines: list[str]) -> None:
+    """Show what `action` will do and ask; without a terminal, --yes is the answer."""
     if yes:
         return
     if not sys.stdin.isatty():
-        raise CliError(f"{question.split('?')[0]}: add --yes to do it without a terminal")
-    answer = input(f"{question} [y/N] ").strip().lower()
-    if answer not in ("y", "yes"):
+        raise CliError(f"{action} asks first: add --yes to {action} without a terminal")
+    print("\n".join(lines))
+    try:
+        answer = input(f"{action}? [y/N] ")
+    except EOFError:   # Ctrl-D: no
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
         raise CliError("nothing changed")
 
 

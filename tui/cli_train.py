@@ -9,7 +9,7 @@ import argparse
 from collections.abc import Callable
 
 from store import jobs, sessions
-from store.project import open_project
+from store.project import Project, open_project
 from store.train_catalogue import Option, OptionValueError, load
 from store.train_jobs import TrainRequestError, new_session_params, resume_params
 from tui.cli_common import CliError, add_queue_options, queue
@@ -28,10 +28,12 @@ def _typed(option: Option) -> Callable[[str], object]:
     return parse
 
 
-def add_setting(parser: argparse._ArgumentGroup, option: Option, *aliases: str) -> None:
-    """The option's flag (and any shorter `aliases`) with its help, type and default."""
+def add_setting(parser: argparse._ArgumentGroup, option: Option, *aliases: str,
+                default: str | None = None) -> None:
+    """The option's flag (and any shorter `aliases`) with its help, type and default (or
+    `default`, the default in words)."""
     # argparse %-formats help texts
-    text = f"{option.help} (default {option.default_shown})".replace("%", "%%")
+    text = f"{option.help} (default {default or option.default_shown})".replace("%", "%%")
     if option.type == "bool":
         parser.add_argument(option.flag, *aliases, dest=option.name, default=None,
                             action=argparse.BooleanOptionalAction, help=text)
@@ -124,17 +126,34 @@ def cmd_train(args: argparse.Namespace) -> int:
                 if given:
                     raise CliError(f"{', '.join(given)} cannot change when resuming: they "
                                    "belong to the session")
-                session = resolve_session(conn, args.resume)
-                params = resume_params(conn, project.models, session, settings_given(args))
-            else:
-                model = args.model or DEFAULT_MODEL
-                params = new_session_params(
-                    conn, model=model, model_options=_model_options(model, args.model_option),
-                    settings=settings_given(args), a=args.a, b=args.b, name=args.name,
-                    seed=args.seed)
+                return queue_resume(project, conn, args.resume, args)
+            model = args.model or DEFAULT_MODEL
+            params = new_session_params(
+                conn, model=model, model_options=_model_options(model, args.model_option),
+                settings=settings_given(args), a=args.a, b=args.b, name=args.name,
+                seed=args.seed)
         except TrainRequestError as exc:
             raise CliError(str(exc)) from None
         return queue(project, conn, "train", [params], args, show_progress=True)
+
+
+def queue_resume(project: Project, conn, reference: str, args: argparse.Namespace) -> int:
+    """`train --resume` and `resume`: queue a job that continues the session from its newest
+    checkpoint, with the per-run settings given in `args` changed."""
+    session = resolve_session(conn, reference)
+    try:
+        params = resume_params(conn, project.models, session, settings_given(args))
+    except TrainRequestError as exc:
+        raise CliError(str(exc)) from None
+    live = sessions.checkpoints(conn, session.id)   # newest first: the one it resumes from
+    start = live[0].iteration if live else 0
+    target = params["settings"].get("iterations", session.settings.get(
+        "iterations", load().setting("iterations")[1].default))
+    if target <= start:
+        raise CliError(f"session {session.name} has reached its {target:,} iterations: give "
+                       f"--iterations above {start:,} to train on")
+    print(f"session {session.name} resumes at iteration {start:,} and trains to {target:,}")
+    return queue(project, conn, "train", [params], args, show_progress=True)
 
 
 def resolve_session(conn, reference: str) -> sessions.Session:
