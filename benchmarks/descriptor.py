@@ -24,8 +24,8 @@ from PIL import Image
 from skimage.data import astronaut
 
 from pipeline.extract.dlib_descriptor import DlibDescriptor
-from pipeline.extract.dlib_resnet import (TorchDlibDescriptor, available_cores, load_dlib_resnet,
-                                          native_bf16)
+from pipeline.devices import native_bf16
+from pipeline.extract.dlib_resnet import TorchDlibDescriptor, available_cores, load_dlib_resnet
 from pipeline.extract.model_files import RESNET, SHAPE_68, dlib_model_file
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"

@@ -22,7 +22,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    sync_folder(final.parent)
+    sync_path(final.parent)
 
 
 def atomic_write(final: Path, write: Callable[[Path], None]) -> None:
@@ -30,9 +30,9 @@ def atomic_write(final: Path, write: Callable[[Path], None]) -> None:
         write(temp)
 
 
-def sync_folder(folder: Path) -> None:
-    """Make a rename or removal in `folder` durable."""
-    descriptor = os.open(folder, os.O_RDONLY)
+def sync_path(path: Path) -> None:
+    """Flush a file to the disk, or make a rename or removal in a folder durable."""
+    descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from screens.analysis import AnalysisScreen
+from screens.convert import ConvertScreen
 from screens.dialogs.add_media import AddMediaDialog, AddMediaResult
 from screens.extract import ExtractScreen
 from screens.faces import FacesScreen
@@ -48,6 +49,9 @@ class DashboardScreen(Screen[None]):
         Binding("n", "analysis", "Analysis", id="dashboard.analysis",
                 tooltip="Open the Analysis screen: sessions, runs, loss graphs, swap metrics, "
                         "checkpoints and previews; resume, restore, compare, delete"),
+        Binding("v", "convert", "Convert", id="dashboard.convert",
+                tooltip="Open the Convert screen: swap a face in a video with a trained "
+                        "session, previewing one frame before and after"),
         Binding("c", "cancel_job", "Cancel job", id="dashboard.cancel_job",
                 tooltip="Cancel the selected job (a running one stops at its next unit of work)"),
         Binding("w", "start_worker", "Start worker", id="dashboard.start_worker",
@@ -115,6 +119,9 @@ class DashboardScreen(Screen[None]):
 
     def action_analysis(self) -> None:
         self.app.push_screen(AnalysisScreen())
+
+    def action_convert(self) -> None:
+        self.app.push_screen(ConvertScreen())
 
     def _add_media(self, result: AddMediaResult | None) -> None:
         if result is not None:

@@ -356,6 +356,46 @@ def _0008_session_archives(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _0009_conversions(conn: sqlite3.Connection) -> None:
+    for statement in (
+        # The provenance of every converted output: what it was made from and with what.
+        # `mark` is the payload its pixels carry (project tag and session).
+        """CREATE TABLE conversions (
+            id INTEGER PRIMARY KEY,
+            job_id INTEGER,
+            session_id INTEGER REFERENCES sessions (id) ON DELETE SET NULL,
+            session_name TEXT NOT NULL,
+            source_id INTEGER REFERENCES sources (id) ON DELETE SET NULL,
+            source_path TEXT NOT NULL,
+            source_sha256 TEXT NOT NULL,
+            checkpoint_iteration INTEGER NOT NULL,
+            model_sha256 TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            output TEXT NOT NULL,
+            mark TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            finished_at REAL,
+            frames INTEGER,
+            swapped INTEGER
+        )""",
+        "CREATE INDEX conversions_by_session ON conversions (session_id)",
+        # The Convert screen's before / after pictures of one frame, made by preview jobs.
+        """CREATE TABLE convert_previews (
+            job_id INTEGER PRIMARY KEY,
+            created_at REAL NOT NULL,
+            frame INTEGER NOT NULL,
+            swapped INTEGER NOT NULL,
+            format TEXT NOT NULL,
+            before BLOB NOT NULL,
+            after BLOB NOT NULL
+        )""",
+        # A random id of this project, from which the watermark's project tag is made.
+        "INSERT OR IGNORE INTO settings (key, value) VALUES ('project_uuid', '\"' ||"
+        " lower(hex(randomblob(16))) || '\"')",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _0001_initial),
     Migration(2, "workers", _0002_workers),
@@ -365,6 +405,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "training", _0006_training),
     Migration(7, "training control", _0007_training_control),
     Migration(8, "session archives", _0008_session_archives),
+    Migration(9, "conversions", _0009_conversions),
 )
 LATEST_VERSION = MIGRATIONS[-1].number
 

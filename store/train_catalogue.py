@@ -28,6 +28,7 @@ class Option:
     choices: tuple | None
     optional: bool              # None is allowed (written "none")
     default_text: str | None    # the default in words, when the trainer decides it
+    bounds: tuple[float, float] | None = None   # lowest and highest allowed, when checked here
 
     @property
     def default_shown(self) -> str:
@@ -46,9 +47,19 @@ class Option:
             value = self._convert(text)
         except ValueError:
             raise OptionValueError(f"{self.name} takes {self._kind()}, not {text!r}") from None
+        return self.check(value)
+
+    def check(self, value: object) -> object:
+        """`value` when it is one of the choices and within the bounds."""
+        if value is None and self.optional:
+            return value
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(map(str, self.choices)) + (" or none" if self.optional else "")
-            raise OptionValueError(f"{self.name} is one of {allowed}, not {text!r}")
+            raise OptionValueError(f"{self.name} is one of {allowed}, not {self.show(value)!r}")
+        if self.bounds is not None and not self.bounds[0] <= value <= self.bounds[1]:
+            low, high = self.bounds
+            raise OptionValueError(f"{self.name} is from {low:g} to {high:g}, not "
+                                   f"{self.show(value)}")
         return value
 
     def show(self, value: object) -> str:
@@ -111,17 +122,18 @@ class Catalogue:
         raise OptionValueError(f"unknown setting {name!r}")
 
 
-def _options(entries: list[dict]) -> tuple[Option, ...]:
+def options_from_json(entries: list[dict]) -> tuple[Option, ...]:
     return tuple(Option(e["name"], e["type"], e["default"], e["help"],
                         tuple(e["choices"]) if e["choices"] is not None else None,
-                        e["optional"], e["default_text"]) for e in entries)
+                        e["optional"], e["default_text"],
+                        tuple(e["bounds"]) if "bounds" in e else None) for e in entries)
 
 
 @functools.cache
 def load() -> Catalogue:
     data = json.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
     return Catalogue(
-        {name: ModelEntry(name, entry["help"], _options(entry["options"]))
+        {name: ModelEntry(name, entry["help"], options_from_json(entry["options"]))
          for name, entry in data["models"].items()},
-        tuple(Group(g["name"], g["frozen"], g["help"], _options(g["options"]))
+        tuple(Group(g["name"], g["frozen"], g["help"], options_from_json(g["options"]))
               for g in data["groups"]))

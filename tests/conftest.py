@@ -42,6 +42,20 @@ def astronaut_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory):
+    """A project ready to convert (tests/convert_project.py), built once per test run."""
+    from tests.convert_project import build
+
+    return build(tmp_path_factory.mktemp("convert"))
+
+
+@pytest.fixture
+def ready(built, tmp_path: Path):
+    """A copy of `built` for one test to change."""
+    return built.copy_to(tmp_path)
+
+
 def wait_until(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.05,
                what: str = "condition") -> object:
     deadline = time.monotonic() + timeout

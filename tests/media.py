@@ -1,7 +1,7 @@
 """Media the tests make themselves: synthetic videos and images with known facts."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -12,13 +12,20 @@ from PIL import Image
 
 def write_video(path: Path, frames: int, *, size: int = 64, rate: int = 25,
                 pts_steps: Sequence[int] | None = None, rotation: int | None = None,
-                picture: np.ndarray | None = None) -> Path:
-    """An H.264 video of `frames` flat grey frames, or of `picture` (square RGB) repeated;
-    `pts_steps` gives irregular timing (VFR), `rotation` a display rotation."""
+                picture: np.ndarray | None = None,
+                pictures: Callable[[int], np.ndarray] | None = None, audio: bool = False,
+                audio_codec: str = "aac") -> Path:
+    """An H.264 video of `frames` flat grey frames, or of `picture` (square RGB) repeated, or
+    of `pictures(index)` (square RGB, all one size);
+    `pts_steps` gives irregular timing (VFR), `rotation` a display rotation, `audio` a tone
+    (48 kHz stereo, `audio_codec`) as long as the video, interleaved with it."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=rate)
-        if picture is not None:
-            size = picture.shape[0]
+        tone = _Tone(container, audio_codec) if audio else None
+        if pictures is None and picture is not None:
+            pictures = lambda index: picture  # noqa: E731 - the same picture every time
+        if pictures is not None:
+            size = pictures(0).shape[0]
         stream.width = stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.options = {"preset": "ultrafast", "bf": "0"}
@@ -31,17 +38,55 @@ def write_video(path: Path, frames: int, *, size: int = 64, rate: int = 25,
         pts = 0
         for index in range(frames):
             pixels[:] = index % 250
-            frame = av.VideoFrame.from_ndarray(picture if picture is not None else pixels,
-                                               format="rgb24")
+            frame = av.VideoFrame.from_ndarray(pictures(index) if pictures is not None
+                                               else pixels, format="rgb24")
             if pts_steps is not None:
                 frame.pts = pts
                 frame.time_base = time_base
                 pts += pts_steps[index % len(pts_steps)]
             for packet in stream.encode(frame):
                 container.mux(packet)
+            if tone is not None:
+                tone.until(pts * time_base if pts_steps is not None else Fraction(index + 1, rate))
         for packet in stream.encode():
             container.mux(packet)
+        if tone is not None:
+            tone.close()
     return path
+
+
+class _Tone:
+    """A 440 Hz tone written in 1024-sample frames (PyAV regroups them to the encoder's
+    frame size) up to the time asked for."""
+
+    RATE = 48_000
+    SAMPLES = 1024
+
+    def __init__(self, container: av.container.OutputContainer, codec: str) -> None:
+        self._container = container
+        self._stream = container.add_stream(codec, rate=self.RATE, layout="stereo")
+        self._written = 0
+
+    def until(self, seconds: Fraction) -> None:
+        end = int(seconds * self.RATE)
+        while self._written < end:
+            count = min(self.SAMPLES, end - self._written)
+            times = (self._written + np.arange(count)) / self.RATE
+            wave = (0.2 * np.sin(2 * np.pi * 440 * times)).astype(np.float32)
+            frame = av.AudioFrame.from_ndarray(np.stack([wave, wave]), format="fltp",
+                                               layout="stereo")
+            frame.sample_rate = self.RATE
+            frame.pts = self._written
+            frame.time_base = Fraction(1, self.RATE)
+            self._mux(self._stream.encode(frame))
+            self._written += count
+
+    def close(self) -> None:
+        self._mux(self._stream.encode())
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        for packet in packets:
+            self._container.mux(packet)
 
 
 def write_image(path: Path, seed: int, size: int = 8, noise: bool = False) -> Path:

@@ -20,6 +20,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from screens.analysis import AnalysisScreen
+from screens.convert import ConvertScreen
 from screens.dashboard import DashboardScreen
 from screens.dialogs.add_media import AddMediaDialog
 from screens.dialogs.choose import AskTextDialog, ChooseDialog
@@ -136,7 +137,7 @@ class SwapdeckApp(App[None]):
         remappable = [type(self), DashboardScreen, AddMediaDialog, ExtractScreen, HelpScreen,
                       PathInput, FacesScreen, FaceGrid, FaceDetailScreen, ChooseDialog,
                       AskTextDialog, TrainScreen, AnalysisScreen, ConfirmDialog,
-                      ResumeDialog]
+                      ResumeDialog, ConvertScreen]
         self.key_overrides, problems = check_keymap(config.keys, declared_ids(remappable))
         problems = [*config.problems, *problems]
         if self.key_overrides:

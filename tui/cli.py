@@ -18,6 +18,8 @@ from store.jobs import JobStatus
 from store.project import ProjectError, create_project, open_or_create, open_project
 from tui.cli_common import (JSON_SCHEMA, CliError, add_queue_options, print_json, queue,
                             start_worker_if_needed)
+from tui.cli_convert import COMMANDS as CONVERT_COMMANDS
+from tui.cli_convert import add_convert_parsers
 from tui.cli_curate import COMMANDS as CURATE_COMMANDS
 from tui.cli_curate import add_curation_parsers
 from tui.cli_sessions import COMMANDS as SESSION_COMMANDS
@@ -31,7 +33,8 @@ from tui.thumbs import RENDERER_HELP, RENDERERS, prepare_terminal
 FOLLOW_POLL_S = 0.5
 # Commands that run pipeline code: handed to their own module so this one stays light.
 PIPELINE_COMMANDS = {"worker": "pipeline.worker", "watch": "pipeline.watch",
-                     "models": "pipeline.extract.models_command"}
+                     "models": "pipeline.extract.models_command",
+                     "verify": "pipeline.convert.verify"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,10 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("watch", help="add what is dropped into a folder "
                                       "(see swapdeck watch --help)", add_help=False)
 
+    commands.add_parser("verify", help="say whether a file carries swapdeck's synthetic-media "
+                                       "mark and what it says (see swapdeck verify --help)",
+                        add_help=False)
+
     _add_extract_parser(commands)
     add_curation_parsers(commands)
     add_train_parsers(commands)
     add_session_parsers(commands)
+    add_convert_parsers(commands)
     commands.add_parser("models", help="list extraction backends and whether their model files "
                                        "are here (see swapdeck models --help)", add_help=False)
 
@@ -352,4 +360,5 @@ COMMANDS = {
     **CURATE_COMMANDS,
     **TRAIN_COMMANDS,
     **SESSION_COMMANDS,
+    **CONVERT_COMMANDS,
 }

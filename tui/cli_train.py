@@ -6,11 +6,11 @@ module needs no torch: the flags, their help and their types are the trainer's o
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from store import jobs, sessions
 from store.project import Project, open_project
-from store.train_catalogue import Option, OptionValueError, load
+from store.train_catalogue import Group, Option, OptionValueError, load
 from store.train_jobs import TrainRequestError, new_session_params, resume_params
 from tui.cli_common import CliError, add_queue_options, queue
 from tui.format import cancel_outcome
@@ -77,11 +77,7 @@ def add_train_parsers(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int,
                        help="seed of the first weights and of the random draws (default: "
                             "random)")
-    for group in load().groups:
-        title = f"{group.name} settings" + (" (frozen in the session)" if group.frozen else "")
-        section = train.add_argument_group(title, group.help)
-        for option in group.options:
-            add_setting(section, option)
+    add_setting_groups(train, load().groups)
     add_queue_options(train)
 
     save = commands.add_parser("save", help="ask a training session to save now (within a "
@@ -90,9 +86,21 @@ def add_train_parsers(commands: argparse._SubParsersAction) -> None:
     save.add_argument("session", help="the session's id or name")
 
 
-def settings_given(args: argparse.Namespace) -> dict[str, object]:
-    """The catalogue settings given on the command line (those the parser has)."""
-    return {option.name: value for group in load().groups for option in group.options
+def add_setting_groups(parser: argparse.ArgumentParser, groups: Iterable[Group]) -> None:
+    """A section of flags per catalogue group, each flag with its help."""
+    for group in groups:
+        title = f"{group.name} settings" + (" (frozen in the session)" if group.frozen else "")
+        section = parser.add_argument_group(title, group.help)
+        for option in group.options:
+            add_setting(section, option)
+
+
+def settings_given(args: argparse.Namespace,
+                   groups: Iterable[Group] | None = None) -> dict[str, object]:
+    """The catalogue settings (the trainer's, or those of `groups`) given on the command
+    line."""
+    return {option.name: value for group in (load().groups if groups is None else groups)
+            for option in group.options
             if (value := getattr(args, option.name, None)) is not None}
 
 

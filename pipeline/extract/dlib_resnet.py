@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pipeline.devices import native_bf16
 from pipeline.extract.backends import descriptor
 from pipeline.extract.model_files import RESNET, dlib_model_file
 
@@ -363,14 +364,6 @@ def _cpu_threads(count: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def native_bf16(device: torch.device) -> bool:
-    """Whether the hardware runs bf16 natively (elsewhere bf16 is emulated, slower than fp32)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported(including_emulation=False)
-    # torch has no public query for these CPU features; pinned torch==2.13 has both helpers.
-    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
 def available_cores() -> int:

@@ -68,6 +68,28 @@ def _image_frames(source: Source, wanted: Sequence[PendingFrame]) -> Iterator[Lo
         yield LoadedFrame(frame, image)
 
 
+def read_frame(source: Source, frame: PendingFrame) -> np.ndarray:
+    """One frame, upright: a video seeks to the keyframe before it and decodes from there
+    (from the start when the frame's pts is unknown)."""
+    if source.kind != "video":
+        [loaded] = list(_image_frames(source, [frame]))
+        if loaded.image is None:
+            raise JobError(loaded.error or f"frame {frame.idx} of {source.path} is unreadable")
+        return loaded.image
+    if frame.pts is None:
+        return next(_video_frames(source, [frame])).image
+    try:
+        with av.open(source.path) as container:
+            stream = container.streams.video[0]
+            container.seek(frame.pts, stream=stream, backward=True, any_frame=False)
+            for decoded in container.decode(stream):
+                if decoded.pts is not None and decoded.pts >= frame.pts:
+                    return upright(decoded.to_ndarray(format="rgb24"), source.rotation)
+    except av.error.FFmpegError as exc:
+        raise JobError(f"cannot decode {source.path}: {exc}") from exc
+    raise JobError(f"frame {frame.idx} of {source.path} could not be decoded")
+
+
 def read_frames(source: Source, wanted: Sequence[PendingFrame],
                 stop: threading.Event) -> Iterator[LoadedFrame]:
     """The wanted frames in order, decoded ahead on a background thread."""

@@ -37,7 +37,7 @@ def extract(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     settings = ExtractSettings.from_json(params.get("settings", {}))
     if problems := settings.problems():
         raise JobError("; ".join(problems))
-    source = _usable_source(ctx, int(params["source_id"]))
+    source = usable_source(ctx, int(params["source_id"]))
     existing = faces.get_extraction(ctx.conn, source.id)
     if existing is not None and params.get("force"):
         faces.reset_extraction(ctx.conn, source.id)
@@ -49,19 +49,25 @@ def extract(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     if existing is not None and ExtractSettings.from_json(existing.settings) != settings:
         raise JobError(f"source {source.id} has an unfinished extraction with other settings: "
                        "run it again with the same settings, or use --force to start over")
+    done = extract_pending(ctx, source, settings)
+    summary = _summary(done)
+    ctx.progress(done.frames_done, done.frames_total, summary, force=True)
+    return {"message": summary, "source_id": source.id, "faces": done.faces,
+            "rejected": done.rejected, "frames": done.frames_done}
+
+
+def extract_pending(ctx: JobContext, source: sources.Source,
+                    settings: ExtractSettings) -> faces.Extraction:
+    """Extract the source's frames `settings.every_n` wants that are not yet processed."""
     extractor = filtering_extractor(settings)
     wanted = faces.pending_frames(ctx.conn, source.id, settings.every_n)
     total = (source.frame_count + settings.every_n - 1) // settings.every_n
     faces.start_extraction(ctx.conn, source.id, settings.to_json(), total, ctx.job_id)
     _run_batches(ctx, source, extractor, wanted, total)
-    done = faces.finish_extraction(ctx.conn, source.id)
-    summary = _summary(done)
-    ctx.progress(done.frames_done, total, summary, force=True)
-    return {"message": summary, "source_id": source.id, "faces": done.faces,
-            "rejected": done.rejected, "frames": done.frames_done}
+    return faces.finish_extraction(ctx.conn, source.id)
 
 
-def _usable_source(ctx: JobContext, source_id: int) -> sources.Source:
+def usable_source(ctx: JobContext, source_id: int) -> sources.Source:
     try:
         source = sources.get(ctx.conn, source_id)
     except sources.SourceNotFoundError as exc:

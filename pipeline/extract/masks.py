@@ -31,15 +31,21 @@ def _raise_brows(points: np.ndarray) -> np.ndarray:
     return lifted
 
 
+def hull_mask(points: np.ndarray, kind: str, size: int) -> np.ndarray:
+    """A uint8 mask (0 or 255), `size` pixels square, drawn from 68 landmarks already in that
+    image's pixel coordinates."""
+    if kind not in MASK_KINDS:
+        raise ValueError(f"unknown mask {kind!r} (known: {', '.join(MASK_KINDS)})")
+    # Raising the brows is affine-equivariant, so it may run in any coordinates.
+    points = points if kind == "components" else _raise_brows(points)
+    mask = np.zeros((size, size), np.uint8)
+    for part in PARTS:
+        hull = cv2.convexHull(np.round(points[part]).astype(np.int32))
+        cv2.fillConvexPoly(mask, hull, 255)
+    return mask
+
+
 def landmark_mask(landmarks: np.ndarray, face_matrix: np.ndarray, kind: str,
                   size: int = MASK_SIZE) -> np.ndarray:
     """A uint8 mask (0 or 255) of the aligned crop at `size`."""
-    if kind not in MASK_KINDS:
-        raise ValueError(f"unknown mask {kind!r} (known: {', '.join(MASK_KINDS)})")
-    points = landmarks if kind == "components" else _raise_brows(landmarks)
-    in_crop = transform_points(crop_matrix(face_matrix, size), points)
-    mask = np.zeros((size, size), np.uint8)
-    for part in PARTS:
-        hull = cv2.convexHull(np.round(in_crop[part]).astype(np.int32))
-        cv2.fillConvexPoly(mask, hull, 255)
-    return mask
+    return hull_mask(transform_points(crop_matrix(face_matrix, size), landmarks), kind, size)

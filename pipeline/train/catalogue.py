@@ -29,10 +29,12 @@ GROUPS = (
 )
 
 
-def _options(described: list[OptionInfo]) -> list[dict[str, Any]]:
+def options_json(described: list[OptionInfo]) -> list[dict[str, Any]]:
     return [{"name": o.name, "type": o.type_name, "default": o.default, "help": o.help,
              "choices": list(o.choices) if o.choices is not None else None,
-             "optional": o.optional, "default_text": o.default_text} for o in described]
+             "optional": o.optional, "default_text": o.default_text,
+             **({"bounds": list(o.bounds)} if o.bounds is not None else {})}
+            for o in described]
 
 
 def build() -> dict[str, Any]:
@@ -42,11 +44,11 @@ def build() -> dict[str, Any]:
         "schema": 1,
         "models": {
             name: {"help": inspect.getdoc(sys.modules[config.__module__]).splitlines()[0],
-                   "options": _options(models.describe_options(name))}
+                   "options": options_json(models.describe_options(name))}
             for name, config in registered.items() if config.__module__.startswith("pipeline.")
         },
         "groups": [{"name": name, "frozen": frozen, "help": text,
-                    "options": _options(describe_fields(cls))}
+                    "options": options_json(describe_fields(cls))}
                    for name, cls, frozen, text in GROUPS],
     }
 

@@ -12,7 +12,8 @@ from pipeline.train.data_settings import TrainingDataError
 from pipeline.train.models.registry import ModelOptionError, make_config
 from pipeline.train.session_config import SessionConfig
 from pipeline.train.settings import RunSettings, merge_settings
-from pipeline.train.trainer import Faults, Trainer, default_device
+from pipeline.devices import default_device
+from pipeline.train.trainer import Faults, Trainer
 from store import sessions
 from store.training_faces import PersonError, choose_person
 

@@ -74,16 +74,7 @@ class Keeper:
                       key=lambda row: (row.iteration, row.kind == "save"), reverse=True)
 
     def _load(self, row: sessions.Checkpoint) -> Loaded:
-        path = self.folder / row.path
-        try:
-            digest = file_sha256(path)
-        except OSError as exc:
-            raise checkpoint.CheckpointError(f"checkpoint missing or unreadable: {path} "
-                                             f"({exc.strerror or exc})") from exc
-        if digest != row.sha256:
-            raise checkpoint.CheckpointError(f"checkpoint damaged: {path} (its hash differs "
-                                             "from the one recorded)")
-        return Loaded(row, checkpoint.read(path))
+        return load_verified(self.folder, row)
 
     def _record(self, kind: str, iteration: int, relative: str, sha: str,
                 loss_a: float | None, loss_b: float | None) -> None:
@@ -97,6 +88,20 @@ class Keeper:
         sessions.drop_checkpoints(self.conn, [row.id for row in rows])
         for row in rows:
             (self.folder / row.path).unlink(missing_ok=True)
+
+
+def load_verified(folder: Path, row: sessions.Checkpoint) -> Loaded:
+    """The checkpoint of `row`, read only once its file's hash matches the recorded one."""
+    path = folder / row.path
+    try:
+        digest = file_sha256(path)
+    except OSError as exc:
+        raise checkpoint.CheckpointError(f"checkpoint missing or unreadable: {path} "
+                                         f"({exc.strerror or exc})") from exc
+    if digest != row.sha256:
+        raise checkpoint.CheckpointError(f"checkpoint damaged: {path} (its hash differs "
+                                         "from the one recorded)")
+    return Loaded(row, checkpoint.read(path))
 
 
 def _new_name(kind: str, iteration: int) -> str:

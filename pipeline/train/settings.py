@@ -32,8 +32,9 @@ class RunSettings:
         "help": "Iterations over which the learning rate rises from 0 to its value at the "
                 "start of the session (0: none)."})
     mixed_precision: bool = field(default=True, metadata={
-        "help": "Compute in bfloat16 where it is safe (CPU and GPU): about twice as fast, "
-                "with float32 weights."})
+        "help": "Compute in bfloat16 where it is safe and the hardware has it (GPUs, CPUs "
+                "with AVX-512 BF16 or AMX): about twice as fast, with float32 weights; "
+                "elsewhere float32 is used, as emulated bfloat16 is far slower."})
     save_every: int = field(default=250, metadata={
         "help": "Save the model, a preview and the swap metrics every this many "
                 "iterations."})

@@ -16,6 +16,7 @@ class OptionInfo(NamedTuple):
     choices: tuple | None      # the allowed values, when the field lists them
     optional: bool             # None is allowed too (`str | None`)
     default_text: str | None   # what the default is, when not a fixed value
+    bounds: tuple[float, float] | None = None   # the lowest and highest values allowed
 
 
 def known_names(cls: type, data: dict[str, Any], what: str,
@@ -31,8 +32,9 @@ def known_names(cls: type, data: dict[str, Any], what: str,
 def describe_fields(cls: type) -> list[OptionInfo]:
     """The fields of dataclass `cls` that hold one plain value, in declaration order.
 
-    Field metadata gives "help" (one line) and optionally "choices" and "default_text" (the
-    default in words, when something else decides it); nested settings
+    Field metadata gives "help" (one line) and optionally "choices", "bounds" (lowest,
+    highest) and "default_text" (the default in words, when something else decides it);
+    nested settings
     (a dataclass field) are described on their own.
     """
     hints = typing.get_type_hints(cls)
@@ -49,5 +51,6 @@ def describe_fields(cls: type) -> list[OptionInfo]:
                                     option.metadata["help"],
                                     tuple(choices) if choices is not None else None,
                                     len(plain) < len(members),
-                                    option.metadata.get("default_text")))
+                                    option.metadata.get("default_text"),
+                                    option.metadata.get("bounds")))
     return described

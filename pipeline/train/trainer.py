@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from pipeline.context import JobContext
+from pipeline.devices import native_bf16
 from pipeline.errors import JobCancelled, JobError, WorkerStopping
 from pipeline.train import checkpoint
 from pipeline.train.augment import Augmenter
@@ -45,14 +46,11 @@ class Faults:
     nan_at: set[int] = field(default_factory=set)
 
 
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 class Trainer:
     def __init__(self, ctx: JobContext, session: sessions.Session, settings: RunSettings,
                  device: torch.device, faults: Faults | None = None) -> None:
         self.ctx, self.session, self.settings, self.device = ctx, session, settings, device
+        self.bf16 = settings.mixed_precision and native_bf16(device)
         self.faults = faults or Faults()
         self.config = SessionConfig.from_dict(session.config)
         seed = self.config.seed
@@ -179,7 +177,7 @@ class Trainer:
         channels = {name: batch.masks[:, i:i + 1]
                     for i, name in enumerate(side.cache.mask_channels)}
         with torch.autocast(self.device.type, dtype=torch.bfloat16,
-                            enabled=self.settings.mixed_precision):
+                            enabled=self.bf16):
             output = self.model(batch.inputs, side.side.lower())
         loss = face_loss(output.face, batch.targets, channels.get("face"), channels.get("eye"),
                          channels.get("mouth"), self.config.loss)
@@ -244,7 +242,7 @@ class Trainer:
         faces_a, _ = a.faces(a.preview_ids, self.device)
         faces_b, _ = b.faces(b.preview_ids, self.device)
         with torch.autocast(self.device.type, dtype=torch.bfloat16,
-                            enabled=self.settings.mixed_precision):
+                            enabled=self.bf16):
             columns = preview_columns(self.model, faces_a, faces_b)
         sessions.add_preview(self.ctx.conn, self.session.id, self.iteration, "png",
                              preview_png(columns, self.session.name, self.iteration))
@@ -260,7 +258,7 @@ class Trainer:
                                                  mode="area")
         targets = torch.nn.functional.interpolate(images, size=size, mode="area")
         with torch.autocast(self.device.type, dtype=torch.bfloat16,
-                            enabled=self.settings.mixed_precision):
+                            enabled=self.bf16):
             swapped = self.model.decode(self.model.encode(inputs), "b").face.float()
         scale = size / images.shape[-1]
         landmarks = a.cache.landmarks[a.cache.rows(a.held_out_ids)] * scale

@@ -1,0 +1,1 @@
+"""Conversion: swap faces in a video with a trained model and write the marked result."""

@@ -1,0 +1,304 @@
+"""The `convert` and `convert_preview` jobs.
+
+`convert` makes sure every frame of the source has been searched for faces (extracting the
+frames an every-n extraction skipped, keeping what exists), then swaps the chosen person's
+face in each frame and writes the output under a temporary name, renamed only when whole.
+A provenance record is made first (its id goes into the output's metadata) and dropped if
+the job fails; a job run again after a crash takes over its record and starts the file over.
+"""
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from pipeline.atomic_files import atomic_path
+from pipeline.context import JobContext
+from pipeline.convert import marking
+from pipeline.convert.alignments import Target, targets
+from pipeline.convert.compose import Composer
+from pipeline.convert.flow import Counts, SourceFrame, convert, swap_one
+from pipeline.convert.settings import (ConvertSettings, ConvertSettingsError, frame_ranges,
+                                       in_ranges)
+from pipeline.convert.swapper import Swapper, load_swapper
+from pipeline.convert.writers import (Timing, WriterError, WriterSettings, open_writer,
+                                      remove_stale_partials, source_timing)
+from pipeline.errors import JobError
+from pipeline.extract.frames import read_frame, read_frames
+from pipeline.extract.job import extract_pending, filtering_extractor, usable_source
+from pipeline.registry import job_kind
+from store import conversions, convert_previews, faces, sessions
+from store.convert_faces import all_frames, frame_faces, unprocessed_frames
+from store.convert_jobs import side_from
+from store.extract_settings import ExtractSettings
+from store.faces import DESCRIPTOR_MODEL, PendingFrame
+from store.identities import identity_centres
+from store.sources import Source
+from store.training_faces import PersonError, choose_person
+
+
+@job_kind("convert")
+def convert_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    settings = _settings(params)
+    session, source = _session(ctx, params), usable_source(ctx, int(params["source_id"]))
+    final = Path(params["output"])
+    if final.exists() and not params.get("overwrite") and (
+            conversions.unfinished_output(ctx.conn, ctx.job_id) != str(final)):
+        raise JobError(f"{final} exists: choose another name, or convert with --overwrite")
+    _check_size(source)
+    _fill_in_frames(ctx, source)
+    swapper = load_swapper(ctx.conn, ctx.project.models, session,
+                           _decoder_side(settings), ctx.log)
+    chosen = _targets(ctx, source, session, settings)
+    ranges = frame_ranges(settings.frames.frames) if settings.frames.frames else None
+    record = _start_record(ctx, session, source, swapper, settings, final)
+    try:
+        counts = _write(ctx, source, swapper, settings, chosen, ranges, final, record)
+    except BaseException:
+        conversions.drop(ctx.conn, record.conversion_id)
+        raise
+    conversions.finish(ctx.conn, record.conversion_id, counts.frames, counts.swapped)
+    message = (f"wrote {final}: {counts.frames} frames, {counts.faces} faces of "
+               f"{params.get('person', 'the person')} swapped in {counts.swapped}")
+    ctx.progress(counts.frames, counts.frames, message, force=True)
+    return {"message": message, "output": str(final), "conversion_id": record.conversion_id,
+            "frames": counts.frames, "swapped": counts.swapped, "faces": counts.faces}
+
+
+@job_kind("convert_preview")
+def preview_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    settings = _settings(params)
+    session, source = _session(ctx, params), usable_source(ctx, int(params["source_id"]))
+    index = int(params["frame"])
+    frame = next((f for f in all_frames(ctx.conn, source.id) if f.idx == index), None)
+    if frame is None:
+        raise JobError(f"frame {index} is not in {source.name}")
+    if not _processed(ctx, frame):
+        _extract_one(ctx, source, frame)
+    swapper = load_swapper(ctx.conn, ctx.project.models, session,
+                           _decoder_side(settings), ctx.log)
+    found = _targets(ctx, source, session, settings).get(index, [])
+    before = read_frame(source, frame)
+    after = swap_one(Composer(swapper, settings), before, found)
+    mark = marking.Mark(_tag(ctx), session.id)
+    before_png, after_png = _png(before), _png(marking.embed(after, mark))
+    convert_previews.save(ctx.conn, ctx.job_id, index, len(found), before_png, after_png)
+    message = (f"frame {index}: {len(found)} face{'s' * (len(found) != 1)} swapped"
+               if found else f"frame {index}: no face of {params.get('person')} to swap")
+    if "out" in params:
+        _write_side_by_side(ctx, Path(params["out"]), before, after, session, source, swapper,
+                            settings, len(found))
+        message += f"; wrote {params['out']}"
+    return {"message": message, "frame": index, "swapped": len(found)}
+
+
+def _settings(params: dict[str, Any]) -> ConvertSettings:
+    try:
+        return ConvertSettings.from_flat(dict(params.get("settings", {})))
+    except (ConvertSettingsError, TypeError) as exc:
+        raise JobError(str(exc)) from exc
+
+
+def _session(ctx: JobContext, params: dict[str, Any]) -> sessions.Session:
+    try:
+        return sessions.get(ctx.conn, int(params["session_id"]))
+    except sessions.SessionError as exc:
+        raise JobError(str(exc)) from exc
+
+
+def _decoder_side(settings: ConvertSettings) -> str:
+    """The decoder that makes the other person's face: b for a-to-b."""
+    return "b" if side_from(settings.swap.direction) == "A" else "a"
+
+
+def _check_size(source: Source) -> None:
+    if not marking.can_mark(source.width or 0, source.height or 0):
+        raise JobError(f"{source.name} is {source.width}x{source.height}: the invisible "
+                       f"watermark every output carries needs frames of at least "
+                       f"{marking.MIN_PIXELS:,} pixels")
+
+
+def _extraction(ctx: JobContext, source: Source) -> faces.Extraction:
+    extraction = faces.get_extraction(ctx.conn, source.id)
+    if extraction is None:
+        raise JobError(f"source {source.id} ({source.name}) was never extracted: extract it "
+                       f"first (swapdeck extract PROJECT {source.id})")
+    return extraction
+
+
+def _fill_in_frames(ctx: JobContext, source: Source) -> None:
+    """Extract the frames no extraction looked at (every-n above 1), with the same settings."""
+    settings = ExtractSettings.from_json(_extraction(ctx, source).settings)
+    missing = unprocessed_frames(ctx.conn, source.id)
+    if missing == 0:
+        return
+    ctx.log.info("source %d: extracting the %d frames the extraction skipped", source.id,
+                 missing)
+    extract_pending(ctx, source, replace(settings, every_n=1))
+
+
+def _processed(ctx: JobContext, frame: PendingFrame) -> bool:
+    return bool(ctx.conn.execute("SELECT processed FROM frames WHERE id = ?",
+                                 (frame.id,)).fetchone()[0])
+
+
+def _extract_one(ctx: JobContext, source: Source, frame: PendingFrame) -> None:
+    """Find the faces of one frame the extraction skipped (for a preview)."""
+    extractor = filtering_extractor(ExtractSettings.from_json(_extraction(ctx, source).settings))
+    image = read_frame(source, frame)
+    faces.save_frames(ctx.conn, source.id, [frame.id], extractor.extract([frame.id], [image]))
+
+
+def _targets(ctx: JobContext, source: Source, session: sessions.Session,
+             settings: ConvertSettings) -> dict[int, list[Target]]:
+    side = side_from(settings.swap.direction)
+    try:
+        person = choose_person(ctx.conn, side, name=settings.swap.person,
+                               identity_id=None if settings.swap.person else (
+                                   session.identity_a if side == "A" else session.identity_b))
+    except PersonError as exc:
+        raise JobError(str(exc)) from exc
+    return targets(frame_faces(ctx.conn, source.id), person.id,
+                   identity_centres(ctx.conn, DESCRIPTOR_MODEL), settings.frames.smoothing)
+
+
+def _provenance(ctx: JobContext, session: sessions.Session, source: Source, swapper: Swapper,
+                conversion_id: int) -> marking.Provenance:
+    return marking.Provenance(
+        project=ctx.project.root.name, project_tag=_tag(ctx), session=session.name,
+        session_id=session.id, conversion_id=conversion_id,
+        model_sha256=swapper.checkpoint.sha256, source_sha256=source.hash or "",
+        created_at=ctx.conn.execute("SELECT started_at FROM conversions WHERE id = ?",
+                                    (conversion_id,)).fetchone()[0])
+
+
+def _tag(ctx: JobContext) -> int:
+    return marking.project_tag(conversions.project_uuid(ctx.conn))
+
+
+def _start_record(ctx: JobContext, session: sessions.Session, source: Source,
+                  swapper: Swapper, settings: ConvertSettings,
+                  final: Path) -> marking.Provenance:
+    mark = marking.Mark(_tag(ctx), session.id)
+    record_id = conversions.start(
+        ctx.conn, job_id=ctx.job_id, session_id=session.id, session_name=session.name,
+        source_id=source.id, source_path=source.path, source_sha256=source.hash or "",
+        checkpoint_iteration=swapper.checkpoint.iteration,
+        model_sha256=swapper.checkpoint.sha256, settings_used=settings.flat(),
+        output=str(final), mark=mark.text)
+    return _provenance(ctx, session, source, swapper, record_id)
+
+
+def _write(ctx: JobContext, source: Source, swapper: Swapper, settings: ConvertSettings,
+           chosen: dict[int, list[Target]], ranges: list[tuple[int, int]] | None, final: Path,
+           provenance: marking.Provenance) -> Counts:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(final.parent)
+    output = settings.output
+    mark = provenance.mark
+    timing = _timing(source)
+    frames = all_frames(ctx.conn, source.id)
+    total = len(frames)
+
+    def on_frame(counts: Counts) -> None:
+        ctx.checkpoint()
+        ctx.progress(counts.frames, total, f"frame {counts.frames}/{total}, "
+                                           f"{counts.faces} faces swapped")
+
+    writer_settings = WriterSettings(
+        output.format, output.codec, output.crf, output.preset,
+        output.audio and _audio_kept(settings, ranges, chosen, total),
+        container_options=marking.mp4_options())
+    try:
+        width, height = _upright_size(source)
+        with open_writer(final, writer_settings, width=width, height=height,
+                         timing=timing, source=Path(source.path),
+                         metadata=marking.video_metadata(provenance),
+                         png_text=marking.png_text(provenance)) as writer:
+            counts = convert(
+                _decoded(source, frames), lambda index: _chosen(chosen, ranges, index),
+                Composer(swapper, settings), settings.swap.batch_size,
+                settings.frames.keep_unchanged,
+                lambda image, pts: writer.write(marking.embed(image, mark), pts), on_frame)
+            if counts.frames == 0:
+                raise JobError("no frame to write: no face of the person in the chosen "
+                               "frames, and keep_unchanged is off")
+            writer.finish(_audio_range(settings, ranges, frames, timing))
+    except WriterError as exc:
+        raise JobError(str(exc)) from exc
+    return counts
+
+
+def _timing(source: Source) -> Timing:
+    try:
+        timing = source_timing(Path(source.path))
+    except WriterError as exc:
+        raise JobError(str(exc)) from exc
+    # frames are decoded upright, so the output needs no display rotation
+    return replace(timing, rotation=0)
+
+
+def _upright_size(source: Source) -> tuple[int, int]:
+    """The frames' size once decoded upright (a quarter turn swaps the stored size)."""
+    width, height = source.width or 0, source.height or 0
+    return (height, width) if source.rotation % 180 == 90 else (width, height)
+
+
+def _chosen(chosen: dict[int, list[Target]], ranges: list[tuple[int, int]] | None,
+            index: int) -> list[Target]:
+    return chosen.get(index, []) if in_ranges(index, ranges) else []
+
+
+def _audio_kept(settings: ConvertSettings, ranges: list[tuple[int, int]] | None,
+                chosen: dict[int, list[Target]], total: int) -> bool:
+    """The audio fits the output when no frame is left out, or when one whole range is."""
+    if settings.frames.keep_unchanged:
+        return True
+    if ranges is None or len(ranges) != 1:
+        return False
+    first, last = ranges[0]
+    return all(chosen.get(index) for index in range(first, min(last, total - 1) + 1))
+
+
+def _audio_range(settings: ConvertSettings, ranges: list[tuple[int, int]] | None,
+                 frames: list[PendingFrame], timing: Timing) -> tuple[float, float] | None:
+    if settings.frames.keep_unchanged or ranges is None:
+        return None
+    first, last = ranges[0]
+    times = [float(f.pts * timing.time_base) for f in frames
+             if f.pts is not None and first <= f.idx <= last + 1]
+    return (times[0], times[-1]) if times else None
+
+
+def _decoded(source: Source, frames: list[PendingFrame]):
+    for loaded in read_frames(source, frames, threading.Event()):
+        if loaded.image is not None:
+            yield SourceFrame(loaded.frame.idx, loaded.frame.pts, loaded.image)
+
+
+def _png(image: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format="PNG", compress_level=1)
+    return out.getvalue()
+
+
+def _write_side_by_side(ctx: JobContext, out: Path, before: np.ndarray, after: np.ndarray,
+                        session: sessions.Session, source: Source, swapper: Swapper,
+                        settings: ConvertSettings, swapped: int) -> None:
+    """before | after in one PNG, marked and recorded like every output, written whole or
+    not at all."""
+    provenance = _start_record(ctx, session, source, swapper, settings, out)
+    mark = provenance.mark
+    try:
+        with atomic_path(out) as temp:
+            marking.save_png(temp, marking.embed(np.concatenate([before, after], axis=1), mark),
+                             marking.png_text(provenance))
+    except BaseException:
+        conversions.drop(ctx.conn, provenance.conversion_id)
+        raise
+    conversions.finish(ctx.conn, provenance.conversion_id, 1, int(swapped > 0))

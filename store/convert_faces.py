@@ -1,0 +1,44 @@
+"""The faces a conversion swaps: every face found in a source's frames, with who it is (named
+on the Faces screen) or its descriptor (to tell who it is when nobody named it)."""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import numpy as np
+
+from store.faces import DESCRIPTOR_MODEL, PendingFrame, from_blob
+
+
+@dataclass(frozen=True)
+class FrameFace:
+    face_id: int
+    frame_idx: int
+    landmarks: np.ndarray        # 68 x 2, frame pixels
+    identity_id: int | None
+    rejected: str | None
+    descriptor: np.ndarray | None
+
+
+def frame_faces(conn: sqlite3.Connection, source_id: int) -> list[FrameFace]:
+    """Every face of the source, in frame order."""
+    rows = conn.execute(
+        "SELECT f.id, fr.idx, f.landmarks, f.identity_id, f.rejected, e.vector"
+        " FROM faces f JOIN frames fr ON fr.id = f.frame_id"
+        " LEFT JOIN embeddings e ON e.face_id = f.id AND e.model = ?"
+        " WHERE f.source_id = ? ORDER BY fr.idx, f.face_idx", (DESCRIPTOR_MODEL, source_id))
+    return [FrameFace(r[0], r[1], from_blob(r[2], (68, 2)), r[3], r[4],
+                      from_blob(r[5], (-1,)) if r[5] is not None else None) for r in rows]
+
+
+def unprocessed_frames(conn: sqlite3.Connection, source_id: int) -> int:
+    """Frames no extraction has looked at yet (every-n above 1 skips some)."""
+    return conn.execute("SELECT COUNT(*) FROM frames WHERE source_id = ? AND processed = 0",
+                        (source_id,)).fetchone()[0]
+
+
+def all_frames(conn: sqlite3.Connection, source_id: int) -> list[PendingFrame]:
+    """Every frame of the source, in order (what a conversion decodes)."""
+    rows = conn.execute("SELECT id, idx, pts, path FROM frames WHERE source_id = ? ORDER BY idx",
+                        (source_id,))
+    return [PendingFrame(r[0], r[1], r[2], r[3]) for r in rows]
