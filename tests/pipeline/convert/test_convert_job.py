@@ -78,9 +78,9 @@ def test_a_conversion_swaps_the_chosen_person_only_with_the_source_timing_and_au
     frames, pts, base = decoded(out)
     assert len(frames) == FRAMES and pts == source_pts and base == source_base
     assert audio_seconds(out) == pytest.approx(audio_seconds(ready.video), abs=0.03)
-    for ready, original in zip(frames, source_frames):
-        assert change(ready, original, LEFT) > 10   # the swapped face
-        assert change(ready, original, RIGHT) < 4   # the watermark and the encoder only
+    for made, original in zip(frames, source_frames):
+        assert change(made, original, LEFT) > 10   # the swapped face
+        assert change(made, original, RIGHT) < 4   # the watermark and the encoder only
 
     report = verify(out)
     with ready.project.connection() as conn:
@@ -105,7 +105,7 @@ def test_dropping_the_frames_outside_a_range_keeps_that_range_and_its_audio(
     frames, _, _ = decoded(out)
     assert len(frames) == 6
     assert audio_seconds(out) == pytest.approx(6 / 25, abs=0.05)
-    assert all(change(ready, two_faces(6 + i), LEFT) > 10 for i, ready in enumerate(frames))
+    assert all(change(made, two_faces(6 + i), LEFT) > 10 for i, made in enumerate(frames))
 
 
 def test_png_and_gif_outputs_are_marked(ready: ConvertProject, tmp_path: Path) -> None:
