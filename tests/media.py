@@ -14,10 +14,11 @@ def write_video(path: Path, frames: int, *, size: int = 64, rate: int = 25,
                 pts_steps: Sequence[int] | None = None, rotation: int | None = None,
                 picture: np.ndarray | None = None,
                 pictures: Callable[[int], np.ndarray] | None = None, audio: bool = False,
-                audio_codec: str = "aac") -> Path:
+                audio_codec: str = "aac", start_pts: int = 0) -> Path:
     """An H.264 video of `frames` flat grey frames, or of `picture` (square RGB) repeated, or
     of `pictures(index)` (square RGB, all one size);
-    `pts_steps` gives irregular timing (VFR), `rotation` a display rotation, `audio` a tone
+    `pts_steps` gives irregular timing (VFR) from `start_pts` (a video that starts after its
+    audio when that is above 0), `rotation` a display rotation, `audio` a tone
     (48 kHz stereo, `audio_codec`) as long as the video, interleaved with it."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=rate)
@@ -35,7 +36,7 @@ def write_video(path: Path, frames: int, *, size: int = 64, rate: int = 25,
         if rotation is not None:
             stream.set_display_rotation(rotation)
         pixels = np.zeros((size, size, 3), np.uint8)
-        pts = 0
+        pts = start_pts
         for index in range(frames):
             pixels[:] = index % 250
             frame = av.VideoFrame.from_ndarray(pictures(index) if pictures is not None

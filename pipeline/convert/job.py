@@ -213,7 +213,8 @@ def _write(ctx: JobContext, source: Source, swapper: Swapper, settings: ConvertS
     writer_settings = WriterSettings(
         output.format, output.codec, output.crf, output.preset,
         output.audio and _audio_kept(settings, ranges, chosen, total),
-        container_options=marking.mp4_options())
+        container_options=marking.mp4_options(),
+        source_times=settings.frames.keep_unchanged)
     try:
         width, height = _upright_size(source)
         with open_writer(final, writer_settings, width=width, height=height,

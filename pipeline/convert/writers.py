@@ -60,6 +60,9 @@ class WriterSettings:
     preset: str = "medium"      # x264/x265 speed preset
     audio: bool = True          # copy the source's audio (video only)
     container_options: Mapping[str, str] = field(default_factory=dict)  # muxer options
+    # video: keep the source's timestamps (a whole video: it starts, and its audio too,
+    # where the source's did), instead of starting at the first frame written
+    source_times: bool = False
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -321,11 +324,15 @@ class VideoWriter(Writer):
                                   f"{self.final.suffix} file; write .mkv or turn audio off")
             return _SourceAudio(audio.index, name, audio.time_base)
 
+    def _origin(self) -> int:
+        """The source pts that becomes the output's time 0."""
+        assert self.clock.first is not None
+        return 0 if self.settings.source_times else self.clock.first
+
     def _write(self, frame: np.ndarray, pts: int, duration: int | None) -> None:
         picture = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(
             format=self.pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG")
-        assert self.clock.first is not None
-        picture.pts = pts - self.clock.first
+        picture.pts = pts - self._origin()
         picture.time_base = self.clock.timing.time_base
         if self._held is not None:
             self._encode(self._held, picture.pts - self._held.pts)
@@ -360,7 +367,7 @@ class VideoWriter(Writer):
                               "convert again")
         if _stat(self.source) != self._source_stat:
             raise changed
-        shift = round(self.clock.first * self.clock.timing.time_base / wanted.time_base)
+        shift = round(self._origin() * self.clock.timing.time_base / wanted.time_base)
         start = end = None
         if audio_range is not None:
             start, end = (round(Fraction(t) / wanted.time_base) for t in audio_range)

@@ -183,6 +183,20 @@ def test_part_of_a_video_starts_at_zero_with_its_audio(clips: dict[str, Path],
     assert abs(got["audio_samples"] - 0.8 * 48_000) <= 1024   # one AAC packet
 
 
+def test_a_whole_video_keeps_the_source_times_and_all_its_audio(tmp_path: Path) -> None:
+    # the picture starts 0.4 s after the sound, as in short_hamilton_clip.mp4
+    source = write_video(tmp_path / "late.mp4", 25, pts_steps=[10], start_pts=100, audio=True)
+    kept = _convert(source, tmp_path / "kept.mp4",
+                    WriterSettings("video", preset="ultrafast", source_times=True)).final
+    shifted = _convert(source, tmp_path / "shifted.mp4",
+                       WriterSettings("video", preset="ultrafast")).final
+    original = _video_facts(source)
+    assert original["times"][0] == Fraction(2, 5)
+    assert _video_facts(kept)["times"] == original["times"]
+    assert _video_facts(kept)["audio_samples"] == original["audio_samples"]
+    assert _video_facts(shifted)["times"][0] == 0
+
+
 def test_audio_that_the_container_cannot_hold_is_refused(tmp_path: Path) -> None:
     source = write_video(tmp_path / "u8.mkv", 5, audio=True, audio_codec="pcm_u8")
     with pytest.raises(WriterError, match="pcm_u8 audio cannot go into a .mp4 file"):
