@@ -75,14 +75,16 @@ def preview_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     settings = _settings(params)
     session, source = _session(ctx, params), usable_source(ctx, int(params["source_id"]))
     index = int(params["frame"])
-    frame = next((f for f in all_frames(ctx.conn, source.id) if f.idx == index), None)
+    frame = next(iter(all_frames(ctx.conn, source.id, index, index)), None)
     if frame is None:
         raise JobError(f"frame {index} is not in {source.name}")
     if not _processed(ctx, frame):
         _extract_one(ctx, source, frame)
     swapper = load_swapper(ctx.conn, ctx.project.models, session,
                            _decoder_side(settings), ctx.log)
-    found = _targets(ctx, source, session, settings).get(index, [])
+    # only the frames its landmarks are smoothed over
+    half = settings.frames.smoothing // 2
+    found = _targets(ctx, source, session, settings, index - half, index + half).get(index, [])
     before = read_frame(source, frame)
     after = swap_one(Composer(swapper, settings), before, found)
     mark = marking.Mark(_tag(ctx), session.id)
@@ -155,7 +157,9 @@ def _extract_one(ctx: JobContext, source: Source, frame: PendingFrame) -> None:
 
 
 def _targets(ctx: JobContext, source: Source, session: sessions.Session,
-             settings: ConvertSettings) -> dict[int, list[Target]]:
+             settings: ConvertSettings, first: int = 0,
+             last: int | None = None) -> dict[int, list[Target]]:
+    """The faces to swap in frames `first` to `last` (default: all)."""
     side = side_from(settings.swap.direction)
     try:
         person = choose_person(ctx.conn, side, name=settings.swap.person,
@@ -163,7 +167,7 @@ def _targets(ctx: JobContext, source: Source, session: sessions.Session,
                                    session.identity_a if side == "A" else session.identity_b))
     except PersonError as exc:
         raise JobError(str(exc)) from exc
-    return targets(frame_faces(ctx.conn, source.id), person.id,
+    return targets(frame_faces(ctx.conn, source.id, max(0, first), last), person.id,
                    identity_centres(ctx.conn, DESCRIPTOR_MODEL), settings.frames.smoothing)
 
 
@@ -173,8 +177,7 @@ def _provenance(ctx: JobContext, session: sessions.Session, source: Source, swap
         project=ctx.project.root.name, project_tag=_tag(ctx), session=session.name,
         session_id=session.id, conversion_id=conversion_id,
         model_sha256=swapper.checkpoint.sha256, source_sha256=source.hash or "",
-        created_at=ctx.conn.execute("SELECT started_at FROM conversions WHERE id = ?",
-                                    (conversion_id,)).fetchone()[0])
+        created_at=conversions.get(ctx.conn, conversion_id).started_at)
 
 
 def _tag(ctx: JobContext) -> int:

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from pipeline.errors import JobError
+from pipeline.extract.alignment import matrix_scale
 from pipeline.train.checkpoint import CheckpointError
 from pipeline.train.cut import Window
 from pipeline.train.keeper import load_verified
@@ -53,8 +54,9 @@ class Swapper:
 
     def cut(self, frame: np.ndarray, face_matrix: np.ndarray, size: int) -> np.ndarray:
         return cv2.warpAffine(frame, self.frame_to_cut(face_matrix, size), (size, size),
-                              flags=cv2.INTER_AREA if _shrinks(face_matrix, self.window, size)
-                              else cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+                              flags=cv2.INTER_AREA if matrix_scale(face_matrix) * size
+                              < self.window.side else cv2.INTER_CUBIC,
+                              borderMode=cv2.BORDER_REPLICATE)
 
     @torch.inference_mode()
     def swap(self, inputs: list[np.ndarray]) -> Swapped:
@@ -69,10 +71,6 @@ class Swapper:
         masks = (output.mask.float().clamp(0, 1)[:, 0].cpu().numpy()
                  if output.mask is not None else None)
         return Swapped(faces.permute(0, 2, 3, 1).cpu().numpy(), masks)
-
-
-def _shrinks(face_matrix: np.ndarray, window: Window, size: int) -> bool:
-    return float(np.sqrt(abs(np.linalg.det(face_matrix[:2, :2])))) * size / window.side < 1
 
 
 def newest_checkpoint(conn: sqlite3.Connection, models: Path, session: sessions.Session,

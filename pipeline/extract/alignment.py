@@ -48,12 +48,13 @@ def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 def aligned_crop(frame: np.ndarray, face_matrix: np.ndarray, size: int) -> np.ndarray:
     """The face, upright and centred, `size` pixels square; outside the frame is black."""
-    interpolation = cv2.INTER_AREA if _scale(face_matrix) * size / CROP_SPAN < 1 else cv2.INTER_CUBIC
+    interpolation = cv2.INTER_AREA if matrix_scale(face_matrix) * size / CROP_SPAN < 1 else cv2.INTER_CUBIC
     return cv2.warpAffine(frame, crop_matrix(face_matrix, size), (size, size),
                           flags=interpolation, borderMode=cv2.BORDER_CONSTANT)
 
 
-def _scale(matrix: np.ndarray) -> float:
+def matrix_scale(matrix: np.ndarray) -> float:
+    """How many template units one frame pixel spans (the similarity's uniform scale)."""
     return float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
 
 
