@@ -19,9 +19,9 @@ import torch.nn.functional as F
 
 from pipeline.errors import JobError
 from pipeline.extract.alignment import matrix_scale
-from pipeline.train.checkpoint import CheckpointError
+from pipeline.train.checkpoint import CheckpointError, read_model
 from pipeline.train.cut import Window
-from pipeline.train.keeper import load_verified
+from pipeline.train.keeper import verified_path
 from pipeline.train.models.registry import SwapModel, build_model
 from pipeline.train.session_config import SessionConfig
 from pipeline.devices import default_device, native_bf16
@@ -86,7 +86,7 @@ def newest_checkpoint(conn: sqlite3.Connection, models: Path, session: sessions.
     folder = session_folder(models, session.id)
     for row in rows:
         try:
-            return row, load_verified(folder, row).checkpoint.model
+            return row, read_model(verified_path(folder, row))
         except (CheckpointError, OSError) as exc:
             if log is not None:
                 log.warning("%s; trying an older checkpoint", exc)

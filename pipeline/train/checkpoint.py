@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from pipeline.atomic_files import atomic_path
@@ -66,6 +66,20 @@ def write(path: Path, checkpoint: Checkpoint) -> str:
     with atomic_path(path) as temp:
         save_file(tensors, str(temp), metadata=metadata)
     return file_sha256(path)
+
+
+def read_model(path: Path) -> dict[str, torch.Tensor]:
+    """Only the model's weights (a conversion needs neither the optimizer nor the generators,
+    which can be twice the weights' size)."""
+    try:
+        with safe_open(str(path), framework="pt") as opened:
+            if (opened.metadata() or {}).get("format") != FORMAT:
+                raise CheckpointError(f"not a swapdeck checkpoint: {path}")
+            return {k[6:]: opened.get_tensor(k) for k in opened.keys() if k.startswith("model.")}
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"checkpoint missing: {path}") from exc
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint damaged: {path} ({exc})") from exc
 
 
 def read(path: Path) -> Checkpoint:

@@ -92,6 +92,11 @@ class Keeper:
 
 def load_verified(folder: Path, row: sessions.Checkpoint) -> Loaded:
     """The checkpoint of `row`, read only once its file's hash matches the recorded one."""
+    return Loaded(row, checkpoint.read(verified_path(folder, row)))
+
+
+def verified_path(folder: Path, row: sessions.Checkpoint) -> Path:
+    """The file of `row`, once its hash matches the recorded one."""
     path = folder / row.path
     try:
         digest = file_sha256(path)
@@ -101,7 +106,7 @@ def load_verified(folder: Path, row: sessions.Checkpoint) -> Loaded:
     if digest != row.sha256:
         raise checkpoint.CheckpointError(f"checkpoint damaged: {path} (its hash differs "
                                          "from the one recorded)")
-    return Loaded(row, checkpoint.read(path))
+    return path
 
 
 def _new_name(kind: str, iteration: int) -> str:
