@@ -75,7 +75,8 @@ async def test_the_form_shows_every_option_and_frame_keys_queue_rendered_preview
             assert queued[0].params == preview_params(
                 conn, sessions.get(conn, ready.session_id),
                 sources.get(conn, ready.source_id), {}, 12)
-        assert "rendering frame 12… (job" in text_of(screen, "#preview-caption")
+        await wait_for(pilot, lambda: "rendering frame 12… (job" in text_of(
+            screen, "#preview-caption"), what="the caption of the queued preview")
 
         await asyncio.to_thread(run_worker, project)
         await wait_for(pilot, lambda: "frame 12: 1 face swapped" in text_of(
