@@ -109,12 +109,7 @@ def build_project(root: Path) -> Project:
                                    "threshold": identities.DEFAULT_THRESHOLD}])
     with project.connection() as conn:
         for source_id, (_, name, side) in zip(source_ids, PEOPLE):
-            # the cluster holding most of this clip's faces is its person
-            cluster_id = conn.execute(
-                """SELECT m.cluster_id FROM cluster_members m JOIN faces f ON f.id = m.face_id
-                   WHERE m.run_id = ? AND f.source_id = ? GROUP BY m.cluster_id
-                   ORDER BY COUNT(*) DESC LIMIT 1""",
-                (identities.latest_run_id(conn), source_id)).fetchone()[0]
+            cluster_id = identities.largest_cluster_of_source(conn, source_id)
             identities.name_cluster(conn, cluster_id, name)
             identities.set_side(conn, name, side)
     print(f"built {root} in {time.perf_counter() - started:.0f} s")
@@ -156,7 +151,7 @@ def open_trainer(project: Project, batch: int, device: torch.device,
     trainer = TimedTrainer(ctx, session, RunSettings.from_dict(session.settings), device)
     trainer.begin()
     if compile_model:
-        trainer.model = torch.compile(trainer.model)  # type: ignore[assignment]
+        trainer.step_module = torch.compile(trainer.step_module)  # type: ignore[assignment]
     return trainer
 
 

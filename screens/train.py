@@ -5,6 +5,10 @@ catalogue, store/train_catalogue.json, with their help text) and the same jobs
 (store/train_jobs.py). The live panel reads the chosen session from the store in a thread
 whenever the app's snapshot changes: iteration, losses, examples/s and ETA (the job's own
 progress message), loss sparklines, the newest preview and the swap metrics.
+
+The twin of `swapdeck lr-find` too: a key sweeps the chosen session's learning rate
+(faceswap's learning-rate finder), the newest sweep's curve is drawn with its suggested
+rate marked, and another key makes that rate the session's and the form's.
 """
 from __future__ import annotations
 
@@ -21,14 +25,17 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Checkbox, Footer, Header, Input, Label, Select, Sparkline, Static
+from textual_plotext import PlotextPlot
 
-from store import identities, jobs, sessions
+from store import identities, jobs, lr_sweeps, sessions
 from store.identities import Identity
 from store.jobs import JobStatus
+from store.lr_sweeps import SweepRequestError, SweepSettings
 from store.snapshot import Snapshot
 from store.train_catalogue import Option, load
 from store.train_jobs import TrainRequestError, new_session_params, resume_params
 from store.train_view import TrainView, read_view
+from tui.cli_lr_find import describe_sweep, draw_sweep
 from tui.format import cancel_outcome
 from tui.host import Host
 from tui.keymap import key_for
@@ -41,6 +48,8 @@ from tui.widgets.settings_form import (UNSET, control_value, option_field, read_
 NEW = -1                      # the session picker's "new session" entry
 DEFAULT_MODEL = "original"
 NO_PERSON = "(nobody yet)"
+SWEEP = SweepSettings()       # what the Find LR key asks for: faceswap's defaults
+NOT_DRAWN = -1                # no sweep curve drawn yet (None: "no sweep" drawn)
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,27 @@ def describe_metrics(metrics: tuple[sessions.SwapMetrics, ...]) -> str:
     return "\n".join(lines)
 
 
+def describe_sweeping(view: TrainView, find_key: str, use_key: str) -> str:
+    """The lines under the sweep's curve: a sweep job under way, and what the newest sweep
+    found (with the keys that sweep and use its rate)."""
+    lines = []
+    job = view.sweep_job
+    if job is not None and job.status == JobStatus.RUNNING:
+        lines.append(f"sweeping the learning rate (job {job.id}): {job.message or 'starting'}")
+    elif job is not None:
+        lines.append(f"learning-rate sweep queued (job {job.id}): waiting for the worker")
+    if view.sweep is None:
+        if job is None:
+            lines.append(f"no learning-rate sweep yet: {find_key} sweeps it (faceswap's "
+                         "learning-rate finder)")
+        return "\n".join(lines)
+    rate = view.session.settings.get("learning_rate")
+    lines += describe_sweep(view.sweep, rate)
+    if view.sweep.suggested is not None and view.sweep.suggested != rate:
+        lines[-1] += f"; {use_key} uses it"
+    return "\n".join(lines)
+
+
 def _picker_entry(session: sessions.Session) -> tuple[str, int]:
     return f"{session.name} ({session.model}, A {session.name_a}, B {session.name_b})", session.id
 
@@ -105,6 +135,13 @@ class TrainScreen(Screen[None]):
         Binding("ctrl+s", "save_now", "Save now", id="train.save_now",
                 tooltip="Ask the chosen session to save (model, preview, metrics) within a "
                         "few iterations"),
+        Binding("ctrl+l", "find_lr", "Find LR", id="train.find_lr",
+                tooltip="Sweep the chosen session's learning rate (faceswap's learning-rate "
+                        "finder: its weights train in memory at rising rates; its files are "
+                        "left alone); the curve and the suggested rate show below"),
+        Binding("ctrl+g", "use_lr", "Use LR", id="train.use_lr",
+                tooltip="Make the newest sweep's suggested rate the learning rate of the "
+                        "form and of the session (its next run trains at it)"),
         Binding("escape", "back", "Back", id="train.back",
                 tooltip="Go back to the dashboard (training goes on in the worker)"),
     ]
@@ -117,6 +154,13 @@ class TrainScreen(Screen[None]):
             super().__init__()
             self.people, self.listed, self.view = people, listed, view
 
+    class RateSet(Message):
+        """A sweep's suggested rate became its session's learning rate."""
+
+        def __init__(self, session_id: int, rate: float) -> None:
+            super().__init__()
+            self.session_id, self.rate = session_id, rate
+
     def __init__(self) -> None:
         super().__init__()
         self.catalogue = load()
@@ -128,6 +172,7 @@ class TrainScreen(Screen[None]):
         self._model = DEFAULT_MODEL
         self._read_version: int | None = None
         self._pending_name = ""
+        self._drawn_sweep: int | None = NOT_DRAWN
 
     @property
     def host(self) -> Host:
@@ -171,6 +216,8 @@ class TrainScreen(Screen[None]):
                 yield widget_class(self.host.thumbnail_renderer)(id="preview")
                 yield Static("", id="preview-caption", markup=False)
                 yield Static("", id="metrics", markup=False)
+                yield PlotextPlot(id="lr-plot")
+                yield Static("", id="lr-caption", markup=False)
         yield Static(id="problems")
         yield Footer()
 
@@ -217,6 +264,7 @@ class TrainScreen(Screen[None]):
             if gone and self.session_id != NEW:
                 self.session_id, self.view = NEW, None
                 await self._fill_form(None)
+        baseline_changed = message.listed != self._listed
         self._listed = message.listed
         pending = next((s for s in message.listed if s.name == self._pending_name), None)
         if pending is not None and self.session_id == NEW:
@@ -224,7 +272,8 @@ class TrainScreen(Screen[None]):
             self.query_one("#session", Select).value = pending.id
         if message.view is not None and message.view.session.id == self.session_id:
             self._show_view(message.view)
-        self.update_form()
+        if baseline_changed:   # the form reads its dozens of controls: not at every progress
+            self.update_form()
 
     def _fill_people(self) -> None:
         options = [(f"{p.name} ({p.faces} faces)", p.name) for p in self._people]
@@ -252,7 +301,21 @@ class TrainScreen(Screen[None]):
                    "B→A (marked synthetic)" if view.preview_iteration is not None
                    else "no preview yet (one is made at every save)")
         self.query_one("#preview-caption", Static).update(caption)
+        self._show_sweep(view)
         self.refresh_bindings()
+
+    def _show_sweep(self, view: TrainView | None) -> None:
+        """The newest sweep's caption; its curve redrawn only when it is another sweep."""
+        caption = (describe_sweeping(view, key_for(self, "train.find_lr", "ctrl+l"),
+                                     key_for(self, "train.use_lr", "ctrl+g"))
+                   if view is not None else "")
+        self.query_one("#lr-caption", Static).update(caption)
+        sweep = view.sweep if view is not None else None
+        if (sweep.id if sweep is not None else None) != self._drawn_sweep:
+            self._drawn_sweep = sweep.id if sweep is not None else None
+            plot = self.query_one("#lr-plot", PlotextPlot)
+            draw_sweep(plot.plt, sweep)
+            plot.refresh()
 
     # --- the form ------------------------------------------------------------------------
 
@@ -293,6 +356,7 @@ class TrainScreen(Screen[None]):
             self._fill_people()
             self.query_one("#status", Static).update(
                 "Fill in the form and press ctrl+r to start.")
+            self._show_sweep(None)
         self.update_form()
 
     @on(Select.Changed, "#model")
@@ -320,13 +384,12 @@ class TrainScreen(Screen[None]):
         self.query_one("#model-field .help", Static).update(entry.help)
 
     def _typed(self, prefix: str, options: Iterable[Option]) -> dict[str, object]:
-        """What the form's controls hold (those on screen now)."""
-        typed = {}
-        for option in options:
-            found = self.query(f"#{prefix}-{option.name}")
-            if found:
-                typed[option.name] = control_value(found.first())
-        return typed
+        """What the form's controls hold (those on screen now); one walk of the screen, not
+        one per option (the form has dozens and reads them at every change)."""
+        controls = {widget.id: widget for widget in self.query("Input, Select, Checkbox")
+                    if widget.id is not None}
+        return {option.name: control_value(controls[f"{prefix}-{option.name}"])
+                for option in options if f"{prefix}-{option.name}" in controls}
 
     @on(Input.Changed)
     @on(Checkbox.Changed)
@@ -361,9 +424,16 @@ class TrainScreen(Screen[None]):
     # --- actions -------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Stop and save now only for a chosen session that is training."""
+        """Stop and save now only for a chosen session that is training; a sweep only
+        for one that is neither training nor being swept; use only a suggested rate."""
+        view = self.view
         if action in ("stop", "save_now"):
-            return self.view is not None and self.view.job is not None
+            return view is not None and view.job is not None
+        if action == "find_lr":
+            return view is not None and view.job is None and view.sweep_job is None
+        if action == "use_lr":
+            return (view is not None and view.sweep is not None
+                    and view.sweep.suggested is not None)
         return True
 
     def action_start(self) -> None:
@@ -425,6 +495,50 @@ class TrainScreen(Screen[None]):
         with self.host.store() as conn:
             sessions.request_save(conn, session_id)
         self.app.notify("asked the session to save within a few iterations")
+
+    def action_find_lr(self) -> None:
+        if self.view is not None:
+            self.queue_sweep(self.view.session.id)
+
+    @work(thread=True, group="store")
+    def queue_sweep(self, session_id: int) -> None:
+        try:
+            with self.host.store() as conn:
+                params = lr_sweeps.sweep_params(conn, sessions.get(conn, session_id), SWEEP)
+                job_id = jobs.enqueue(conn, lr_sweeps.KIND, params)
+                pid = (ensure_worker(self.host.project, conn)
+                       if self.host.auto_start_worker else None)
+        except (SweepRequestError, sessions.SessionError, sqlite3.Error, OSError) as exc:
+            self.app.notify(f"no sweep: {exc}", severity="error", markup=False)
+            return
+        self.app.notify(f"queued learning-rate sweep job {job_id} ({SWEEP.iterations:,} "
+                        "steps)", markup=False)
+        if pid is not None:
+            self.app.notify(f"started a background worker (pid {pid})")
+
+    def action_use_lr(self) -> None:
+        if self.view is not None and self.view.sweep is not None:
+            self.use_sweep(self.view.sweep.id)
+
+    @work(thread=True, group="store")
+    def use_sweep(self, sweep_id: int) -> None:
+        try:
+            with self.host.store() as conn:
+                sweep = lr_sweeps.apply(conn, sweep_id)
+        except (SweepRequestError, sqlite3.Error) as exc:
+            self.app.notify(f"not set: {exc}", severity="error", markup=False)
+            return
+        if sweep.suggested is not None:
+            self.post_message(self.RateSet(sweep.session_id, sweep.suggested))
+
+    def on_train_screen_rate_set(self, message: RateSet) -> None:
+        """Show the stored rate in the form (it is the session's baseline now)."""
+        if message.session_id == self.session_id:
+            _, option = self.catalogue.setting("learning_rate")
+            set_control(self.query_one("#opt-learning_rate"), option, message.rate)
+            self.notify(f"learning rate {message.rate:.3g}: the session's next run trains "
+                        "at it", markup=False)
+        self.refresh_state()
 
     def action_back(self) -> None:
         self.app.pop_screen()

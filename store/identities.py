@@ -123,6 +123,18 @@ def latest_run_id(conn: sqlite3.Connection) -> int | None:
     return row[0]
 
 
+def largest_cluster_of_source(conn: sqlite3.Connection, source_id: int) -> int:
+    """The id of the latest run's cluster holding most of a source's faces: in a clip of one
+    person, that person's cluster. IdentityError if the run holds none of its faces."""
+    row = conn.execute(
+        """SELECT m.cluster_id FROM cluster_members m JOIN faces f ON f.id = m.face_id
+           WHERE m.run_id = ? AND f.source_id = ? GROUP BY m.cluster_id
+           ORDER BY COUNT(*) DESC LIMIT 1""", (latest_run_id(conn), source_id)).fetchone()
+    if row is None:
+        raise IdentityError(f"the latest cluster run holds no faces of source {source_id}")
+    return row[0]
+
+
 def clusters(conn: sqlite3.Connection, run_id: int) -> list[ClusterRow]:
     rows = conn.execute(
         """SELECT c.id, c.run_id, c.idx, c.size, c.identity_id, i.name, i.side

@@ -396,6 +396,30 @@ def _0009_conversions(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _0010_lr_sweeps(conn: sqlite3.Connection) -> None:
+    for statement in (
+        # Learning-rate sweeps of a session (the lr_find job). `points` holds the
+        # (learning rate, smoothed loss) of each step run as little-endian float32 pairs;
+        # `stop_reason` says why it stopped before its last step (NULL: it did not);
+        # `suggested` is NULL when no rate could be picked.
+        """CREATE TABLE lr_sweeps (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            job_id INTEGER UNIQUE,
+            created_at REAL NOT NULL,
+            iterations INTEGER NOT NULL,
+            steps INTEGER NOT NULL,
+            strength TEXT NOT NULL,
+            points BLOB NOT NULL,
+            suggested REAL,
+            stop_reason TEXT,
+            applied_at REAL
+        )""",
+        "CREATE INDEX lr_sweeps_by_session ON lr_sweeps (session_id, id)",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _0001_initial),
     Migration(2, "workers", _0002_workers),
@@ -406,6 +430,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "training control", _0007_training_control),
     Migration(8, "session archives", _0008_session_archives),
     Migration(9, "conversions", _0009_conversions),
+    Migration(10, "learning-rate sweeps", _0010_lr_sweeps),
 )
 LATEST_VERSION = MIGRATIONS[-1].number
 

@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from store import sessions
+from store import lr_sweeps, sessions
 from store.analysis_view import health
 from store.train_catalogue import OptionValueError, load
 from store.training_faces import PersonError, choose_person
 
-FROZEN_GROUPS = ("data", "loss")   # with the model options: the session's config
-NESTED_GROUPS = ("augment",)       # per-run settings kept under their own key
+FROZEN_GROUPS = ("data", "loss", "optimizer")   # with the model options: the session's config
+NESTED_GROUPS = ("augment", "extras")   # per-run settings kept under their own key
 
 
 class TrainRequestError(ValueError):
@@ -76,9 +76,11 @@ def default_name(conn: sqlite3.Connection, a: str, b: str, model: str) -> str:
 def new_session_params(conn: sqlite3.Connection, *, model: str,
                        model_options: Mapping[str, object], settings: Mapping[str, object],
                        a: str | None = None, b: str | None = None, name: str | None = None,
-                       seed: int | None = None) -> dict[str, Any]:
+                       seed: int | None = None,
+                       load_weights: str | None = None) -> dict[str, Any]:
     """A job that makes a session for people `a` and `b` (default: the marked sides) and
-    trains it."""
+    trains it; with `load_weights` (a session or a checkpoint file), its encoder starts
+    from that model's."""
     check_model_options(model, model_options)
     person_a, person_b = _person(conn, a, "A"), _person(conn, b, "B")
     if person_a == person_b:
@@ -92,7 +94,21 @@ def new_session_params(conn: sqlite3.Connection, *, model: str,
             "a": person_a, "b": person_b, **frozen}
     if seed is not None:
         spec["seed"] = seed
+    if load_weights is not None:
+        spec["load_weights"] = _weights_source(conn, load_weights)
     return {"new_session": spec, "settings": run}
+
+
+def _weights_source(conn: sqlite3.Connection, source: str) -> str:
+    """A session of this project (by id or name) or a checkpoint file, as the job takes it."""
+    path = Path(source).expanduser()
+    if path.is_file():
+        return str(path.resolve())
+    try:
+        return sessions.resolve(conn, source).name
+    except sessions.SessionError:
+        raise TrainRequestError(f"weights to load: {source!r} is neither a session of this "
+                                "project nor a checkpoint file") from None
 
 
 def resume_params(conn: sqlite3.Connection, models: Path, session: sessions.Session,
@@ -102,6 +118,9 @@ def resume_params(conn: sqlite3.Connection, models: Path, session: sessions.Sess
     if (job_id := sessions.active_job(conn, session.id)) is not None:
         raise TrainRequestError(f"session {session.name} already has train job {job_id} "
                                 "queued or running")
+    if (job_id := lr_sweeps.active_job(conn, session.id)) is not None:
+        raise TrainRequestError(f"session {session.name} has learning-rate sweep job {job_id} "
+                                "queued or running: wait for it, or cancel it")
     if (problem := health(conn, models, session).problem) is not None:
         raise TrainRequestError(problem)
     frozen, run = split_settings(settings)

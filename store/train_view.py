@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from store import jobs, sessions
+from store import jobs, lr_sweeps, sessions
 
 LOSS_POINTS = 400   # the newest loss rows the sparklines show
 
@@ -18,6 +18,8 @@ class TrainView:
     preview_png: bytes | None                 # None when it is the one the caller has
     metrics: tuple[sessions.SwapMetrics, ...]
     last_run: sessions.Run | None
+    sweep: lr_sweeps.LrSweep | None           # its newest learning-rate sweep
+    sweep_job: jobs.Job | None                # its queued or running sweep job
 
 
 def read_view(conn: sqlite3.Connection, session_id: int,
@@ -31,7 +33,9 @@ def read_view(conn: sqlite3.Connection, session_id: int,
     if newest is not None and newest != shown_preview:
         found = sessions.preview(conn, session_id, newest)
         png = found[1] if found is not None else None
+    sweep_job_id = lr_sweeps.active_job(conn, session_id)
     return TrainView(session, jobs.get(conn, job_id) if job_id is not None else None,
                      tuple(sessions.recent_losses(conn, session_id, LOSS_POINTS)), newest, png,
                      tuple(sessions.metrics(conn, session_id)),
-                     sessions.last_run(conn, session_id))
+                     sessions.last_run(conn, session_id), lr_sweeps.newest(conn, session_id),
+                     jobs.get(conn, sweep_job_id) if sweep_job_id is not None else None)

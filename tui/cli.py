@@ -22,6 +22,7 @@ from tui.cli_convert import COMMANDS as CONVERT_COMMANDS
 from tui.cli_convert import add_convert_parsers
 from tui.cli_curate import COMMANDS as CURATE_COMMANDS
 from tui.cli_curate import add_curation_parsers
+from tui.cli_lr_find import add_lr_find_parser, cmd_lr_find
 from tui.cli_sessions import COMMANDS as SESSION_COMMANDS
 from tui.cli_sessions import add_session_parsers
 from tui.cli_train import COMMANDS as TRAIN_COMMANDS
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_extract_parser(commands)
     add_curation_parsers(commands)
     add_train_parsers(commands)
+    add_lr_find_parser(commands)
     add_session_parsers(commands)
     add_convert_parsers(commands)
     commands.add_parser("models", help="list extraction backends and whether their model files "
@@ -359,6 +361,7 @@ COMMANDS = {
     "extract": cmd_extract,
     **CURATE_COMMANDS,
     **TRAIN_COMMANDS,
+    "lr-find": cmd_lr_find,
     **SESSION_COMMANDS,
     **CONVERT_COMMANDS,
 }

@@ -57,8 +57,8 @@ def add_train_parsers(commands: argparse._SubParsersAction) -> None:
         "train", help="train a model on the faces of side A and side B (a new session, or "
                       "--resume one)",
         description="Queue a train job: a new session for two people, or --resume one. "
-                    "Settings under 'data' and 'loss' and the model options are frozen when "
-                    "the session is made; the others may change at each resume.",
+                    "Settings under 'data', 'loss' and 'optimizer' and the model options are "
+                    "frozen when the session is made; the others may change at each resume.",
         epilog=_models_epilog())
     train.add_argument("project", help="the project folder")
     train.add_argument("--resume", metavar="SESSION",
@@ -74,6 +74,11 @@ def add_train_parsers(commands: argparse._SubParsersAction) -> None:
     train.add_argument("-O", "--model-option", action="append", default=[],
                        metavar="KEY=VALUE",
                        help="a model option, e.g. -O lowmem=yes (repeatable; see below)")
+    train.add_argument("--load-weights", metavar="SESSION|FILE",
+                       help="start the new session's encoder from the weights of another "
+                            "session of this project (its newest good checkpoint) or of a "
+                            "checkpoint file, to reuse a trained encoder for a new pair; "
+                            "--freeze-weights keeps them as they are")
     train.add_argument("--seed", type=int,
                        help="seed of the first weights and of the random draws (default: "
                             "random)")
@@ -130,6 +135,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 given = [flag for flag, value in (("--name", args.name), ("--a", args.a),
                                                   ("--b", args.b), ("--model", args.model),
                                                   ("--seed", args.seed),
+                                                  ("--load-weights", args.load_weights),
                                                   ("-O", args.model_option)) if value]
                 if given:
                     raise CliError(f"{', '.join(given)} cannot change when resuming: they "
@@ -139,7 +145,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             params = new_session_params(
                 conn, model=model, model_options=_model_options(model, args.model_option),
                 settings=settings_given(args), a=args.a, b=args.b, name=args.name,
-                seed=args.seed)
+                seed=args.seed, load_weights=args.load_weights)
         except TrainRequestError as exc:
             raise CliError(str(exc)) from None
         return queue(project, conn, "train", [params], args, show_progress=True)

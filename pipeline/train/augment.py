@@ -1,26 +1,29 @@
 """faceswap's training augmentation as batched tensor operations, on the batch's device.
 
 Order, as faceswap's TrainingDataGenerator does it: colour (random L*a*b* lightness and
-colour shifts, image only), then one random affine per image (rotation, zoom, shift and the
-horizontal flip), applied to the image and its masks alike. The targets and masks are that
-transformed image resized to the output size; the model input is its random warp (a 5x5 grid
-of control points, each moved by a normal amount, interpolated to a smooth dense flow)
-resized to the input size. Every random number comes from the caller's `torch.Generator`,
-drawn in a fixed order whatever the switches, so a seed gives the same geometry with colour
-on or off and a resumed run repeats its batches.
-
-Not carried over: faceswap's random CLAHE (a per-image histogram equalisation that has no
-cheap batched form) and warp-to-landmarks.
+colour shifts, then, for some images, CLAHE on the lightness; image only), then one random
+affine per image (rotation, zoom, shift and the horizontal flip), applied to the image and its
+masks alike. The targets and masks are that transformed image resized to the output size; the
+model input is its warp resized to the input size: a random warp (a 5x5 grid of control
+points, each moved by a normal amount, interpolated to a smooth dense flow) or, with
+warp_to_landmarks, a warp of its landmarks onto those of a similar face of the other side
+(augment_landmarks.py). Every random number comes from the caller's `torch.Generator`, drawn
+in a fixed order whatever the switches (the newer draws after the older ones), so a seed gives
+the same geometry with colour or CLAHE on or off and a resumed run repeats its batches.
 """
 from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
+
+from pipeline.train.augment_landmarks import (LANDMARK_SIGMA, POINTS, check_landmarks,
+                                              choose, landmark_warp_grid, move_landmarks)
+from pipeline.train.clahe import equalise_lightness, grid_sizes
 
 WARP_POINTS = 5            # faceswap's control grid is 5 x 5 over the whole image
 WARP_SIGMA = 5 / 256       # its normal displacement, as a fraction of the image size
@@ -28,38 +31,47 @@ WARP_SIGMA = 5 / 256       # its normal displacement, as a fraction of the image
 
 @dataclass(frozen=True)
 class AugmentSettings:
-    """The random changes made to each training image (faceswap's defaults)."""
+    """The random changes made to each training image (faceswap's defaults and ranges)."""
 
-    zoom: float = field(default=0.05, metadata={
+    zoom: float = field(default=0.05, metadata={"bounds": (0, 0.25),
         "help": "Random zoom in or out, as a fraction of the image size (0.05 = up to 5%)."})
-    rotation: float = field(default=10.0, metadata={
+    rotation: float = field(default=10.0, metadata={"bounds": (0, 90),
         "help": "Random rotation either way, in degrees."})
-    shift: float = field(default=0.05, metadata={
+    shift: float = field(default=0.05, metadata={"bounds": (0, 0.25),
         "help": "Random shift sideways and up or down, as a fraction of the image size."})
-    flip_chance: float = field(default=0.5, metadata={
+    flip_chance: float = field(default=0.5, metadata={"bounds": (0, 1),
         "help": "Chance (0 to 1) that an image is mirrored left to right."})
-    colour_lightness: float = field(default=0.30, metadata={
+    colour_lightness: float = field(default=0.30, metadata={"bounds": (0, 0.75),
         "help": "Random lightness change, as a fraction of L in L*a*b* (0.30 = up to 30%)."})
-    colour_ab: float = field(default=0.08, metadata={
+    colour_ab: float = field(default=0.08, metadata={"bounds": (0, 0.5),
         "help": "Random colour change, as a fraction of a and b in L*a*b* (0.08 = up to 8%)."})
+    clahe_chance: float = field(default=0.5, metadata={"bounds": (0, 1),
+        "help": "Chance (0 to 1) that an image's contrast is evened out tile by tile (CLAHE "
+                "on its lightness), one of the colour changes."})
+    clahe_max_size: int = field(default=4, metadata={"bounds": (1, 8),
+        "help": "Largest random CLAHE grid step: an image of size S gets b + k * (b // 2) "
+                "tiles a side, b = max(2, S // 128), k drawn from 0 to this."})
     warp: bool = field(default=True, metadata={
         "help": "Randomly warp the model's input (faceswap's no-warp turns this off)."})
+    warp_to_landmarks: bool = field(default=False, metadata={
+        "help": "Warp the model's input onto the landmarks of a similar face of the other "
+                "side instead of randomly (needs warp on)."})
     flip: bool = field(default=True, metadata={
         "help": "Randomly mirror images (faceswap's no-flip turns this off)."})
     colour: bool = field(default=True, metadata={
-        "help": "Randomly change lightness and colour (faceswap's no-augment-color turns "
-                "this off)."})
+        "help": "Randomly change lightness, colour and contrast (faceswap's "
+                "no-augment-color turns this off)."})
 
     def __post_init__(self) -> None:
-        for name in ("zoom", "rotation", "shift", "colour_lightness", "colour_ab"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"augmentation {name} must be 0 or more, not "
-                                 f"{getattr(self, name)}")
-        if self.zoom >= 1:
-            raise ValueError(f"augmentation zoom must be below 1 (a fraction), not {self.zoom}")
-        if not 0 <= self.flip_chance <= 1:
-            raise ValueError(f"augmentation flip_chance must be between 0 and 1, not "
-                             f"{self.flip_chance}")
+        if isinstance(self.clahe_max_size, bool) or not isinstance(self.clahe_max_size, int):
+            raise ValueError(f"augmentation clahe_max_size must be a whole number, not "
+                             f"{self.clahe_max_size!r}")
+        for option in fields(self):
+            low, high = option.metadata.get("bounds", (-math.inf, math.inf))
+            value = getattr(self, option.name)
+            if not low <= value <= high:
+                raise ValueError(f"augmentation {option.name} must be from {low:g} to "
+                                 f"{high:g}, not {value}")
 
 
 class AugmentedBatch(NamedTuple):
@@ -79,6 +91,10 @@ class _Draws(NamedTuple):
     shift: torch.Tensor      # N x 2 in [-1, 1)
     flip: torch.Tensor       # N in [0, 1)
     warp: torch.Tensor       # N x 2 x P x P standard normal
+    clahe: torch.Tensor      # N in [0, 1): CLAHE when below clahe_chance
+    clahe_grid: torch.Tensor  # N in [0, 1): its grid step
+    choice: torch.Tensor     # N in [0, 1): which of the other side's closest faces
+    jitter: torch.Tensor     # N x 68 x 2 standard normal: noise on that face's landmarks
 
 
 def _draw(count: int, generator: torch.Generator, device: torch.device) -> _Draws:
@@ -87,16 +103,27 @@ def _draw(count: int, generator: torch.Generator, device: torch.device) -> _Draw
         values = torch.rand(shape, generator=generator, device=generator.device)
         return (values * 2 - 1).to(device)
 
+    def fraction() -> torch.Tensor:
+        return torch.rand(count, generator=generator, device=generator.device).to(device)
+
+    def normal(*shape: int) -> torch.Tensor:
+        return torch.randn(shape, generator=generator, device=generator.device).to(device)
+
     lab, rotation, zoom, shift = uniform(count, 3), uniform(count), uniform(count), \
         uniform(count, 2)
-    flip = torch.rand(count, generator=generator, device=generator.device).to(device)
-    warp = torch.randn((count, 2, WARP_POINTS, WARP_POINTS), generator=generator,
-                       device=generator.device).to(device)
-    return _Draws(lab, rotation, zoom, shift, flip, warp)
+    flip = fraction()
+    warp = normal(count, 2, WARP_POINTS, WARP_POINTS)
+    clahe_draw = fraction()
+    clahe_grid = fraction()
+    choice = fraction()
+    jitter = normal(count, POINTS, 2)
+    return _Draws(lab, rotation, zoom, shift, flip, warp, clahe_draw, clahe_grid, choice,
+                  jitter)
 
 
 class Augmenter:
-    """Callable: `augmenter(images, masks, generator) -> AugmentedBatch`.
+    """Callable: `augmenter(images, masks, generator) -> AugmentedBatch`, plus the landmarks
+    when `needs_landmarks`.
 
     images: N x 3 x S x S RGB in [0, 1]; masks: N x K x S x S (K >= 0: face, eye, mouth...)
     at the same size S, usually larger than the model's sizes.
@@ -110,32 +137,74 @@ class Augmenter:
         self.input_size = input_size
         self.output_size = output_size
 
-    def __call__(self, images: torch.Tensor, masks: torch.Tensor,
-                 generator: torch.Generator) -> AugmentedBatch:
+    @property
+    def needs_landmarks(self) -> bool:
+        """Whether each call needs `landmarks` and `candidates` (warp to landmarks is on)."""
+        return self.settings.warp and self.settings.warp_to_landmarks
+
+    def __call__(self, images: torch.Tensor, masks: torch.Tensor, generator: torch.Generator,
+                 landmarks: torch.Tensor | None = None,
+                 candidates: torch.Tensor | None = None) -> AugmentedBatch:
+        """landmarks: N x 68 x 2, each image's points in its pixels; candidates: N x K x 68 x 2,
+        for each image the landmarks of the other side's K closest faces (closest_landmarks),
+        in the same pixels. Both are needed only when `needs_landmarks`."""
         _check_batch(images, masks)
+        points = check_landmarks(images, landmarks, candidates) if self.needs_landmarks \
+            else None
         size = images.shape[-1]
         draws = _draw(images.shape[0], generator, images.device)
         # float32 throughout, even inside a training step's autocast region
         with torch.autocast(images.device.type, enabled=False):
             images = images.float()
-            if self.settings.colour and (self.settings.colour_lightness
-                                         or self.settings.colour_ab):
-                images = colour_shift(images, draws.lab, self.settings)
+            if self.settings.colour:
+                images = self._colour(images, draws)
             both = torch.cat([images, masks.to(images)], dim=1)
+            affine = _affine(draws, self.settings)
             if self._transforms():
-                both = _sample(both, _affine_grid(draws, self.settings, size), "border")
-            moved = both[:, :3]
-            warped = moved
-            if self.settings.warp:
-                warped = _sample(moved, _warp_grid(draws.warp, size), "zeros")
+                both = _sample(both, _affine_grid(affine, size), "border")
+            warped = self._warp(both[:, :3], draws, affine, points)
             inputs, outputs = resize(warped, self.input_size), resize(both, self.output_size)
         return AugmentedBatch(inputs=inputs, targets=outputs[:, :3], masks=outputs[:, 3:])
+
+    def _colour(self, images: torch.Tensor, draws: _Draws) -> torch.Tensor:
+        """The L*a*b* shift, then CLAHE on the lightness of the images drawn for it; the
+        images exactly as they are when neither changes anything."""
+        settings = self.settings
+        shifts = bool(settings.colour_lightness or settings.colour_ab)
+        chosen = draws.clahe < settings.clahe_chance
+        equalises = bool(chosen.any())
+        if not (shifts or equalises):
+            return images
+        f = _rgb_to_f(images)
+        if shifts:
+            f = _shift_f(f, draws.lab, settings)
+        if equalises:
+            grids = grid_sizes(draws.clahe_grid, settings.clahe_max_size, images.shape[-1])
+            f = equalise_lightness(f, chosen, grids)
+        return _f_to_rgb(f)
 
     def _transforms(self) -> bool:
         """Whether the affine can differ from the identity (else it is skipped: exact)."""
         settings = self.settings
         flips = settings.flip and settings.flip_chance > 0
         return bool(settings.rotation or settings.zoom or settings.shift or flips)
+
+    def _warp(self, image: torch.Tensor, draws: _Draws, affine: _Affine,
+              points: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        """The model's input: the moved image, randomly warped or warped to landmarks
+        (`points`: the checked landmarks and candidates, when warping to landmarks)."""
+        size = image.shape[-1]
+        if not self.settings.warp:
+            return image
+        if points is None:
+            return _sample(image, _warp_grid(draws.warp, size), "zeros")
+        landmarks, chosen = points[0], choose(points[1], draws.choice)
+        if self._transforms():
+            landmarks, chosen = (move_landmarks(p, *affine, size) for p in (landmarks, chosen))
+        target = chosen + draws.jitter * (LANDMARK_SIGMA * size)
+        # faceswap leaves what the warp reads beyond the edges; the anchors keep that a
+        # sliver, which repeating the edge fills
+        return _sample(image, landmark_warp_grid(landmarks, target, size), "border")
 
 
 def _check_batch(images: torch.Tensor, masks: torch.Tensor) -> None:
@@ -217,20 +286,25 @@ def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
 
 def colour_shift(images: torch.Tensor, uniform: torch.Tensor,
                  settings: AugmentSettings) -> torch.Tensor:
-    """faceswap's random L*a*b* change. Each channel v, scaled to 0..1 as in 8-bit L*a*b*,
+    """faceswap's random L*a*b* change of N x 3 x H x W images (see `_shift_f`)."""
+    return _f_to_rgb(_shift_f(_rgb_to_f(images), uniform, settings))
+
+
+def _shift_f(f: torch.Tensor, uniform: torch.Tensor, settings: AugmentSettings) -> torch.Tensor:
+    """faceswap's random L*a*b* change, on f. Each channel v, scaled to 0..1 as in 8-bit L*a*b*,
     becomes v + (1 - v) r when r >= 0 and v (1 + r) when r < 0, where r is the uniform draw
     (N x 3 in [-1, 1)) times the lightness or a/b amount: v (1 - |r|) + max(r, 0), an affine
     map per image and channel, folded with L*a*b*'s own affine maps into one 3 x 3 map of f.
     """
     amounts = torch.tensor([settings.colour_lightness, settings.colour_ab, settings.colour_ab])
-    shifts = uniform.to(images) * amounts.to(images)                 # N x 3
+    shifts = uniform.to(f) * amounts.to(f)                           # N x 3
     gain = 1 - shifts.abs()
-    lab_offset, f_to_lab, lab_to_f = (t.to(images) for t in (_LAB_OFFSET, _F_TO_LAB, _LAB_TO_F))
+    lab_offset, f_to_lab, lab_to_f = (t.to(f) for t in (_LAB_OFFSET, _F_TO_LAB, _LAB_TO_F))
     # lab' = gain * lab + bias, from unit' = gain * unit + max(r, 0)
-    bias = _UNIT_OFFSET.to(images) * (gain - 1) + shifts.clamp(min=0) * _UNIT_SCALE.to(images)
+    bias = _UNIT_OFFSET.to(f) * (gain - 1) + shifts.clamp(min=0) * _UNIT_SCALE.to(f)
     matrix = lab_to_f @ (gain.unsqueeze(-1) * f_to_lab)              # N x 3 x 3
     offset = (gain * lab_offset + bias - lab_offset) @ lab_to_f.T    # N x 3
-    return _f_to_rgb(_mix(matrix, _rgb_to_f(images)) + _channels(offset, images))
+    return _mix(matrix, f) + _channels(offset, f)
 
 
 # <<< geometry >>>
@@ -244,8 +318,16 @@ def _identity(size: int, like: torch.Tensor) -> torch.Tensor:
                         centres.view(-1, 1).expand(size, size)]).unsqueeze(0)
 
 
-def _affine_grid(draws: _Draws, settings: AugmentSettings, size: int) -> torch.Tensor:
-    """Where each output pixel reads after the image's rotation, zoom, shift and flip.
+class _Affine(NamedTuple):
+    """Each image's random affine: the output point q reads from linear q + offset."""
+
+    linear: torch.Tensor     # N x 2 x 2
+    offset: torch.Tensor     # N x 2
+    flipped: torch.Tensor    # N bools: mirrored left to right
+
+
+def _affine(draws: _Draws, settings: AugmentSettings) -> _Affine:
+    """The image's rotation, zoom, shift and flip, as where each output point reads.
 
     faceswap's forward matrix (cv2.getRotationMatrix2D about the centre, plus a shift) maps a
     source point p to A p + t; the output point q reads from A^-1 (F q - t), F the mirror when
@@ -254,14 +336,20 @@ def _affine_grid(draws: _Draws, settings: AugmentSettings, size: int) -> torch.T
     angle = draws.rotation * math.radians(settings.rotation)
     scale = 1 + draws.zoom * settings.zoom
     shift = draws.shift * 2 * settings.shift
-    mirror = torch.ones_like(scale)
-    if settings.flip:
-        mirror = torch.where(draws.flip < settings.flip_chance, -mirror, mirror)
+    flipped = draws.flip < settings.flip_chance if settings.flip \
+        else torch.zeros_like(draws.flip, dtype=torch.bool)
+    mirror = 1 - 2 * flipped.to(scale)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     # A^-1 = R(-angle) / scale, where cv2's R(angle) = [[cos, sin], [-sin, cos]].
     inverse = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
     linear = inverse * torch.stack([mirror, torch.ones_like(mirror)], -1).unsqueeze(-2)
     offset = -(inverse @ shift.unsqueeze(-1)).squeeze(-1)
+    return _Affine(linear, offset, flipped)
+
+
+def _affine_grid(affine: _Affine, size: int) -> torch.Tensor:
+    """Where each output pixel reads under the affine."""
+    linear, offset = affine.linear, affine.offset
     base = _identity(size, offset)
     # elementwise rather than F.affine_grid's batched matmul: a third of the time on the CPU
     return linear[:, :, :1, None] * base[:, :1] + linear[:, :, 1:, None] * base[:, 1:] \

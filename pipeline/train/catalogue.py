@@ -14,7 +14,9 @@ from typing import Any
 from pipeline.train import models
 from pipeline.train.augment import AugmentSettings
 from pipeline.train.data_settings import DataSettings
+from pipeline.train.extras import ExtrasSettings
 from pipeline.train.losses import LossSettings
+from pipeline.train.optimizers import OptimizerSettings
 from pipeline.train.settings import RunSettings
 from pipeline.train.settings_dict import OptionInfo, describe_fields
 
@@ -24,8 +26,12 @@ CATALOGUE_PATH = Path(__file__).resolve().parents[2] / "store" / "train_catalogu
 GROUPS = (
     ("data", DataSettings, True, "How the training faces are cut and masked"),
     ("loss", LossSettings, True, "How the model's faces are scored"),
+    ("optimizer", OptimizerSettings, True,
+     "The optimizer (frozen: its saved state fits only the optimizer that made it)"),
     ("run", RunSettings, False, "This run: length, batch, optimizer and saving"),
     ("augment", AugmentSettings, False, "Random changes made to the training faces"),
+    ("extras", ExtrasSettings, False,
+     "DeepFaceLab's extras: true face, GAN, face and background style, colour transfer"),
 )
 
 

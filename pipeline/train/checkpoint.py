@@ -1,14 +1,15 @@
 """A training checkpoint: one safetensors file holding everything a run needs to continue.
 
-Model weights (`model.*`), the optimizer's tensors (`optim.*`) and the random generators'
-states (`rng.*`) are tensors; the rest (iteration, optimizer hyper-parameters, the sampler's
+Model weights (`model.*`), the optimizer's tensors (`optim.*`), the random generators'
+states (`rng.*`) and the trainer's other state (`extra.*`: autoclip's history, the
+discriminators of DeepFaceLab's extras) are tensors; the rest (iteration, optimizer hyper-parameters, the sampler's
 position, loss averages) is JSON in the file's metadata. One file means one atomic replace:
 a crash while saving leaves the previous checkpoint whole. Nothing is ever unpickled.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +33,18 @@ class Checkpoint:
     optimizer: dict[str, Any]
     generators: dict[str, torch.Tensor]
     state: dict[str, Any]
+    extra: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def capture(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-            generators: dict[str, torch.Generator], state: dict[str, Any]) -> Checkpoint:
+            generator_states: dict[str, torch.Tensor], state: dict[str, Any],
+            extra: dict[str, torch.Tensor] | None = None) -> Checkpoint:
     """Copies of everything to save, taken now (so training may go on while it is written)."""
     return Checkpoint({k: v.detach().to("cpu", copy=True).contiguous()
                        for k, v in model.state_dict().items()},
                       _cpu_copy(optimizer.state_dict()),
-                      {name: g.get_state().clone() for name, g in generators.items()},
-                      json.loads(json.dumps(state)))
+                      {name: generator.clone() for name, generator in generator_states.items()},
+                      json.loads(json.dumps(state)), _cpu_copy(extra or {}))
 
 
 def restore(checkpoint: Checkpoint, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -60,6 +63,7 @@ def write(path: Path, checkpoint: Checkpoint) -> str:
     """Write atomically; returns the file's sha256."""
     tensors = {f"model.{k}": v for k, v in checkpoint.model.items()}
     tensors |= {f"rng.{k}": v for k, v in checkpoint.generators.items()}
+    tensors |= {f"extra.{k}": v for k, v in checkpoint.extra.items()}
     optimizer_meta = _split_optimizer(checkpoint.optimizer, tensors)
     metadata = {"format": FORMAT, "state": json.dumps(checkpoint.state),
                 "optimizer": json.dumps(optimizer_meta)}
@@ -96,8 +100,9 @@ def read(path: Path) -> Checkpoint:
         raise CheckpointError(f"not a swapdeck checkpoint: {path}")
     model = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     generators = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
+    extra = {k[6:]: v for k, v in tensors.items() if k.startswith("extra.")}
     optimizer = _join_optimizer(json.loads(metadata["optimizer"]), tensors)
-    return Checkpoint(model, optimizer, generators, json.loads(metadata["state"]))
+    return Checkpoint(model, optimizer, generators, json.loads(metadata["state"]), extra)
 
 
 def _cpu_copy(value: Any) -> Any:

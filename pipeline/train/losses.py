@@ -1,7 +1,8 @@
-"""The trainer's losses, as faceswap computes them: SSIM, MAE and MSE over the face, with the
-eyes and mouth weighted up, and MSE for a learned mask.
+"""The trainer's face loss, as faceswap computes it: a main loss plus up to three weighted
+others (faceswap's loss_function_2/3/4) over the face, with the eyes and mouth weighted up,
+and MSE for a learned mask. The functions themselves are in `loss_functions`.
 
-faceswap's face loss, for each chosen function f at weight w (primary 1, secondary its weight):
+faceswap's face loss, for each chosen function f at weight w (main 1, the others their weight):
 
     w * f(predicted * face, target * face)                  the face counts, the rest does not
   + w * eye_multiplier * f(predicted * eyes, target * eyes)    when eye_multiplier > 1
@@ -14,110 +15,101 @@ Everything is computed in float32 with autocast off, so bf16 or fp16 training st
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-LOSSES = ("ssim", "mae", "mse")
+from pipeline.train.loss_functions import LOSS_FUNCTIONS, LOSSES
 
-# SSIM as faceswap's DSSIMObjective (after tf.image.ssim): an 11 x 11 gaussian window with
-# sigma 1.5, 'valid' positions only, each channel on its own, k1 = 0.01, k2 = 0.03, values in
-# [0, 1]; its loss is (1 - SSIM) / 2.
-SSIM_WINDOW = 11
-SSIM_SIGMA = 1.5
-_C1 = 0.01 ** 2
-_C2 = 0.03 ** 2
+WEIGHT_BOUNDS = (0.0, 4.0)           # faceswap's 0 to 400 %
+MULTIPLIER_BOUNDS = (1, 40)
+MASK_WEIGHT_BOUNDS = (0.0, 10.0)
+EXTRA_LOSSES = ("secondary", "third", "fourth")   # each with its "<name>_weight"
+_CHOICES_TEXT = ("ssim or ms_ssim (structure), mae, mse, logcosh, smooth, l_inf (per pixel), "
+                 "gmsd, gradient_diff (edges), ffl (frequencies), laploss (detail per scale)")
 
 
-@dataclass(frozen=True)
+def _extra_loss(default: str | None, which: str) -> Any:
+    return field(default=default, metadata={"choices": LOSSES, "help": (
+        f"A {which} loss added to the main one at its weight: {_CHOICES_TEXT}; or none.")})
+
+
+def _extra_weight(default: float, which: str) -> Any:
+    return field(default=default, metadata={"bounds": WEIGHT_BOUNDS, "help": (
+        f"Weight of the {which} loss, 0 to 4 (1 adds it in full, as the main loss counts).")})
+
+
+@dataclass(frozen=True, kw_only=True)
 class LossSettings:
     """How the reconstruction is scored (faceswap's defaults)."""
 
     loss: str = field(default="ssim", metadata={"choices": LOSSES,
-        "help": "Main loss: ssim (structure, sharper), mae (median-like) or mse (mean-like)."})
-    secondary: str | None = field(default="mse", metadata={"choices": LOSSES,
-        "help": "A second loss added to the main one (ssim, mae, mse), or none."})
-    secondary_weight: float = field(default=1.0, metadata={
-        "help": "Weight of the second loss, 0 to 1 (1 adds it in full)."})
-    penalized_mask_loss: bool = field(default=True, metadata={
+        "help": f"Main loss: {_CHOICES_TEXT}."})
+    secondary: str | None = _extra_loss("mse", "second")
+    secondary_weight: float = _extra_weight(1.0, "second")
+    third: str | None = _extra_loss(None, "third")
+    third_weight: float = _extra_weight(0.0, "third")
+    fourth: str | None = _extra_loss(None, "fourth")
+    fourth_weight: float = _extra_weight(0.0, "fourth")
+    penalized_mask_loss: bool = field(default=True, metadata={"choices": (True, False),
         "help": "Score only the face inside its mask; errors in the background do not count."})
-    eye_multiplier: int = field(default=3, metadata={
+    eye_multiplier: int = field(default=3, metadata={"bounds": MULTIPLIER_BOUNDS,
         "help": "Extra weight on the eyes, 1 to 40 (1 = none; needs penalized_mask_loss)."})
-    mouth_multiplier: int = field(default=2, metadata={
+    mouth_multiplier: int = field(default=2, metadata={"bounds": MULTIPLIER_BOUNDS,
         "help": "Extra weight on the mouth, 1 to 40 (1 = none; needs penalized_mask_loss)."})
-    mask_loss_weight: float = field(default=1.0, metadata={
-        "help": "Weight of the learned mask's loss (MSE against the target mask)."})
+    mask_loss_weight: float = field(default=1.0, metadata={"bounds": MASK_WEIGHT_BOUNDS,
+        "help": "Weight of the learned mask's loss (MSE against the target mask), 0 to 10."})
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
-        if self.secondary is not None and self.secondary not in LOSSES:
-            raise ValueError(f"unknown secondary loss {self.secondary!r}: choose one of "
-                             f"{', '.join(LOSSES)}, or None")
-        if not 0 <= self.secondary_weight <= 1:
-            raise ValueError(f"secondary_weight must be between 0 and 1, not "
-                             f"{self.secondary_weight}")
-        for name in ("eye_multiplier", "mouth_multiplier"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 40:
-                raise ValueError(f"{name} must be a whole number from 1 to 40, not {value!r}")
-        if self.mask_loss_weight < 0:
-            raise ValueError(f"mask_loss_weight must be 0 or more, not {self.mask_loss_weight}")
+        for name in EXTRA_LOSSES:
+            if getattr(self, name) is not None and getattr(self, name) not in LOSSES:
+                raise ValueError(f"unknown {name} loss {getattr(self, name)!r}: choose one of "
+                                 f"{', '.join(LOSSES)}, or None")
+        if not isinstance(self.penalized_mask_loss, bool):
+            raise ValueError(f"penalized_mask_loss must be True or False, not "
+                             f"{self.penalized_mask_loss!r}")
+        for option in fields(self):
+            if "bounds" in option.metadata:
+                self._check_bounds(option.name, option.metadata["bounds"])
+        # not the second loss: its weight defaults to 1, so stored settings without a
+        # second loss carry one, which is ignored there as it always was
+        for name in EXTRA_LOSSES[1:]:
+            weight = getattr(self, f"{name}_weight")
+            if getattr(self, name) is None and weight > 0:
+                raise ValueError(f"{name}_weight is {weight:g} but no {name} loss is chosen: "
+                                 f"choose one or set the weight to 0")
 
+    def _check_bounds(self, name: str, bounds: tuple[float, float]) -> None:
+        value = getattr(self, name)
+        low, high = bounds
+        whole = isinstance(low, int)
+        allowed = (int,) if whole else (int, float)
+        if (isinstance(value, bool) or not isinstance(value, allowed)
+                or not math.isfinite(value) or not low <= value <= high):
+            kind = "a whole number" if whole else "a number"
+            raise ValueError(f"{name} must be {kind} from {low:g} to {high:g}, not {value!r}")
 
-def _gaussian(device: torch.device) -> torch.Tensor:
-    coords = torch.arange(SSIM_WINDOW, dtype=torch.float32, device=device)
-    weights = torch.exp(-((coords - (SSIM_WINDOW - 1) / 2) ** 2) / (2 * SSIM_SIGMA ** 2))
-    return weights / weights.sum()
-
-
-def _blur(batch: torch.Tensor) -> torch.Tensor:
-    """The gaussian-weighted mean at every valid position, per channel (separable)."""
-    channels = batch.shape[1]
-    weights = _gaussian(batch.device)
-    rows = weights.view(1, 1, 1, -1).expand(channels, 1, 1, SSIM_WINDOW)
-    columns = weights.view(1, 1, -1, 1).expand(channels, 1, SSIM_WINDOW, 1)
-    return F.conv2d(F.conv2d(batch, rows, groups=channels), columns, groups=channels)
-
-
-def ssim(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean SSIM of each image (N,), N x C x H x W in [0, 1], H and W at least 11."""
-    if min(predicted.shape[-2:]) < SSIM_WINDOW:
-        raise ValueError(f"SSIM needs images of at least {SSIM_WINDOW} x {SSIM_WINDOW} pixels, "
-                         f"not {tuple(predicted.shape[-2:])}")
-    channels = predicted.shape[1]
-    means = _blur(torch.cat([predicted, target, predicted * target,
-                             predicted * predicted + target * target], dim=1))
-    mean_p, mean_t, mean_pt, mean_squares = means.split(channels, dim=1)
-    luminance_num = 2 * mean_p * mean_t
-    luminance_den = mean_p * mean_p + mean_t * mean_t
-    luminance = (luminance_num + _C1) / (luminance_den + _C1)
-    # 2 cov(p, t) + c2 over var(p) + var(t) + c2
-    contrast = (2 * mean_pt - luminance_num + _C2) / (mean_squares - luminance_den + _C2)
-    return (luminance * contrast).mean(dim=(1, 2, 3))
-
-
-def _ssim_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return (1 - ssim(predicted, target)) / 2
-
-
-def _mae(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return (predicted - target).abs().mean(dim=(1, 2, 3))
-
-
-def _mse(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return (predicted - target).square().mean(dim=(1, 2, 3))
-
-
-_PER_IMAGE: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "ssim": _ssim_loss, "mae": _mae, "mse": _mse}
+    def weighted_losses(self) -> dict[str, float]:
+        """Each chosen loss with its total weight (main 1); a loss chosen twice adds up,
+        a weight of 0 leaves its loss out."""
+        weights = {self.loss: 1.0}
+        for name in EXTRA_LOSSES:
+            loss, weight = getattr(self, name), float(getattr(self, f"{name}_weight"))
+            if loss is not None and weight > 0:
+                weights[loss] = weights.get(loss, 0.0) + weight
+        return weights
 
 
 def image_loss(name: str, predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """One of LOSSES for each image (N,); "ssim" is faceswap's (1 - SSIM) / 2."""
-    return _PER_IMAGE[name](predicted, target)
+    """One of LOSSES for each image (N,), in float32 with autocast off whatever the inputs;
+    "ssim" is faceswap's (1 - SSIM) / 2."""
+    with torch.autocast(predicted.device.type, enabled=False):
+        return LOSS_FUNCTIONS[name](predicted.float(), target.float())
 
 
 def _areas(face_mask: torch.Tensor | None, eye_mask: torch.Tensor | None,
@@ -146,11 +138,8 @@ def face_loss(predicted: torch.Tensor, target: torch.Tensor, face_mask: torch.Te
         masked_p = torch.cat([predicted if m is None else predicted * m.float() for m, _ in areas])
         masked_t = torch.cat([target if m is None else target * m.float() for m, _ in areas])
         area_weights = torch.tensor([w for _, w in areas], device=predicted.device)
-        functions = [(settings.loss, 1.0)]
-        if settings.secondary is not None and settings.secondary_weight > 0:
-            functions.append((settings.secondary, settings.secondary_weight))
         total = predicted.new_zeros(())
-        for name, weight in functions:
+        for name, weight in settings.weighted_losses().items():
             per_area = image_loss(name, masked_p, masked_t).view(len(areas), -1).mean(dim=1)
             total = total + weight * (per_area * area_weights).sum()
         return total

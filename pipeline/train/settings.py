@@ -10,7 +10,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipeline.train.augment import AugmentSettings
-from pipeline.train.settings_dict import known_names
+from pipeline.train.extras import ExtrasSettings
+from pipeline.train.settings_dict import describe_fields, known_names
+
+CLIPPINGS = ("none", "global_norm", "norm", "value", "autoclip")
+NESTED = ("augment", "extras")   # groups of settings kept under their own key
 
 
 @dataclass(frozen=True)
@@ -24,10 +28,12 @@ class RunSettings:
         "help": "Faces of each side per iteration. Larger batches train faster per face but "
                 "need more memory."})
     learning_rate: float = field(default=5e-5, metadata={
-        "help": "Adam's learning rate. Lower it if the loss jumps about or turns NaN."})
+        "help": "The optimizer's learning rate. Lower it if the loss jumps about or turns "
+                "NaN (lion wants one 3 to 10 times lower than adam's)."})
     epsilon: float = field(default=1e-7, metadata={
-        "help": "Adam's epsilon, which keeps its steps finite; raise it (1e-5, 1e-4) if "
-                "mixed precision gives NaNs."})
+        "help": "The optimizer's epsilon, which keeps its steps finite; raise it (1e-5, "
+                "1e-4) if mixed precision gives NaNs. adabelief wants far less (about "
+                "1e-16); lion has none."})
     warmup: int = field(default=0, metadata={
         "help": "Iterations over which the learning rate rises from 0 to its value at the "
                 "start of the session (0: none)."})
@@ -46,10 +52,39 @@ class RunSettings:
     nan_retries: int = field(default=3, metadata={
         "help": "How many times a run rolls back to its last good save after a NaN or Inf, "
                 "halving the learning rate each time, before it gives up."})
+    accumulation: int = field(default=1, metadata={"bounds": (1, 100),
+        "help": "Batches whose gradients are averaged into each update (faceswap's gradient "
+                "accumulation): an iteration then trains batch_size x accumulation faces of "
+                "each side in the memory of one batch."})
+    clipping: str = field(default="none", metadata={"choices": CLIPPINGS,
+        "help": "Gradient clipping before each update: global_norm (all gradients together "
+                "to a norm of clip_value), norm (each weight's gradient to that norm), value "
+                "(each number to +-clip_value), autoclip (all together to a percentile of "
+                "the norms seen so far) or none."})
+    clip_value: float = field(default=1.0, metadata={"bounds": (0.001, 10.0),
+        "help": "The largest gradient norm (global_norm, norm) or value (value) that "
+                "clipping lets through."})
+    autoclip_percentile: float = field(default=10.0, metadata={"bounds": (0.0, 100.0),
+        "help": "autoclip clips the gradient norm to this percentile of the norms seen so "
+                "far (10: nine in ten updates are clipped)."})
+    autoclip_history: int = field(default=10_000, metadata={"bounds": (100, 100_000),
+        "help": "How many of the latest updates' gradient norms autoclip takes its "
+                "percentile of."})
+    freeze_weights: bool = field(default=False, metadata={
+        "help": "Keep the encoder (the weights --load-weights reuses) as it is and train only "
+                "the rest, as faceswap's freeze-weights does."})
+    gpus: int = field(default=1, metadata={"bounds": (1, 64),
+        "help": "GPUs to train on: more than 1 runs one process per GPU under torchrun "
+                "(DistributedDataParallel), each with its own batch of batch_size faces."})
     augment: AugmentSettings = field(default_factory=AugmentSettings, metadata={
         "help": "Random changes made to the training faces."})
+    extras: ExtrasSettings = field(default_factory=ExtrasSettings, metadata={
+        "help": "DeepFaceLab's extras: true face, GAN, face and background style, colour "
+                "transfer."})
 
     def __post_init__(self) -> None:
+        if problems := field_problems(self):
+            raise ValueError("; ".join(problems))
         for name in ("iterations", "batch_size", "save_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be 1 or more, not {getattr(self, name)}")
@@ -71,6 +106,8 @@ class RunSettings:
         if isinstance(values.get("augment"), dict):
             values["augment"] = AugmentSettings(**known_names(
                 AugmentSettings, values["augment"], "augmentation setting"))
+        if isinstance(values.get("extras"), dict):
+            values["extras"] = ExtrasSettings.from_dict(values["extras"])
         return cls(**values)
 
     def learning_rate_at(self, iteration: int) -> float:
@@ -80,10 +117,43 @@ class RunSettings:
         return self.learning_rate
 
 
+def field_problems(settings: Any) -> list[str]:
+    """What is wrong with a settings dataclass's plain values, judged by its fields' types,
+    "choices" and "bounds" (None passes where the field allows it)."""
+    problems = []
+    for option in describe_fields(type(settings)):
+        value = getattr(settings, option.name)
+        if value is None and option.optional:
+            continue
+        if not _has_type(value, option.type_name):
+            problems.append(f"{option.name} is {_KINDS[option.type_name]}, not {value!r}")
+        elif option.choices is not None and value not in option.choices:
+            allowed = ", ".join(map(str, option.choices))
+            problems.append(f"{option.name} is one of {allowed}, not {value!r}")
+        elif option.bounds is not None and not (
+                math.isfinite(value) and option.bounds[0] <= value <= option.bounds[1]):
+            low, high = option.bounds
+            problems.append(f"{option.name} is from {low:g} to {high:g}, not {value!r}")
+    return problems
+
+
+_KINDS = {"int": "a whole number", "float": "a number", "bool": "true or false",
+          "str": "a word"}
+
+
+def _has_type(value: Any, type_name: str) -> bool:
+    """JSON's view of types: an int is a float too; a bool is neither an int nor a float."""
+    if type_name == "bool" or isinstance(value, bool):
+        return type_name == "bool" and isinstance(value, bool)
+    allowed = {"int": (int,), "float": (int, float), "str": (str,)}[type_name]
+    return isinstance(value, allowed)
+
 
 def merge_settings(stored: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """A run's settings: the stored ones with some changed (augmentation switch by switch)."""
+    """A run's settings: the stored ones with some changed (the nested groups, augmentation
+    and extras, setting by setting)."""
     merged = {**stored, **overrides}
-    if isinstance(stored.get("augment"), dict) and isinstance(overrides.get("augment"), dict):
-        merged["augment"] = {**stored["augment"], **overrides["augment"]}
+    for group in NESTED:
+        if isinstance(stored.get(group), dict) and isinstance(overrides.get(group), dict):
+            merged[group] = {**stored[group], **overrides[group]}
     return merged

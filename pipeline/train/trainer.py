@@ -15,20 +15,29 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from pipeline.context import JobContext
 from pipeline.devices import native_bf16
 from pipeline.errors import JobCancelled, JobError, WorkerStopping
 from pipeline.train import checkpoint
-from pipeline.train.augment import Augmenter
+from pipeline.train.augment import AugmentedBatch, Augmenter
+from pipeline.train.augment_landmarks import closest_landmarks
+from pipeline.train.clipping import GradientClipper
+from pipeline.train.extras import STATE_KEY as EXTRAS_STATE_KEY
+from pipeline.train.extras import Extras, ExtrasState
 from pipeline.train.data import SideData, TrainingData, open_training_data
 from pipeline.train.keeper import Keeper, Loaded
 from pipeline.train.losses import face_loss, mask_loss
-from pipeline.train.models.registry import SwapModel, build_model
+from pipeline.train.models.registry import ModelOutput, SwapModel, build_model
+from pipeline.train.optimizers import build_optimizer
 from pipeline.train.preview import preview_columns, preview_png
+from pipeline.train.replicas import BothSides, Replicas, weights_digest
+from pipeline.train.sampler import batch_tensors
 from pipeline.train.session_config import SessionConfig
 from pipeline.train.settings import RunSettings
 from pipeline.train.swap_metrics import SwapMetricsProbe
+from pipeline.train.transfer import freeze, load_transfer
 from store import sessions
 from store.training_faces import training_centre
 
@@ -48,18 +57,28 @@ class Faults:
 
 class Trainer:
     def __init__(self, ctx: JobContext, session: sessions.Session, settings: RunSettings,
-                 device: torch.device, faults: Faults | None = None) -> None:
+                 device: torch.device, faults: Faults | None = None,
+                 replicas: Replicas | None = None) -> None:
         self.ctx, self.session, self.settings, self.device = ctx, session, settings, device
+        self.replicas = replicas or Replicas()
         self.bf16 = settings.mixed_precision and native_bf16(device)
         self.faults = faults or Faults()
         self.config = SessionConfig.from_dict(session.config)
         seed = self.config.seed
         torch.manual_seed(seed)  # the first weights, when there is no checkpoint
         self.model: SwapModel = build_model(self.config.model).to(device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.learning_rate,
-                                          eps=settings.epsilon, fused=True)
-        self.generators = {"sample": torch.Generator().manual_seed(seed),
-                           "augment": torch.Generator(device).manual_seed(seed + 1)}
+        self.optimizer = build_optimizer(self.config.optimizer, self.model.parameters(),
+                                         settings.learning_rate, settings.epsilon)
+        self.clipper = GradientClipper(settings)
+        if settings.freeze_weights:
+            freeze(self.model)   # before the wrap: DistributedDataParallel syncs what learns
+        self.step_module = self.replicas.wrap(BothSides(self.model), device,
+                                              may_skip=self.config.model.learn_mask)
+        self.extras = self._make_extras()
+        # each replica draws its own batches; rank 0 draws what a single process draws
+        rank_seed = seed + 2 * self.replicas.rank
+        self.generators = {"sample": torch.Generator().manual_seed(rank_seed),
+                           "augment": torch.Generator(device).manual_seed(rank_seed + 1)}
         model_config = self.config.model
         self.augmenter = Augmenter(settings.augment, model_config.input_size,
                                    model_config.output_size)
@@ -73,6 +92,22 @@ class Trainer:
         self.unrecorded: list[tuple[int, float, float]] = []
         self.data: TrainingData
         self.run_id = 0
+
+    def _make_extras(self) -> Extras:
+        settings = self.settings
+        try:
+            extras = Extras(settings.extras, self.model, self.device, seed=self.config.seed,
+                            masked=self.config.loss.penalized_mask_loss, bf16=self.bf16,
+                            make_optimizer=lambda weights: build_optimizer(
+                                self.config.optimizer, weights, settings.learning_rate,
+                                settings.epsilon),
+                            average_gradients=self.replicas.average_gradients)
+        except ValueError as exc:
+            raise JobError(str(exc)) from exc
+        if self.replicas.world_size > 1 and (extras.active() or extras.modules()):
+            raise JobError("DeepFaceLab's true face, GAN and style powers train on one GPU "
+                           "only for now: set them to 0 or train with --gpus 1")
+        return extras
 
     # ---- the run ---------------------------------------------------------------------
 
@@ -94,17 +129,41 @@ class Trainer:
         self._end(reason)
         return {"message": f"{reason} at iteration {self.iteration}",
                 "session_id": self.session.id, "iteration": self.iteration,
-                "iterations_run": self.iteration - start, "rollbacks": self.rollbacks}
+                "iterations_run": self.iteration - start, "rollbacks": self.rollbacks,
+                "replicas": self.replicas.world_size}
 
     def begin(self) -> None:
-        """Open the training data, continue from the newest whole checkpoint, start a run."""
+        """Prepare, then start a run: the session's settings and a run row are written."""
+        self.prepare()
         ctx = self.ctx
+        if not self.replicas.is_writer:
+            return
+        sessions.forget_after(ctx.conn, self.session.id, self.iteration)
+        sessions.close_dead_runs(ctx.conn, self.session.id, self.iteration)
+        sessions.set_settings(ctx.conn, self.session.id, self.settings.to_dict())
+        self.run_id = sessions.start_run(ctx.conn, self.session.id, ctx.job_id, self.iteration,
+                                         self.settings.batch_size, str(self.device),
+                                         self.settings.to_dict())
+
+    def prepare(self) -> None:
+        """Open the training data and continue from the newest whole checkpoint (fresh
+        weights when there is none); nothing is written to the session."""
+        ctx = self.ctx
+        writer = self.replicas.is_writer
         self.data = open_training_data(
             ctx.project, ctx.conn, self.config.data, self.settings.batch_size,
             identity_a=self.session.identity_a, identity_b=self.session.identity_b,
-            on_progress=lambda done, total: ctx.progress(done, total,
-                                                         f"caching faces {done}/{total}"),
-            checkpoint=ctx.checkpoint)
+            on_progress=(lambda done, total: ctx.progress(done, total,
+                                                          f"caching faces {done}/{total}"))
+            if writer else None,
+            checkpoint=ctx.checkpoint if writer else None)
+        # warp to landmarks: each face's nearest faces of the other side, by landmarks
+        self.closest: dict[str, np.ndarray] = {}
+        if self.augmenter.needs_landmarks:
+            for side, other in ((self.data.a, self.data.b), (self.data.b, self.data.a)):
+                rows = other.sampler.rows
+                nearest = closest_landmarks(side.cache.landmarks, other.cache.landmarks[rows])
+                self.closest[side.side] = rows[nearest]
         try:
             loaded = self.keeper.newest()
         except checkpoint.CheckpointError as exc:
@@ -112,28 +171,33 @@ class Trainer:
                            f"{self.session.name} first (`swapdeck session show` lists them, "
                            "`swapdeck restore` restores one)") from exc
         if loaded is not None:
-            self._load(loaded)
+            self._load(loaded, forget=False)
         elif self.session.iteration > 0:
             raise JobError(f"session {self.session.name} is at iteration "
                            f"{self.session.iteration} but has no model files: restore one of "
                            "its archived checkpoints, or start a new session")
+        else:
+            self._start_weights()
         self.probe = SwapMetricsProbe(str(self.device))
         self.centres = (training_centre(ctx.conn, self.session.identity_a),
                         training_centre(ctx.conn, self.session.identity_b))
-        sessions.close_dead_runs(ctx.conn, self.session.id, self.iteration)
-        sessions.set_settings(ctx.conn, self.session.id, self.settings.to_dict())
-        self.run_id = sessions.start_run(ctx.conn, self.session.id, ctx.job_id, self.iteration,
-                                         self.settings.batch_size, str(self.device),
-                                         self.settings.to_dict())
+
+    def _start_weights(self) -> None:
+        """A session's first weights: the transferred ones over the seeded fresh ones."""
+        if self.config.load_weights is not None:
+            count = load_transfer(self.ctx.project, self.config.load_weights, self.model)
+            self.ctx.log.info("started from %d weights of %s", count,
+                              self.config.load_weights["origin"])
 
     def _loop(self) -> str:
         settings = self.settings
         times: deque[tuple[int, float]] = deque([(self.iteration, time.monotonic())],
                                                 maxlen=PROGRESS_WINDOW)
         while self.iteration < settings.iterations:
-            self.ctx.checkpoint()
+            self._check_stop()
             try:
-                loss_a, loss_b = self._step()
+                loss_a, loss_b = self.train_step(
+                    settings.learning_rate_at(self.iteration) * self.lr_scale)
             except NonFinite as exc:
                 self._roll_back(str(exc))
                 continue
@@ -143,7 +207,7 @@ class Trainer:
             save_asked = False
             if self.iteration % RECORD_EVERY == 0:
                 self._record()
-                save_asked = sessions.take_save_request(self.ctx.conn, self.session.id)
+                save_asked = self._save_requested()
             times.append((self.iteration, time.monotonic()))
             self._report(loss_a, loss_b, times)
             if save_asked or self.iteration % settings.save_every == 0:
@@ -154,44 +218,125 @@ class Trainer:
         self._save()
         return f"reached {settings.iterations} iterations"
 
-    def _step(self) -> tuple[float, float]:
+    def train_step(self, learning_rate: float) -> tuple[float, float]:
+        """One optimizer step of both sides at this learning rate: the losses of A and B.
+        Raises NonFinite (nothing stepped) when the loss is NaN or Inf."""
         for group in self.optimizer.param_groups:
-            group["lr"] = self.settings.learning_rate_at(self.iteration) * self.lr_scale
+            group["lr"] = learning_rate
             group["eps"] = self.settings.epsilon
         self.optimizer.zero_grad(set_to_none=True)
-        losses = [self._side_loss(side) for side in (self.data.a, self.data.b)]
-        total = losses[0] + losses[1]
+        batches = self.settings.accumulation
+        reported = torch.zeros(2)
+        for batch in range(batches):
+            if batch < batches - 1:
+                with self.replicas.accumulating(self.step_module):
+                    reported += self._accumulate(batches)
+            else:
+                reported += self._accumulate(batches)
+        norm = self.clipper.clip(self.model.parameters())
+        if not math.isfinite(norm):
+            raise NonFinite(f"the gradients' norm became {norm} at iteration "
+                            f"{self.iteration + 1}")
+        self.optimizer.step()
+        self.extras.discriminator_step(learning_rate, self.settings.epsilon)
+        loss_a, loss_b = (reported / batches).tolist()
+        return loss_a, loss_b
+
+    def _accumulate(self, batches: int) -> torch.Tensor:
+        """Add one batch's gradients (its loss divided by `batches`); the two sides' losses,
+        averaged over the replicas."""
+        sides = (self.data.a, self.data.b)
+        samples = [self._batch(side) for side in sides]
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            outputs = self.step_module(samples[0].inputs, samples[1].inputs)
+        losses = [self._score(side, sample, output)
+                  for side, sample, output in zip(sides, samples, outputs)]
         if self.iteration + 1 in self.faults.nan_at:
             self.faults.nan_at.discard(self.iteration + 1)
-            total = total * float("nan")
-        if not torch.isfinite(total):
-            raise NonFinite(f"the loss became {total.item()} at iteration {self.iteration + 1}")
-        total.backward()
-        self.optimizer.step()
-        return float(losses[0].detach()), float(losses[1].detach())
+            losses[0] = losses[0] * float("nan")
+        # every replica takes the same decision, on the losses of all of them
+        reported = self.replicas.mean(torch.stack([loss.detach() for loss in losses]))
+        if not torch.isfinite(reported).all():
+            raise NonFinite(f"the loss became {reported.sum().item()} at iteration "
+                            f"{self.iteration + 1}")
+        ((losses[0] + losses[1]) / batches).backward()
+        return reported.cpu()
 
-    def _side_loss(self, side: SideData) -> torch.Tensor:
-        images, masks = side.sampler.sample(self.generators["sample"], self.settings.batch_size,
-                                            self.device)
-        batch = self.augmenter(images, masks, self.generators["augment"])
-        channels = {name: batch.masks[:, i:i + 1]
-                    for i, name in enumerate(side.cache.mask_channels)}
-        with torch.autocast(self.device.type, dtype=torch.bfloat16,
-                            enabled=self.bf16):
-            output = self.model(batch.inputs, side.side.lower())
-        loss = face_loss(output.face, batch.targets, channels.get("face"), channels.get("eye"),
-                         channels.get("mouth"), self.config.loss)
-        if output.mask is not None and "face" in channels:
-            loss = loss + self.config.loss.mask_loss_weight * mask_loss(output.mask,
-                                                                        channels["face"])
+    def _batch(self, side: SideData) -> AugmentedBatch:
+        rows = side.sampler.next_rows(self.generators["sample"], self.settings.batch_size)
+        images, masks = batch_tensors(side.cache, rows, self.device)
+        images = self.extras.recolour(side.side.lower(), images, self.data.a)
+        if not self.augmenter.needs_landmarks:
+            return self.augmenter(images, masks, self.generators["augment"])
+        other = self.data.b if side is self.data.a else self.data.a
+        landmarks = torch.from_numpy(side.cache.landmarks[rows]).to(self.device)
+        candidates = torch.from_numpy(
+            other.cache.landmarks[self.closest[side.side][rows]]).to(self.device)
+        return self.augmenter(images, masks, self.generators["augment"], landmarks, candidates)
+
+    def _score(self, side: SideData, batch: AugmentedBatch,
+               outputs: tuple[torch.Tensor, ModelOutput, tuple[torch.Tensor, ...]]
+               ) -> torch.Tensor:
+        """The side's loss: its face (and learned mask), plus each smaller face of a
+        multiscale decoder against the target shrunk to its size, all weighted alike, plus
+        DeepFaceLab's extras when they are on."""
+        code, output, smaller = outputs
+        loss = self._face_loss(output.face, batch.targets, batch.masks, side)
+        for face in smaller:
+            size = face.shape[-1]
+            loss = loss + self._face_loss(face, F.interpolate(batch.targets, size, mode="area"),
+                                          F.interpolate(batch.masks, size, mode="area"), side)
+        if output.mask is not None and "face" in side.cache.mask_channels:
+            face_mask = batch.masks[:, side.cache.mask_channels.index("face")][:, None]
+            loss = loss + self.config.loss.mask_loss_weight * mask_loss(output.mask, face_mask)
+        if self.extras.active():
+            channels = {name: batch.masks[:, i:i + 1]
+                        for i, name in enumerate(side.cache.mask_channels)}
+            loss = loss + self.extras.generator_terms(side.side.lower(), code, output, batch,
+                                                      channels)
         return loss
+
+    def _face_loss(self, face: torch.Tensor, targets: torch.Tensor, masks: torch.Tensor,
+                   side: SideData) -> torch.Tensor:
+        channels = {name: masks[:, i:i + 1] for i, name in enumerate(side.cache.mask_channels)}
+        return face_loss(face, targets, channels.get("face"), channels.get("eye"),
+                         channels.get("mouth"), self.config.loss)
+
+    # ---- what the replicas agree on ----------------------------------------------------
+
+    def _check_stop(self) -> None:
+        """Raise WorkerStopping or JobCancelled on every replica when any replica must stop
+        (a single process raises straight from the job's context)."""
+        stop = cancel = False
+        try:
+            if self.replicas.is_writer:
+                self.ctx.checkpoint()
+            elif self.ctx.stop_event.is_set():
+                raise WorkerStopping()
+        except WorkerStopping:
+            stop = True
+        except JobCancelled:
+            cancel = True
+        stop, cancel = self.replicas.agree([stop, cancel])
+        if stop:
+            raise WorkerStopping()
+        if cancel:
+            raise JobCancelled()
+
+    def _save_requested(self) -> bool:
+        asked = (self.replicas.is_writer
+                 and sessions.take_save_request(self.ctx.conn, self.session.id))
+        return self.replicas.agree([asked])[0]
 
     # ---- progress, saving, resuming ----------------------------------------------------
 
     def _report(self, loss_a: float, loss_b: float, times: deque[tuple[int, float]]) -> None:
+        if not self.replicas.is_writer:
+            return
         (first, started), (last, now) = times[0], times[-1]
         rate = (last - first) / (now - started) if now > started else 0.0
-        examples = rate * self.settings.batch_size * 2
+        examples = (rate * self.settings.batch_size * self.settings.accumulation * 2
+                    * self.replicas.world_size)
         remaining = self.settings.iterations - self.iteration
         eta = f", {remaining / rate / 60:.0f} min left" if rate else ""
         self.ctx.progress(self.iteration, self.settings.iterations,
@@ -199,27 +344,39 @@ class Trainer:
                           f"{examples:.1f} examples/s{eta}")
 
     def _record(self) -> None:
-        if self.unrecorded:
+        if self.unrecorded and self.replicas.is_writer:
             sessions.record_progress(self.ctx.conn, self.session.id, self.run_id, self.iteration,
                                      self.unrecorded)
-            self.unrecorded = []
+        self.unrecorded = []
 
     def _save(self) -> None:
         """Save (weights checked finite first), preview, swap metrics, backup, snapshot;
         nothing when this iteration is saved already."""
         if self.iteration == self.saved_at:
             return
-        for name, tensor in self.model.state_dict().items():
+        weights = [*self.model.state_dict().items(),
+                   *((f"{name}.{key}", tensor) for name, module in self.extras.modules().items()
+                     for key, tensor in module.state_dict().items())]
+        for name, tensor in weights:
             if not torch.isfinite(tensor).all():
                 raise NonFinite(f"weight {name} holds NaN or Inf at iteration {self.iteration}")
         self._record()
-        average_a, average_b = self._averages()
-        state = {"iteration": self.iteration, "sampler": self.data.sampler_state(),
-                 "best_loss": self.best_loss}
-        saved = self.keeper.save(checkpoint.capture(self.model, self.optimizer, self.generators,
-                                                    state),
-                                 self.iteration, average_a, average_b)
+        replica_states = self._gather_replica_states()
         self.saved_at = self.iteration
+        if not self.replicas.is_writer:
+            return
+        average_a, average_b = self._averages()
+        generator_states = {name: state for rank, (_, generators) in enumerate(replica_states)
+                            for name, state in _rank_names(generators, rank).items()}
+        state = {"iteration": self.iteration, "sampler": replica_states[0][0],
+                 "best_loss": self.best_loss}
+        if self.replicas.world_size > 1:
+            state["replica_samplers"] = [sampler for sampler, _ in replica_states[1:]]
+        extras = self.extras.state_dict()
+        state[EXTRAS_STATE_KEY] = extras.meta
+        saved = self.keeper.save(checkpoint.capture(self.model, self.optimizer, generator_states,
+                                                    state, self._extra_state() | extras.tensors),
+                                 self.iteration, average_a, average_b)
         self._preview_and_measure()
         if average_a is not None and average_b is not None:
             average = (average_a + average_b) / 2
@@ -229,6 +386,29 @@ class Trainer:
         every = self.settings.snapshot_every
         if every and self.iteration % every == 0:
             self.keeper.copy(saved, "snapshot")
+
+    def _gather_replica_states(self) -> list[tuple[dict[str, Any], dict[str, torch.Tensor]]]:
+        """Every replica's (sampler state, generator states), in rank order; checks on the
+        way that the replicas' weights are still identical."""
+        own = (self.data.sampler_state(),
+               {name: generator.get_state() for name, generator in self.generators.items()})
+        if self.replicas.world_size == 1:
+            return [own]
+        digests = self.replicas.gather(weights_digest(self.model))
+        if len(set(digests)) > 1:
+            raise JobError(f"the {self.replicas.world_size} replicas' weights differ at "
+                           f"iteration {self.iteration}: the run stops rather than save them")
+        return self.replicas.gather(own)
+
+    def _extra_state(self) -> dict[str, torch.Tensor]:
+        """The trainer's own tensors beside the model and the optimizer."""
+        return {f"clip.{name}": value for name, value in self.clipper.state_dict().items()}
+
+    def _load_extra_state(self, extra: dict[str, torch.Tensor]) -> None:
+        clip = {name[5:]: value for name, value in extra.items() if name.startswith("clip.")}
+        self.clipper = GradientClipper(self.settings)
+        if clip:
+            self.clipper.load_state_dict(clip)
 
     def _averages(self) -> tuple[float | None, float | None]:
         if not self.recent:
@@ -264,20 +444,32 @@ class Trainer:
         landmarks = a.cache.landmarks[a.cache.rows(a.held_out_ids)] * scale
         return self.probe.measure(self.iteration, targets, swapped, landmarks, *self.centres)
 
-    def _load(self, loaded: Loaded) -> None:
-        """Continue from a checkpoint; what was recorded after it is dropped."""
-        state = checkpoint.restore(loaded.checkpoint, self.model, self.optimizer,
-                                   self.generators)
+    def _load(self, loaded: Loaded, forget: bool = True) -> None:
+        """Continue from a checkpoint; with `forget`, what was recorded after it is dropped
+        (a run does it as it begins; prepare() alone writes nothing)."""
+        rank = self.replicas.rank
+        generators = _rank_names(self.generators, rank)
+        if not set(generators) <= set(loaded.checkpoint.generators):
+            self.ctx.log.info("the checkpoint was saved by fewer replicas: replica %d starts "
+                              "its batches afresh", rank)
+            generators = {}
+        state = checkpoint.restore(loaded.checkpoint, self.model, self.optimizer, generators)
         self.iteration = self.saved_at = state["iteration"]
         self.best_loss = state.get("best_loss", math.inf)
-        if not self.data.load_sampler_state(state.get("sampler", {})):
-            self.ctx.log.info("the training faces changed since iteration %d: the samplers "
-                              "start a new epoch", self.iteration)
-        sessions.forget_after(self.ctx.conn, self.session.id, self.iteration)
+        self._load_extra_state(loaded.checkpoint.extra)
+        for note in self.extras.load_state_dict(ExtrasState(loaded.checkpoint.extra,
+                                                            state.get(EXTRAS_STATE_KEY, {}))):
+            self.ctx.log.info("%s", note)
+        samplers = [state.get("sampler", {}), *state.get("replica_samplers", [])]
+        if not self.data.load_sampler_state(samplers[rank] if rank < len(samplers) else {}):
+            self.ctx.log.info("the training faces changed since iteration %d (or this replica "
+                              "is new): the samplers start a new epoch", self.iteration)
+        if forget and self.replicas.is_writer:
+            sessions.forget_after(self.ctx.conn, self.session.id, self.iteration)
 
     def _roll_back(self, reason: str) -> None:
         self.rollbacks += 1
-        if self.run_id:
+        if self.run_id and self.replicas.is_writer:
             sessions.count_rollback(self.ctx.conn, self.run_id)
         if self.rollbacks > self.settings.nan_retries:
             raise JobError(f"{reason}; gave up after {self.settings.nan_retries} rollbacks "
@@ -289,7 +481,10 @@ class Trainer:
             # nothing saved yet: start again from fresh weights
             torch.manual_seed(self.config.seed)
             self.model.load_state_dict(build_model(self.config.model).state_dict())
+            self._start_weights()
             self.optimizer.state.clear()
+            self.clipper = GradientClipper(self.settings)
+            self.extras.reset()
             self.iteration = 0
         else:
             self._load(loaded)
@@ -300,6 +495,11 @@ class Trainer:
                              self.settings.nan_retries)
 
     def _end(self, reason: str) -> None:
-        if self.run_id:
+        if self.run_id and self.replicas.is_writer:
             self._record()
             sessions.end_run(self.ctx.conn, self.run_id, self.iteration, reason)
+
+
+def _rank_names(values: dict[str, Any], rank: int) -> dict[str, Any]:
+    """Rank 0 keeps a single process's names ("sample"); rank r adds ".r" ("sample.1")."""
+    return values if rank == 0 else {f"{name}.{rank}": value for name, value in values.items()}

@@ -3,23 +3,39 @@ saved and stopped by keyboard."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
+import pytest
+import torch
 from textual.widgets import Checkbox, Input, Select, Sparkline, Static
+from textual_plotext import PlotextPlot
 
 from pipeline.train.job import new_session
 from pipeline.worker import Worker, WorkerOptions
+from screens import train as train_screen
 from screens.dashboard import DashboardScreen
-from screens.train import TrainScreen
+from screens.train import TrainScreen, describe_sweeping
 from tui.widgets.settings_form import read_values
-from store import jobs
+from store import jobs, lr_sweeps, sessions
+from store.lr_sweeps import SweepSettings
 from store.project import Project
 from store.train_catalogue import load
+from store.train_view import read_view
 from tests.pipeline.train.test_data import pair, seeded_pair
 from tests.pipeline.train.tiny_model import NAME as TINY
 from tui.app import SwapdeckApp
 
 __all__ = ["pair", "seeded_pair"]  # fixtures
 SIZE = (160, 60)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Iterator[None]:
+    """The training in these tests shares two cores with the app: one torch thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def text_of(screen: TrainScreen, widget_id: str) -> str:
@@ -77,7 +93,7 @@ async def test_the_form_queues_the_same_job_as_the_cli(project: Project, pair, w
     assert job.params == {
         "new_session": {"name": "from-form", "model": "lightweight",
                         "model_options": {"learn_mask": True}, "a": "Ann", "b": "Bob",
-                        "data": {"coverage": 0.8}, "loss": {}},
+                        "data": {"coverage": 0.8}, "loss": {}, "optimizer": {}},
         "settings": {"batch_size": 4, "augment": {"warp": False}}}
 
 
@@ -122,3 +138,66 @@ async def test_a_live_session_is_watched_saved_and_stopped(project: Project, pai
         worker.join(timeout=60)
     with project.connection() as conn:
         assert jobs.get(conn, job_id).result["message"].startswith("stopped at")
+
+
+async def test_a_sweep_is_queued_drawn_and_its_rate_used(
+        project: Project, pair, wait_for, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(train_screen, "SWEEP", SweepSettings(iterations=100))  # the fewest
+    with project.connection() as conn:
+        session = new_session(conn, "swept", TINY, {}, seed=7, settings={
+            "batch_size": 2, "learning_rate": 1e-5})   # seeded: 100 steps find a rate
+    app = SwapdeckApp(project, start_worker=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_train(app, pilot, wait_for)
+        picker = screen.query_one("#session", Select)
+        await wait_for(pilot, lambda: len(picker._options) == 2, what="the session")
+        picker.value = session.id
+        await wait_for(pilot, lambda: "no learning-rate sweep yet: ^l sweeps it" in text_of(
+            screen, "#lr-caption"), timeout=30, what="the sweep caption")
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: "learning-rate sweep queued (job 1)" in text_of(
+            screen, "#lr-caption"), timeout=30, what="the queued sweep")
+        with project.connection() as conn:
+            assert jobs.get(conn, 1).params == {"session_id": session.id, "iterations": 100,
+                                                "strength": "default", "set_rate": False}
+        # the worker runs the sweep while the app waits (in a thread, the two would share
+        # one interpreter; the app starts a worker process of its own)
+        Worker(project, WorkerOptions(exit_when_idle=True, watch_inbox=False)).run()
+        await wait_for(pilot, lambda: "^g uses it" in text_of(screen, "#lr-caption"),
+                       timeout=30, what="the sweep's suggestion")
+        with project.connection() as conn:
+            sweep = lr_sweeps.newest(conn, session.id)
+        assert sweep is not None and sweep.suggested is not None
+        caption = text_of(screen, "#lr-caption")
+        assert f"sweep {sweep.id}: {sweep.steps} of 100 steps, strength default" in caption
+        assert (f"suggested learning rate {sweep.suggested:.3g} (the session's: 1e-05); "
+                "^g uses it") in caption
+        drawn = screen.query_one("#lr-plot", PlotextPlot).plt.build()
+        assert "log10 learning rate" in drawn and f"suggested {sweep.suggested:.3g}" in drawn
+
+        await pilot.press("ctrl+g")
+        learning_rate = screen.query_one("#opt-learning_rate", Input)
+        shown = load().setting("learning_rate")[1].show(sweep.suggested)
+        await wait_for(pilot, lambda: learning_rate.value == shown, timeout=30,
+                       what="the form's rate")
+        await wait_for(pilot, lambda: "the session's learning rate now" in text_of(
+            screen, "#lr-caption"), timeout=30, what="the stored rate")
+        assert "resume swept (no changes)" in text_of(screen, "#problems")
+    with project.connection() as conn:
+        assert sessions.get(conn, session.id).settings["learning_rate"] == sweep.suggested
+
+
+def test_the_sweep_caption_follows_its_job(project: Project, pair) -> None:
+    with project.connection() as conn:
+        session = new_session(conn, "swept", TINY, {}, settings={"batch_size": 2})
+
+        def caption() -> str:
+            return describe_sweeping(read_view(conn, session.id), "^l", "^g")
+        assert caption() == ("no learning-rate sweep yet: ^l sweeps it (faceswap's "
+                             "learning-rate finder)")
+        job_id = jobs.enqueue(conn, lr_sweeps.KIND, {"session_id": session.id})
+        assert caption() == f"learning-rate sweep queued (job {job_id}): waiting for the worker"
+        assert jobs.claim(conn, 1, [lr_sweeps.KIND]) is not None
+        jobs.report_progress(conn, job_id, 3, 100, "sweep step 3 of 100: learning rate 2e-10")
+        assert caption() == (f"sweeping the learning rate (job {job_id}): sweep step 3 of 100: "
+                             "learning rate 2e-10")

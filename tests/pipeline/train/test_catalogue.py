@@ -38,7 +38,8 @@ def test_typed_values_are_converted(name: str, text: str, value: object) -> None
     ("batch_size", "2.5", "batch_size takes a whole number, not '2.5'"),
     ("warp", "perhaps", "warp takes yes or no, not 'perhaps'"),
     ("centering", "chin", "centering is one of face, head, legacy, not 'chin'"),
-    ("loss", "none", "loss is one of ssim, mae, mse, not 'none'"),
+    ("loss", "none", "loss is one of ssim, mae, mse, ms_ssim, logcosh, gmsd, ffl, laploss, "
+                     "l_inf, gradient_diff, smooth, not 'none'"),
 ])
 def test_mistyped_values_are_refused(name: str, text: str, message: str) -> None:
     with pytest.raises(OptionValueError, match=message):

@@ -1,19 +1,26 @@
-"""Training losses: faceswap's SSIM, MAE and MSE, its penalized mask loss and area weights."""
+"""The face loss: faceswap's main and three weighted extra losses, its penalized mask loss and
+area weights, and the settings that choose them."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import cv2
-import numpy as np
 import pytest
 import torch
 from skimage.data import astronaut
-from skimage.metrics import structural_similarity
 
-from pipeline.train.losses import LossSettings, face_loss, image_loss, mask_loss, ssim
+from pipeline.train import losses
+from pipeline.train.loss_functions import LOSSES, LossFunction, ssim
+from pipeline.train.losses import LossSettings, face_loss, image_loss, mask_loss
+from pipeline.train.session_config import SessionConfig
+from pipeline.train.settings_dict import describe_fields
 
 SIZE = 64
 MAE_ONLY = LossSettings(loss="mae", secondary=None)
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def face_pair() -> tuple[torch.Tensor, torch.Tensor]:
@@ -38,24 +45,19 @@ def test_defaults_are_faceswaps_and_every_setting_says_what_it_does() -> None:
     settings = LossSettings()
     assert (settings.loss, settings.secondary, settings.secondary_weight) == ("ssim", "mse", 1.0)
     assert settings.penalized_mask_loss
+    assert (settings.third, settings.third_weight, settings.fourth, settings.fourth_weight) == \
+        (None, 0.0, None, 0.0)
     assert (settings.eye_multiplier, settings.mouth_multiplier) == (3, 2)
     for item in dataclasses.fields(LossSettings):
         assert item.metadata["help"] and "\n" not in item.metadata["help"]
+        assert ("choices" in item.metadata) != ("bounds" in item.metadata), item.name
+    described = {option.name: option for option in describe_fields(LossSettings)}
+    assert described["third"].choices == LOSSES and described["third"].optional
+    assert described["fourth_weight"].bounds == (0, 4)
+    assert described["eye_multiplier"].bounds == (1, 40)
 
 
-def test_ssim_matches_scikit_image() -> None:
-    predicted, target = face_pair()
-    ours = ssim(torch.cat([predicted, target]), torch.cat([target, target]))
-    reference = structural_similarity(
-        predicted[0].permute(1, 2, 0).numpy().astype(np.float64),
-        target[0].permute(1, 2, 0).numpy().astype(np.float64), channel_axis=2,
-        gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0)
-    assert 0.2 < reference < 0.95
-    assert ours[0].item() == pytest.approx(reference, abs=1e-4)
-    assert ours[1].item() == pytest.approx(1.0, abs=1e-6)
-
-
-@pytest.mark.parametrize("name", ["ssim", "mae", "mse"])
+@pytest.mark.parametrize("name", LOSSES)
 def test_identical_images_cost_nothing(name: str) -> None:
     _, target = face_pair()
     assert image_loss(name, target, target).item() == pytest.approx(0, abs=1e-6)
@@ -141,19 +143,78 @@ def test_mask_loss_is_the_mse_of_the_masks() -> None:
     assert mask_loss(FACE, FACE).item() == 0
 
 
-def test_ssim_needs_room_for_its_window() -> None:
-    with pytest.raises(ValueError, match="11 x 11"):
-        ssim(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8))
-
-
 @pytest.mark.parametrize(("change", "words"), [
     ({"loss": "ssmi"}, "unknown loss 'ssmi'"),
     ({"secondary": "l1"}, "unknown secondary loss 'l1'"),
-    ({"secondary_weight": 1.5}, "secondary_weight must be between 0 and 1"),
+    ({"third": "lpips"}, "unknown third loss 'lpips'"),
+    ({"fourth": "SSIM", "fourth_weight": 1.0}, "unknown fourth loss 'SSIM'"),
+    ({"secondary_weight": 4.5}, "secondary_weight must be a number from 0 to 4, not 4.5"),
+    ({"third": "mae", "third_weight": -0.5}, "third_weight must be a number from 0 to 4"),
+    ({"fourth": "mae", "fourth_weight": True}, "fourth_weight must be a number"),
+    ({"secondary_weight": float("nan")}, "secondary_weight must be a number from 0 to 4"),
+    ({"third_weight": 0.5}, "third_weight is 0.5 but no third loss is chosen"),
+    ({"fourth_weight": 2}, "fourth_weight is 2 but no fourth loss is chosen"),
     ({"eye_multiplier": 0}, "eye_multiplier must be a whole number from 1 to 40"),
     ({"mouth_multiplier": 2.5}, "mouth_multiplier must be a whole number"),
-    ({"mask_loss_weight": -1.0}, "mask_loss_weight must be 0 or more"),
+    ({"eye_multiplier": 41}, "eye_multiplier must be a whole number from 1 to 40, not 41"),
+    ({"mask_loss_weight": -1.0}, "mask_loss_weight must be a number from 0 to 10"),
+    ({"penalized_mask_loss": "yes"}, "penalized_mask_loss must be True or False"),
 ])
 def test_bad_settings_say_what_is_wrong(change: dict, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         LossSettings(**change)
+
+
+def test_a_stored_config_from_before_the_third_and_fourth_losses_loads() -> None:
+    """Sessions stored before third/fourth existed: their dict lacks them, and a second loss
+    of none kept its weight of 1; they load with the meaning they had."""
+    stored = {"model": "lightweight", "loss": {
+        "loss": "mae", "secondary": None, "secondary_weight": 1.0, "penalized_mask_loss": True,
+        "eye_multiplier": 3, "mouth_multiplier": 2, "mask_loss_weight": 1.0}}
+    loaded = SessionConfig.from_dict(stored).loss
+    assert (loaded.third, loaded.third_weight, loaded.fourth, loaded.fourth_weight) == \
+        (None, 0.0, None, 0.0)
+    assert loaded.weighted_losses() == {"mae": 1.0}
+    again = SessionConfig.from_dict(json.loads(json.dumps(SessionConfig.from_dict(stored)
+                                                          .to_dict())))
+    assert again.loss == loaded
+
+
+def test_three_extra_losses_add_their_weights_and_a_repeat_just_adds() -> None:
+    predicted, target = face_pair()
+    settings = LossSettings(loss="ms_ssim", secondary="gmsd", secondary_weight=0.5,
+                            third="ffl", third_weight=2.0, fourth="ms_ssim", fourth_weight=0.25)
+    assert settings.weighted_losses() == {"ms_ssim": 1.25, "gmsd": 0.5, "ffl": 2.0}
+    got = face_loss(predicted, target, FACE, EYES, MOUTH, settings).item()
+    separate = {name: face_loss(predicted, target, FACE, EYES, MOUTH,
+                                LossSettings(loss=name, secondary=None)).item()
+                for name in ("ms_ssim", "gmsd", "ffl")}
+    expected = 1.25 * separate["ms_ssim"] + 0.5 * separate["gmsd"] + 2.0 * separate["ffl"]
+    assert min(separate.values()) > 0
+    assert got == pytest.approx(expected, rel=1e-5)
+
+
+def test_face_loss_runs_each_chosen_function_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, ...]] = []
+    real = dict(losses.LOSS_FUNCTIONS)
+
+    def counted(name: str) -> LossFunction:
+        def run(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            calls.append(tuple(predicted.shape))
+            return real[name](predicted, target)
+        return run
+
+    monkeypatch.setattr(losses, "LOSS_FUNCTIONS", {name: counted(name) for name in real})
+    predicted, target = face_pair()
+    settings = LossSettings(loss="mae", secondary="laploss", third="mae", third_weight=1.0,
+                            fourth="l_inf", fourth_weight=0.5)
+    face_loss(predicted, target, FACE, EYES, MOUTH, settings)
+    assert calls == [(3, 3, SIZE, SIZE)] * 3          # mae, laploss, l_inf over all 3 areas
+
+
+def test_an_extra_loss_at_weight_0_is_left_out() -> None:
+    predicted, target = face_pair()
+    plain = face_loss(predicted, target, None, None, None, MAE_ONLY).item()
+    zero = dataclasses.replace(MAE_ONLY, secondary="mse", secondary_weight=0.0, third="ssim")
+    assert zero.weighted_losses() == {"mae": 1.0}
+    assert face_loss(predicted, target, None, None, None, zero).item() == pytest.approx(plain)

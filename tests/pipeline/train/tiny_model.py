@@ -20,10 +20,11 @@ class TinyConfig(ModelConfig):
 
 class Tiny(SwapModel):
     config_type = TinyConfig
+    encoder_filters: tuple[int, ...] = (8, 16)
 
     def __init__(self, config: TinyConfig) -> None:
-        encoder = dense_encoder(config.input_size, (8, 16), bottleneck=32, code_channels=16,
-                                upscale_filters=16)
+        encoder = dense_encoder(config.input_size, self.encoder_filters, bottleneck=32,
+                                code_channels=16, upscale_filters=16)
         decoders = [Decoder(16, (16, 8), config.learn_mask) for _ in range(2)]
         super().__init__(config, encoder, *decoders)
 
