@@ -17,6 +17,13 @@ REPO = Path(__file__).resolve().parents[1]
 TESTDATA = REPO.parent / "shared" / "testdata"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist each worker takes one core: torch (and the worker processes the
+    tests start) then use one thread each, instead of every process fighting for all."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["OMP_NUM_THREADS"] = "1"
+
+
 def real_media(relative: str) -> Path:
     """A file from ../shared/testdata, or skip the test saying why."""
     path = TESTDATA / relative

@@ -1,6 +1,7 @@
 """The train job on a real store: resume exactness, NaN rollback, checkpoints and previews."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from pipeline.train import checkpoint
@@ -34,15 +35,36 @@ def newest_weights(project: Project, session: sessions.Session) -> dict[str, tor
     return checkpoint.read(project.models / str(session.id) / save.path).model
 
 
+# every option that keeps state across iterations or draws random numbers, at once
+EVERYTHING = {
+    "loss": {"loss": "ms_ssim", "secondary": "ffl", "secondary_weight": 0.5,
+             "third": "gradient_diff", "third_weight": 0.5},
+    "optimizer": {"optimizer": "adabelief", "weight_decay": 0.01},
+    "settings": {"accumulation": 2, "clipping": "autoclip",
+                 "augment": {"clahe_chance": 1.0, "warp_to_landmarks": True},
+                 "extras": {"true_face_power": 0.1, "gan_power": 0.1, "face_style_power": 1.0,
+                            "bg_style_power": 1.0, "colour_transfer": "rct"}},
+}
+
+
+@pytest.mark.parametrize("options, total", [({}, 40), (EVERYTHING, 20)],
+                         ids=["defaults", "every-stateful-option"])
 def test_a_stopped_and_resumed_run_equals_a_straight_one(
-        project: Project, pair) -> None:
-    straight = make_session(project, "straight")
-    split = make_session(project, "split")
-    assert run_train(project, straight.id, settings={"iterations": 40}).status == JobStatus.DONE
-    first = run_train(project, split.id, settings={"iterations": 20})
-    second = run_train(project, split.id, settings={"iterations": 40})
+        project: Project, pair, options: dict, total: int) -> None:
+    sessions_made = []
+    for name in ("straight", "split"):
+        with project.connection() as conn:
+            sessions_made.append(new_session(
+                conn, name, TINY, {}, loss=options.get("loss"),
+                optimizer=options.get("optimizer"),
+                settings={**FAST, **options.get("settings", {})}, seed=7))
+    straight, split = sessions_made
+    assert run_train(project, straight.id,
+                     settings={"iterations": total}).status == JobStatus.DONE
+    first = run_train(project, split.id, settings={"iterations": total // 2})
+    second = run_train(project, split.id, settings={"iterations": total})
     assert first.status == second.status == JobStatus.DONE, (first.error, second.error)
-    assert second.result["iterations_run"] == 20
+    assert second.result["iterations_run"] == total // 2
     # both sessions have the same seed, so the split one must end where the straight one did
     a, b = newest_weights(project, straight), newest_weights(project, split)
     assert a.keys() == b.keys()
