@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,6 +139,10 @@ class Trainer:
         ctx = self.ctx
         if not self.replicas.is_writer:
             return
+        # what rank 0 alone measures at each save
+        self.probe = SwapMetricsProbe(str(self.device))
+        self.centres = (training_centre(ctx.conn, self.session.identity_a),
+                        training_centre(ctx.conn, self.session.identity_b))
         sessions.forget_after(ctx.conn, self.session.id, self.iteration)
         sessions.close_dead_runs(ctx.conn, self.session.id, self.iteration)
         sessions.set_settings(ctx.conn, self.session.id, self.settings.to_dict())
@@ -178,9 +183,6 @@ class Trainer:
                            "its archived checkpoints, or start a new session")
         else:
             self._start_weights()
-        self.probe = SwapMetricsProbe(str(self.device))
-        self.centres = (training_centre(ctx.conn, self.session.identity_a),
-                        training_centre(ctx.conn, self.session.identity_b))
 
     def _start_weights(self) -> None:
         """A session's first weights: the transferred ones over the seeded fresh ones."""
@@ -228,10 +230,8 @@ class Trainer:
         batches = self.settings.accumulation
         reported = torch.zeros(2)
         for batch in range(batches):
-            if batch < batches - 1:
-                with self.replicas.accumulating(self.step_module):
-                    reported += self._accumulate(batches)
-            else:
+            last = batch == batches - 1
+            with nullcontext() if last else self.replicas.accumulating(self.step_module):
                 reported += self._accumulate(batches)
         norm = self.clipper.clip(self.model.parameters())
         if not math.isfinite(norm):
@@ -281,24 +281,23 @@ class Trainer:
         multiscale decoder against the target shrunk to its size, all weighted alike, plus
         DeepFaceLab's extras when they are on."""
         code, output, smaller = outputs
-        loss = self._face_loss(output.face, batch.targets, batch.masks, side)
+        channels = _channels(batch.masks, side)
+        loss = self._face_loss(output.face, batch.targets, channels)
         for face in smaller:
             size = face.shape[-1]
-            loss = loss + self._face_loss(face, F.interpolate(batch.targets, size, mode="area"),
-                                          F.interpolate(batch.masks, size, mode="area"), side)
-        if output.mask is not None and "face" in side.cache.mask_channels:
-            face_mask = batch.masks[:, side.cache.mask_channels.index("face")][:, None]
-            loss = loss + self.config.loss.mask_loss_weight * mask_loss(output.mask, face_mask)
+            loss = loss + self._face_loss(
+                face, F.interpolate(batch.targets, size, mode="area"),
+                _channels(F.interpolate(batch.masks, size, mode="area"), side))
+        if output.mask is not None and "face" in channels:
+            loss = loss + self.config.loss.mask_loss_weight * mask_loss(output.mask,
+                                                                        channels["face"])
         if self.extras.active():
-            channels = {name: batch.masks[:, i:i + 1]
-                        for i, name in enumerate(side.cache.mask_channels)}
             loss = loss + self.extras.generator_terms(side.side.lower(), code, output, batch,
                                                       channels)
         return loss
 
-    def _face_loss(self, face: torch.Tensor, targets: torch.Tensor, masks: torch.Tensor,
-                   side: SideData) -> torch.Tensor:
-        channels = {name: masks[:, i:i + 1] for i, name in enumerate(side.cache.mask_channels)}
+    def _face_loss(self, face: torch.Tensor, targets: torch.Tensor,
+                   channels: dict[str, torch.Tensor]) -> torch.Tensor:
         return face_loss(face, targets, channels.get("face"), channels.get("eye"),
                          channels.get("mouth"), self.config.loss)
 
@@ -374,9 +373,9 @@ class Trainer:
             state["replica_samplers"] = [sampler for sampler, _ in replica_states[1:]]
         extras = self.extras.state_dict()
         state[EXTRAS_STATE_KEY] = extras.meta
-        saved = self.keeper.save(checkpoint.capture(self.model, self.optimizer, generator_states,
-                                                    state, self._extra_state() | extras.tensors),
-                                 self.iteration, average_a, average_b)
+        captured = checkpoint.capture(self.model, self.optimizer, generator_states, state,
+                                      self._clipper_state() | extras.tensors)
+        saved = self.keeper.save(captured, self.iteration, average_a, average_b)
         self._preview_and_measure()
         if average_a is not None and average_b is not None:
             average = (average_a + average_b) / 2
@@ -400,11 +399,11 @@ class Trainer:
                            f"iteration {self.iteration}: the run stops rather than save them")
         return self.replicas.gather(own)
 
-    def _extra_state(self) -> dict[str, torch.Tensor]:
+    def _clipper_state(self) -> dict[str, torch.Tensor]:
         """The trainer's own tensors beside the model and the optimizer."""
         return {f"clip.{name}": value for name, value in self.clipper.state_dict().items()}
 
-    def _load_extra_state(self, extra: dict[str, torch.Tensor]) -> None:
+    def _load_clipper_state(self, extra: dict[str, torch.Tensor]) -> None:
         clip = {name[5:]: value for name, value in extra.items() if name.startswith("clip.")}
         self.clipper = GradientClipper(self.settings)
         if clip:
@@ -456,7 +455,7 @@ class Trainer:
         state = checkpoint.restore(loaded.checkpoint, self.model, self.optimizer, generators)
         self.iteration = self.saved_at = state["iteration"]
         self.best_loss = state.get("best_loss", math.inf)
-        self._load_extra_state(loaded.checkpoint.extra)
+        self._load_clipper_state(loaded.checkpoint.extra)
         for note in self.extras.load_state_dict(ExtrasState(loaded.checkpoint.extra,
                                                             state.get(EXTRAS_STATE_KEY, {}))):
             self.ctx.log.info("%s", note)
@@ -503,3 +502,8 @@ class Trainer:
 def _rank_names(values: dict[str, Any], rank: int) -> dict[str, Any]:
     """Rank 0 keeps a single process's names ("sample"); rank r adds ".r" ("sample.1")."""
     return values if rank == 0 else {f"{name}.{rank}": value for name, value in values.items()}
+
+
+def _channels(masks: torch.Tensor, side: SideData) -> dict[str, torch.Tensor]:
+    """A batch's masks by name ("face", "eye", "mouth"), each N x 1 x H x W."""
+    return {name: masks[:, i:i + 1] for i, name in enumerate(side.cache.mask_channels)}
