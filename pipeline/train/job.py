@@ -38,7 +38,7 @@ def train(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         else:
             session = sessions.get(ctx.conn, int(params["session_id"]))
         settings = RunSettings.from_dict(merge_settings(session.settings, overrides))
-    except (sessions.SessionError, TrainingDataError, ModelOptionError, TransferError,
+    except (sessions.SessionError, TrainingDataError, ModelOptionError,
             checkpoint.CheckpointError, ValueError, TypeError, KeyError) as exc:
         raise JobError(f"missing {exc.args[0]!r} in the job's parameters"
                        if isinstance(exc, KeyError) else str(exc)) from exc
