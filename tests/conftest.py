@@ -118,3 +118,14 @@ def worker_processes(tmp_path: Path) -> Iterator[WorkerProcesses]:
 def live_worker_count(project: Project) -> int:
     with project.connection() as conn:
         return len(workers.live_workers(conn))
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """Torch on one thread for a module (`pytestmark = pytest.mark.usefixtures("one_thread")`):
+    on a shared 2-core machine, threads fighting for cores slow every test down."""
+    import torch  # only the modules that ask for it pay for torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -3,10 +3,8 @@ saved and stopped by keyboard."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
-import torch
 from textual.widgets import Checkbox, Input, Select, Sparkline, Static
 from textual_plotext import PlotextPlot
 
@@ -29,13 +27,7 @@ __all__ = ["pair", "seeded_pair"]  # fixtures
 SIZE = (160, 60)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    """The training in these tests shares two cores with the app: one torch thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def text_of(screen: TrainScreen, widget_id: str) -> str:

@@ -6,13 +6,11 @@ import hashlib
 import logging
 import math
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from pipeline.context import JobContext
 from pipeline.errors import JobCancelled
@@ -29,12 +27,7 @@ from tests.pipeline.train.test_trainer import make_session, run_train
 SWEEP = {"iterations": 100}   # the fewest a sweep allows
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def bowl(rate: float) -> float:
