@@ -39,6 +39,11 @@ def margin(metrics: sessions.SwapMetrics) -> float | None:
     return metrics.identity_b - metrics.identity_a
 
 
+def _margin_text(value: float | None) -> str:
+    """A margin for the table; "-" where the output was not face-like enough to measure."""
+    return "-" if value is None else f"{value:+.4f}"
+
+
 def measure(project: Project, model: str, iterations: int, batch: int) -> dict[str, object]:
     torch.manual_seed(0)
     config = make_config(model, {})
@@ -94,11 +99,11 @@ def main() -> int:
     print(f"\n{'model':<12} {'params':>12} {'in/out':>8} {'ex/s':>7} {'NaN':>4} "
           f"{'margin 1st':>11} {'margin last':>11}")
     for row in rows:
-        first, last = row["margin_first_save"], row["margin_last_save"]
+        first, last = (_margin_text(row[key]) for key in ("margin_first_save",
+                                                           "margin_last_save"))
         print(f"{row['model']:<12} {row['parameters']:>12,} "
               f"{row['input']:>3}/{row['output']:<4} {row['examples_per_s']:>7} "
-              f"{row['rollbacks']:>4} {first if first is None else round(first, 4):>11} "
-              f"{last if last is None else round(last, 4):>11}")
+              f"{row['rollbacks']:>4} {first:>11} {last:>11}")
     return 0
 
 

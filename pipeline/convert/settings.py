@@ -6,7 +6,6 @@ and the CLI, which may not import this package.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from pipeline.convert.blend import BLEND_METHODS
 from pipeline.convert.colour import COLOUR_METHODS
 from pipeline.convert.sharpen import SHARPEN_METHODS
+from pipeline.train.settings_dict import field_problems
 
 DIRECTIONS = ("a-to-b", "b-to-a")
 MASK_CHOICES = ("auto", "extended", "components", "learned", "none")
@@ -156,18 +156,8 @@ class ConvertSettings:
         return {name: value for group in asdict(self).values() for name, value in group.items()}
 
     def problems(self) -> list[str]:
-        found = []
-        for group_name, group, _ in GROUPS:
-            values = getattr(self, group_name)
-            for option in fields(group):
-                value = getattr(values, option.name)
-                choices = option.metadata.get("choices")
-                if choices is not None and value not in choices and not (
-                        value is None and option.default is None):
-                    found.append(f"{option.name} is one of {', '.join(choices)}, not {value!r}")
-                low, high = option.metadata.get("bounds", (-math.inf, math.inf))
-                if isinstance(value, (int, float)) and not low <= value <= high:
-                    found.append(f"{option.name} is from {low:g} to {high:g}, not {value:g}")
+        found = [problem for group_name, _, _ in GROUPS
+                 for problem in field_problems(getattr(self, group_name))]
         if self.frames.frames is not None:
             try:
                 frame_ranges(self.frames.frames)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import torch
@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from pipeline.train.augment_landmarks import (LANDMARK_SIGMA, POINTS, check_landmarks,
                                               choose, landmark_warp_grid, move_landmarks)
 from pipeline.train.clahe import equalise_lightness, grid_sizes
+from pipeline.train.settings_dict import field_problems
 
 WARP_POINTS = 5            # faceswap's control grid is 5 x 5 over the whole image
 WARP_SIGMA = 5 / 256       # its normal displacement, as a fraction of the image size
@@ -63,15 +64,8 @@ class AugmentSettings:
                 "no-augment-color turns this off)."})
 
     def __post_init__(self) -> None:
-        if isinstance(self.clahe_max_size, bool) or not isinstance(self.clahe_max_size, int):
-            raise ValueError(f"augmentation clahe_max_size must be a whole number, not "
-                             f"{self.clahe_max_size!r}")
-        for option in fields(self):
-            low, high = option.metadata.get("bounds", (-math.inf, math.inf))
-            value = getattr(self, option.name)
-            if not low <= value <= high:
-                raise ValueError(f"augmentation {option.name} must be from {low:g} to "
-                                 f"{high:g}, not {value}")
+        if problems := field_problems(self):
+            raise ValueError("augmentation " + "; ".join(problems))
 
 
 class AugmentedBatch(NamedTuple):

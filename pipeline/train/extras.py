@@ -45,10 +45,9 @@ transfer draws from its own generator, saved with the rest: a resumed run repeat
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import torch
@@ -61,7 +60,7 @@ from pipeline.train.data import SideData
 from pipeline.train.discriminators import CodeDiscriminator, PatchDiscriminator
 from pipeline.train.models.registry import ModelOutput, SwapModel
 from pipeline.train.sample_colour import COLOUR_MODES, transfer_pairs
-from pipeline.train.settings_dict import known_names
+from pipeline.train.settings_dict import field_problems, known_names
 from pipeline.train.sampler import batch_tensors
 
 SOURCE, DESTINATION = "b", "a"   # DFL's src and dst in swapdeck's a-to-b swap
@@ -116,18 +115,12 @@ class ExtrasSettings:
                 "lct, mkl, idt or sot (DFL's ct_mode), or none."})
 
     def __post_init__(self) -> None:
-        for option in fields(self):
-            value = getattr(self, option.name)
-            if option.name == "colour_transfer":
-                if value not in COLOUR_MODES:
-                    raise ValueError(f"colour_transfer must be one of "
-                                     f"{', '.join(COLOUR_MODES)}, not {value!r}")
-                continue
-            _check_number(option.name, value, option.metadata["bounds"],
-                          whole=type(option.default) is int)
-        if 0 < self.gan_patch_size < MIN_PATCH:
-            raise ValueError(f"gan_patch_size must be 0 (automatic) or {MIN_PATCH} to "
-                             f"{MAX_PATCH}, not {self.gan_patch_size}")
+        problems = field_problems(self)
+        if not problems and 0 < self.gan_patch_size < MIN_PATCH:
+            problems.append(f"gan_patch_size is 0 (automatic) or {MIN_PATCH} to {MAX_PATCH}, "
+                            f"not {self.gan_patch_size}")
+        if problems:
+            raise ValueError("; ".join(problems))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExtrasSettings:
@@ -142,16 +135,6 @@ class ExtrasSettings:
     def patch_size(self, output_size: int) -> int:
         """The GAN patch size for a model's output size (automatic: a DFL-sized eighth)."""
         return self.gan_patch_size or max(MIN_PATCH, output_size // 8)
-
-
-def _check_number(name: str, value: object, bounds: tuple[float, float], whole: bool) -> None:
-    low, high = bounds
-    kinds = (int,) if whole else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        kind = "a whole number" if whole else "a number"
-        raise ValueError(f"{name} must be {kind} from {low:g} to {high:g}, not {value!r}")
-    if not (math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"{name} must be from {low:g} to {high:g}, not {value}")
 
 
 class ExtrasState(NamedTuple):

@@ -15,14 +15,14 @@ Everything is computed in float32 with autocast off, so bf16 or fp16 training st
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from pipeline.train.loss_functions import LOSS_FUNCTIONS, LOSSES
+from pipeline.train.settings_dict import field_problems
 
 WEIGHT_BOUNDS = (0.0, 4.0)           # faceswap's 0 to 400 %
 MULTIPLIER_BOUNDS = (1, 40)
@@ -64,18 +64,8 @@ class LossSettings:
         "help": "Weight of the learned mask's loss (MSE against the target mask), 0 to 10."})
 
     def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
-        for name in EXTRA_LOSSES:
-            if getattr(self, name) is not None and getattr(self, name) not in LOSSES:
-                raise ValueError(f"unknown {name} loss {getattr(self, name)!r}: choose one of "
-                                 f"{', '.join(LOSSES)}, or None")
-        if not isinstance(self.penalized_mask_loss, bool):
-            raise ValueError(f"penalized_mask_loss must be True or False, not "
-                             f"{self.penalized_mask_loss!r}")
-        for option in fields(self):
-            if "bounds" in option.metadata:
-                self._check_bounds(option.name, option.metadata["bounds"])
+        if problems := field_problems(self):
+            raise ValueError("; ".join(problems))
         # not the second loss: its weight defaults to 1, so stored settings without a
         # second loss carry one, which is ignored there as it always was
         for name in EXTRA_LOSSES[1:]:
@@ -83,16 +73,6 @@ class LossSettings:
             if getattr(self, name) is None and weight > 0:
                 raise ValueError(f"{name}_weight is {weight:g} but no {name} loss is chosen: "
                                  f"choose one or set the weight to 0")
-
-    def _check_bounds(self, name: str, bounds: tuple[float, float]) -> None:
-        value = getattr(self, name)
-        low, high = bounds
-        whole = isinstance(low, int)
-        allowed = (int,) if whole else (int, float)
-        if (isinstance(value, bool) or not isinstance(value, allowed)
-                or not math.isfinite(value) or not low <= value <= high):
-            kind = "a whole number" if whole else "a number"
-            raise ValueError(f"{name} must be {kind} from {low:g} to {high:g}, not {value!r}")
 
     def weighted_losses(self) -> dict[str, float]:
         """Each chosen loss with its total weight (main 1); a loss chosen twice adds up,

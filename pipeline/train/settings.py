@@ -11,7 +11,7 @@ from typing import Any
 
 from pipeline.train.augment import AugmentSettings
 from pipeline.train.extras import ExtrasSettings
-from pipeline.train.settings_dict import describe_fields, known_names
+from pipeline.train.settings_dict import field_problems, known_names
 
 CLIPPINGS = ("none", "global_norm", "norm", "value", "autoclip")
 NESTED = ("augment", "extras")   # groups of settings kept under their own key
@@ -115,38 +115,6 @@ class RunSettings:
         if self.warmup and iteration < self.warmup:
             return self.learning_rate * (iteration + 1) / self.warmup
         return self.learning_rate
-
-
-def field_problems(settings: Any) -> list[str]:
-    """What is wrong with a settings dataclass's plain values, judged by its fields' types,
-    "choices" and "bounds" (None passes where the field allows it)."""
-    problems = []
-    for option in describe_fields(type(settings)):
-        value = getattr(settings, option.name)
-        if value is None and option.optional:
-            continue
-        if not _has_type(value, option.type_name):
-            problems.append(f"{option.name} is {_KINDS[option.type_name]}, not {value!r}")
-        elif option.choices is not None and value not in option.choices:
-            allowed = ", ".join(map(str, option.choices))
-            problems.append(f"{option.name} is one of {allowed}, not {value!r}")
-        elif option.bounds is not None and not (
-                math.isfinite(value) and option.bounds[0] <= value <= option.bounds[1]):
-            low, high = option.bounds
-            problems.append(f"{option.name} is from {low:g} to {high:g}, not {value!r}")
-    return problems
-
-
-_KINDS = {"int": "a whole number", "float": "a number", "bool": "true or false",
-          "str": "a word"}
-
-
-def _has_type(value: Any, type_name: str) -> bool:
-    """JSON's view of types: an int is a float too; a bool is neither an int nor a float."""
-    if type_name == "bool" or isinstance(value, bool):
-        return type_name == "bool" and isinstance(value, bool)
-    allowed = {"int": (int,), "float": (int, float), "str": (str,)}[type_name]
-    return isinstance(value, allowed)
 
 
 def merge_settings(stored: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

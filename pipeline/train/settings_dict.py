@@ -2,6 +2,7 @@
 refused) and described, field by field, for help texts and forms."""
 from __future__ import annotations
 
+import math
 import types
 import typing
 from dataclasses import MISSING, fields
@@ -54,3 +55,35 @@ def describe_fields(cls: type) -> list[OptionInfo]:
                                     option.metadata.get("default_text"),
                                     option.metadata.get("bounds")))
     return described
+
+
+def field_problems(settings: Any) -> list[str]:
+    """What is wrong with a settings dataclass's plain values, judged by its fields' types,
+    "choices" and "bounds" (None passes where the field allows it)."""
+    problems = []
+    for option in describe_fields(type(settings)):
+        value = getattr(settings, option.name)
+        if value is None and option.optional:
+            continue
+        if not _has_type(value, option.type_name):
+            problems.append(f"{option.name} is {_KINDS[option.type_name]}, not {value!r}")
+        elif option.choices is not None and value not in option.choices:
+            allowed = ", ".join(map(str, option.choices))
+            problems.append(f"{option.name} is one of {allowed}, not {value!r}")
+        elif option.bounds is not None and not (
+                math.isfinite(value) and option.bounds[0] <= value <= option.bounds[1]):
+            low, high = option.bounds
+            problems.append(f"{option.name} is from {low:g} to {high:g}, not {value!r}")
+    return problems
+
+
+_KINDS = {"int": "a whole number", "float": "a number", "bool": "true or false",
+          "str": "a word"}
+
+
+def _has_type(value: Any, type_name: str) -> bool:
+    """JSON's view of types: an int is a float too; a bool is neither an int nor a float."""
+    if type_name == "bool" or isinstance(value, bool):
+        return type_name == "bool" and isinstance(value, bool)
+    allowed = {"int": (int,), "float": (int, float), "str": (str,)}[type_name]
+    return isinstance(value, allowed)

@@ -80,20 +80,20 @@ def test_every_option_has_help_and_bounds_or_choices() -> None:
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"true_face_power": 1.5}, "true_face_power must be from 0 to 1, not 1.5"),
-    ({"true_face_power": -0.1}, "true_face_power must be from 0 to 1"),
-    ({"gan_power": 5.5}, "gan_power must be from 0 to 5"),
-    ({"gan_power": float("nan")}, "gan_power must be from 0 to 5, not nan"),
-    ({"gan_power": True}, "gan_power must be a number"),
-    ({"gan_patch_size": 2}, "gan_patch_size must be 0 .automatic. or 3 to 640, not 2"),
-    ({"gan_patch_size": 641}, "gan_patch_size must be from 0 to 640"),
-    ({"gan_patch_size": 8.0}, "gan_patch_size must be a whole number"),
-    ({"gan_dims": 3}, "gan_dims must be from 4 to 512, not 3"),
-    ({"gan_dims": 513}, "gan_dims must be from 4 to 512"),
-    ({"face_style_power": 101.0}, "face_style_power must be from 0 to 100"),
-    ({"bg_style_power": -1}, "bg_style_power must be from 0 to 100"),
-    ({"bg_style_power": "2"}, "bg_style_power must be a number"),
-    ({"colour_transfer": "hist-match"}, "colour_transfer must be one of none, rct, lct, mkl"),
+    ({"true_face_power": 1.5}, "true_face_power is from 0 to 1, not 1.5"),
+    ({"true_face_power": -0.1}, "true_face_power is from 0 to 1"),
+    ({"gan_power": 5.5}, "gan_power is from 0 to 5"),
+    ({"gan_power": float("nan")}, "gan_power is from 0 to 5, not nan"),
+    ({"gan_power": True}, "gan_power is a number"),
+    ({"gan_patch_size": 2}, "gan_patch_size is 0 .automatic. or 3 to 640, not 2"),
+    ({"gan_patch_size": 641}, "gan_patch_size is from 0 to 640"),
+    ({"gan_patch_size": 8.0}, "gan_patch_size is a whole number"),
+    ({"gan_dims": 3}, "gan_dims is from 4 to 512, not 3"),
+    ({"gan_dims": 513}, "gan_dims is from 4 to 512"),
+    ({"face_style_power": 101.0}, "face_style_power is from 0 to 100"),
+    ({"bg_style_power": -1}, "bg_style_power is from 0 to 100"),
+    ({"bg_style_power": "2"}, "bg_style_power is a number"),
+    ({"colour_transfer": "hist-match"}, "colour_transfer is one of none, rct, lct, mkl"),
 ])
 def test_bad_values_are_refused_in_one_line(options: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message) as caught:
