@@ -151,8 +151,9 @@ class Trainer:
                                          self.settings.to_dict())
 
     def prepare(self) -> None:
-        """Open the training data and continue from the newest whole checkpoint (fresh
-        weights when there is none); nothing is written to the session."""
+        """Open the training data and continue from the newest whole checkpoint; fresh
+        weights when the session was never saved (a run that died before its first save
+        starts again from iteration 0). Nothing is written to the session."""
         ctx = self.ctx
         writer = self.replicas.is_writer
         self.data = open_training_data(
@@ -177,11 +178,15 @@ class Trainer:
                            "`swapdeck restore` restores one)") from exc
         if loaded is not None:
             self._load(loaded, forget=False)
-        elif self.session.iteration > 0:
+        elif sessions.checkpoints(ctx.conn, self.session.id, archived=True):
             raise JobError(f"session {self.session.name} is at iteration "
                            f"{self.session.iteration} but has no model files: restore one of "
                            "its archived checkpoints, or start a new session")
         else:
+            if self.session.iteration > 0 and writer:
+                ctx.log.warning("session %s reached iteration %d but its run ended before "
+                                "the first save: it starts again from iteration 0",
+                                self.session.name, self.session.iteration)
             self._start_weights()
 
     def _start_weights(self) -> None:

@@ -22,7 +22,8 @@ from store.jobs import JobStatus
 from store.project import Project, create_project
 from tests.conftest import real_media
 
-pytestmark = pytest.mark.slow
+# the largest models take about 10 minutes each here, more than the default 300 s limit
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 ITERATIONS = 50
 CLIPS = (("videos/WDA_AlexandriaOcasioCortez_000.mp4", "Alexandria", "A"),

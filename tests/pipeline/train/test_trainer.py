@@ -88,3 +88,44 @@ def test_a_nan_rolls_back_to_the_last_save_and_the_run_goes_on(
         assert integrity_check(conn) == "ok"
         events = " ".join(r[0] for r in conn.execute("SELECT message FROM events"))
     assert "rolled back to iteration 10" in events
+
+
+def test_a_run_that_died_before_its_first_save_starts_again_from_iteration_0(
+        project: Project, pair) -> None:
+    """What a killed worker leaves when it had not saved yet: losses and an open run up to
+    iteration 6, and no model file. The next run starts over from the seed's weights."""
+    straight, died = make_session(project, "straight"), make_session(project, "died")
+    with project.connection() as conn:
+        run_id = sessions.start_run(conn, died.id, None, 0, 4, "cpu", {})
+        sessions.record_progress(conn, died.id, run_id, 6,
+                                 [(i, 0.5, 0.5) for i in range(1, 7)])
+    for session in (straight, died):
+        job = run_train(project, session.id, settings={"iterations": 4})
+        assert job.status == JobStatus.DONE, job.error
+        assert job.result["iterations_run"] == 4
+    a, b = newest_weights(project, straight), newest_weights(project, died)
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-5, msg=name)
+    with project.connection() as conn:
+        assert [i for i, _, _ in sessions.losses(conn, died.id)] == [1, 2, 3, 4]
+        dead, resumed = sessions.runs(conn, died.id)
+        assert dead.end_iteration == 0 and "the worker died" in dead.end_reason
+        assert resumed.start_iteration == 0 and resumed.end_iteration == 4
+        events = " ".join(r[0] for r in conn.execute("SELECT message FROM events"))
+    assert "reached iteration 6 but its run ended before the first save" in events
+
+
+def test_a_session_whose_saves_are_all_archived_is_refused_with_what_to_do(
+        project: Project, pair) -> None:
+    session = make_session(project, "archived")
+    assert run_train(project, session.id, settings={"iterations": 2}).status == JobStatus.DONE
+    with project.connection() as conn:
+        archive = conn.execute(
+            "INSERT INTO session_archives (session_id, created_at, iteration, restored_to,"
+            " reason) VALUES (?, 0, 2, 0, 'test')", (session.id,)).lastrowid
+        conn.execute("UPDATE checkpoints SET archive_id = ? WHERE session_id = ?",
+                     (archive, session.id))
+        conn.commit()
+    job = run_train(project, session.id, settings={"iterations": 4})
+    assert job.status == JobStatus.FAILED
+    assert "is at iteration 2 but has no model files: restore one of its archived" in job.error
