@@ -3,8 +3,9 @@
 Model weights (`model.*`), the optimizer's tensors (`optim.*`), the random generators'
 states (`rng.*`) and the trainer's other state (`extra.*`: autoclip's history, the
 discriminators of DeepFaceLab's extras) are tensors; the rest (iteration, optimizer
-hyper-parameters, the sampler's position, loss averages) is JSON in the file's metadata. One file means one atomic replace:
-a crash while saving leaves the previous checkpoint whole. Nothing is ever unpickled.
+hyper-parameters, the sampler's position, loss averages) is JSON in the file's metadata.
+One file means one atomic replace: a crash while saving leaves the previous checkpoint
+whole. Nothing is ever unpickled.
 """
 from __future__ import annotations
 
