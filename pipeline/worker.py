@@ -26,6 +26,7 @@ from pipeline.registry import UnknownJobKindError, job_function, known_kinds
 from pipeline.watch import InboxWatcher
 from store import jobs, workers
 from store.jobs import Job, JobStatus
+from store.contained import UnsafePathError
 from store.project import Project, ProjectError, open_project
 
 IDLE_POLL_S = 0.5
@@ -116,8 +117,8 @@ class Worker:
         log = job_logger(self.logger, job.id)
         self._current_job = job.id
         ctx = JobContext(self.project, self.conn, job.id, self.stop_event, log)
-        log.info("job %d (%s) started, attempt %d of %d", job.id, job.kind, job.attempts,
-                 job.max_attempts)
+        log.info("job %d (%s) started, attempt %d (%d deaths in a row without progress)",
+                 job.id, job.kind, job.attempts, job.stalled_deaths)
         try:
             result = job_function(job.kind)(ctx, job.params)
         except WorkerStopping:
@@ -128,7 +129,7 @@ class Worker:
             self._retrying("finishing a job", lambda: jobs.finish(
                 self.conn, job.id, JobStatus.CANCELLED, message="cancelled"))
             log.info("job %d cancelled", job.id)
-        except (JobError, UnknownJobKindError) as exc:
+        except (JobError, UnknownJobKindError, UnsafePathError) as exc:
             self._fail(job, log, _one_line(exc))
         except Exception as exc:  # noqa: BLE001 - bad input must never kill the worker
             traceback.print_exc()

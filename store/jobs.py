@@ -1,4 +1,10 @@
-"""The job queue: enqueue, claim atomically, report progress, finish, cancel, requeue."""
+"""The job queue: enqueue, claim atomically, report progress, finish, cancel, requeue.
+
+Every job records its origin (store.origin): only jobs queued on this machine in this
+folder are claimed; others are held until released. A job whose worker died is requeued
+while each attempt gets further than the ones before (its progress marks), and fails after
+MAX_STALLED_DEATHS deaths in a row without progress.
+"""
 from __future__ import annotations
 
 import json
@@ -10,6 +16,9 @@ from enum import IntEnum
 from typing import Any
 
 from store.connection import write
+from store.origin import origin as local_origin
+
+MAX_STALLED_DEATHS = 3
 
 
 class JobStatus(IntEnum):
@@ -35,7 +44,6 @@ class Job:
     status: JobStatus
     priority: int
     attempts: int
-    max_attempts: int
     worker_id: int | None
     created_at: float
     started_at: float | None
@@ -47,6 +55,15 @@ class Job:
     error: str | None
     result: dict[str, Any] | None
     cancel_requested: bool
+    origin: str | None
+    progress_marks: dict[str, float]
+    marks_at_claim: dict[str, float]
+    stalled_deaths: int
+
+    def held_at(self, here: str) -> bool:
+        """Queued elsewhere (another machine, or this folder before it moved): the worker
+        does not take it until the user releases it."""
+        return self.status == JobStatus.QUEUED and self.origin != here
 
     @property
     def fraction(self) -> float | None:
@@ -62,7 +79,6 @@ class Job:
             "status": self.status.label,
             "params": self.params,
             "attempts": self.attempts,
-            "max_attempts": self.max_attempts,
             "worker_id": self.worker_id,
             "created_at": self.created_at,
             "started_at": self.started_at,
@@ -73,16 +89,21 @@ class Job:
             "error": self.error,
             "result": self.result,
             "cancel_requested": self.cancel_requested,
+            "origin": self.origin,
+            "stalled_deaths": self.stalled_deaths,
         }
 
 
 def _job_from_row(row: sqlite3.Row) -> Job:
     data = dict(row)
+    del data["max_attempts"]  # unused since migration 11: deaths count by progress
     data.update(
         params=json.loads(data["params"]),
         status=JobStatus(data["status"]),
         result=json.loads(data["result"]) if data["result"] else None,
         cancel_requested=bool(data["cancel_requested"]),
+        progress_marks=json.loads(data["progress_marks"]),
+        marks_at_claim=json.loads(data["marks_at_claim"]),
     )
     return Job(**data)
 
@@ -97,37 +118,37 @@ def enqueue(
     params: dict[str, Any] | None = None,
     *,
     priority: int = 0,
-    max_attempts: int = 3,
 ) -> int:
     with write(conn):
-        return _insert(conn, kind, params or {}, priority, max_attempts)
+        return _insert(conn, kind, params or {}, priority)
 
 
 def enqueue_many(conn: sqlite3.Connection, kind: str,
                  params_list: Sequence[dict[str, Any]]) -> list[int]:
     """Queue several jobs of one kind in a single transaction."""
     with write(conn):
-        return [_insert(conn, kind, params, 0, 3) for params in params_list]
+        return [_insert(conn, kind, params, 0) for params in params_list]
 
 
-def _insert(conn: sqlite3.Connection, kind: str, params: dict[str, Any], priority: int,
-            max_attempts: int) -> int:
+def _insert(conn: sqlite3.Connection, kind: str, params: dict[str, Any], priority: int) -> int:
     cursor = conn.execute(
-        "INSERT INTO jobs (kind, params, priority, max_attempts, created_at) VALUES (?, ?, ?, ?, ?)",
-        (kind, json.dumps(params, sort_keys=True), priority, max_attempts, time.time()),
+        "INSERT INTO jobs (kind, params, priority, created_at, origin) VALUES (?, ?, ?, ?, ?)",
+        (kind, json.dumps(params, sort_keys=True), priority, time.time(), local_origin(conn)),
     )
     return int(cursor.lastrowid)
 
 
 def claim(conn: sqlite3.Connection, worker_id: int, kinds: Iterable[str]) -> Job | None:
-    """Atomically take the next queued job of one of `kinds` (highest priority, then oldest)."""
+    """Atomically take the next queued job of one of `kinds` (highest priority, then oldest)
+    that was queued here; held jobs stay where they are."""
     kinds = list(kinds)
     if not kinds:
         return None
     marks = ",".join("?" * len(kinds))
+    here = local_origin(conn)
     waiting = conn.execute(
-        f"SELECT 1 FROM jobs WHERE status = ? AND kind IN ({marks}) LIMIT 1",
-        (JobStatus.QUEUED, *kinds),
+        f"SELECT 1 FROM jobs WHERE status = ? AND origin = ? AND kind IN ({marks}) LIMIT 1",
+        (JobStatus.QUEUED, here, *kinds),
     ).fetchone()
     if waiting is None:  # an idle worker polls without taking the write lock
         return None
@@ -135,13 +156,38 @@ def claim(conn: sqlite3.Connection, worker_id: int, kinds: Iterable[str]) -> Job
     with write(conn):
         row = conn.execute(
             f"""UPDATE jobs SET status = ?, worker_id = ?, started_at = ?, heartbeat_at = ?,
-                       attempts = attempts + 1, error = NULL
-                WHERE id = (SELECT id FROM jobs WHERE status = ? AND kind IN ({marks})
-                            ORDER BY priority DESC, id LIMIT 1)
+                       attempts = attempts + 1, error = NULL, marks_at_claim = progress_marks
+                WHERE id = (SELECT id FROM jobs WHERE status = ? AND origin = ?
+                            AND kind IN ({marks}) ORDER BY priority DESC, id LIMIT 1)
                 RETURNING *""",
-            (JobStatus.RUNNING, worker_id, now, now, JobStatus.QUEUED, *kinds),
+            (JobStatus.RUNNING, worker_id, now, now, JobStatus.QUEUED, here, *kinds),
         ).fetchone()
     return _job_from_row(row) if row else None
+
+
+def held(conn: sqlite3.Connection) -> list[Job]:
+    """Queued jobs that came from elsewhere and wait for the user's release, oldest first."""
+    rows = conn.execute(
+        "SELECT * FROM jobs WHERE status = ? AND (origin IS NULL OR origin != ?) ORDER BY id",
+        (JobStatus.QUEUED, local_origin(conn)),
+    )
+    return [_job_from_row(row) for row in rows]
+
+
+def release_held(conn: sqlite3.Connection, job_ids: Iterable[int]) -> list[int]:
+    """Let the worker take these held jobs; returns the ids released (others were not held)."""
+    here = local_origin(conn)
+    released = []
+    with write(conn):
+        for job_id in job_ids:
+            row = conn.execute("SELECT status, origin FROM jobs WHERE id = ?",
+                               (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFoundError(f"no job {job_id} in this project")
+            if row["status"] == JobStatus.QUEUED and row["origin"] != here:
+                conn.execute("UPDATE jobs SET origin = ? WHERE id = ?", (here, job_id))
+                released.append(job_id)
+    return released
 
 
 def get(conn: sqlite3.Connection, job_id: int) -> Job:
@@ -179,11 +225,22 @@ def count_by_status(conn: sqlite3.Connection) -> dict[JobStatus, int]:
 
 def report_progress(conn: sqlite3.Connection, job_id: int, progress: float,
                     total: float | None, message: str) -> None:
+    """Record progress, and the furthest the job has got against this total."""
     with write(conn):
+        row = conn.execute("SELECT progress_marks FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        marks = json.loads(row[0]) if row else {}
+        if total is not None:
+            key = f"{total:g}"
+            marks[key] = max(marks.get(key, progress), progress)
         conn.execute(
-            "UPDATE jobs SET progress = ?, total = ?, message = ? WHERE id = ?",
-            (progress, total, message, job_id),
+            "UPDATE jobs SET progress = ?, total = ?, message = ?, progress_marks = ? WHERE id = ?",
+            (progress, total, message, json.dumps(marks, sort_keys=True), job_id),
         )
+
+
+def got_further(marks: dict[str, float], before: dict[str, float]) -> bool:
+    """Whether an attempt passed, against some total, the furthest mark of those before it."""
+    return any(done > before.get(total, 0) for total, done in marks.items())
 
 
 def finish(conn: sqlite3.Connection, job_id: int, status: JobStatus, *,
@@ -243,31 +300,48 @@ def heartbeat(conn: sqlite3.Connection, job_id: int, now: float) -> None:
 
 
 def requeue_orphans(conn: sqlite3.Connection, live_worker_ids: Sequence[int]) -> tuple[list[int], list[int]]:
-    """Running jobs whose worker is gone go back to the queue, or fail after max_attempts.
+    """Running jobs whose worker is gone go back to the queue while their attempts make
+    progress; one fails after MAX_STALLED_DEATHS deaths in a row without progress.
 
     Call inside a write transaction. Returns (requeued ids, failed ids).
     """
     ids = list(live_worker_ids) or [-1]
     orphans = conn.execute(
-        f"""SELECT id, attempts, max_attempts FROM jobs
+        f"""SELECT * FROM jobs
             WHERE status = ? AND (worker_id IS NULL OR worker_id NOT IN ({','.join('?' * len(ids))}))""",
         (JobStatus.RUNNING, *ids),
     ).fetchall()
     requeued, failed = [], []
     now = time.time()
-    for row in orphans:
-        if row["attempts"] >= row["max_attempts"]:
+    for job in map(_job_from_row, orphans):
+        stalled = 0 if got_further(job.progress_marks, job.marks_at_claim) else job.stalled_deaths + 1
+        if stalled >= MAX_STALLED_DEATHS:
             conn.execute(
-                "UPDATE jobs SET status = ?, finished_at = ?, error = ? WHERE id = ?",
-                (JobStatus.FAILED, now,
-                 f"the worker died while running this job {row['attempts']} times; not retried",
-                 row["id"]),
+                """UPDATE jobs SET status = ?, finished_at = ?, stalled_deaths = ?, error = ?
+                   WHERE id = ?""",
+                (JobStatus.FAILED, now, stalled, stalled_error(job.id, stalled), job.id),
             )
-            failed.append(row["id"])
+            failed.append(job.id)
         else:
+            why = "with progress" if stalled == 0 else f"without progress ({stalled} in a row)"
             conn.execute(
-                "UPDATE jobs SET status = ?, worker_id = NULL, message = ? WHERE id = ?",
-                (JobStatus.QUEUED, "requeued: its worker died", row["id"]),
+                """UPDATE jobs SET status = ?, worker_id = NULL, stalled_deaths = ?, message = ?
+                   WHERE id = ?""",
+                (JobStatus.QUEUED, stalled, f"requeued: its worker died {why}", job.id),
             )
-            requeued.append(row["id"])
+            requeued.append(job.id)
     return requeued, failed
+
+
+def stalled_error(job_id: int, deaths: int) -> str:
+    return (f"the worker died {deaths} times in a row without getting further; what was "
+            f"done is kept: `swapdeck jobs retry PROJECT {job_id}` queues it again")
+
+
+def retry(conn: sqlite3.Connection, job_id: int) -> int:
+    """Queue a finished (failed or cancelled) job again, as a new job with its settings."""
+    job = get(conn, job_id)
+    if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        raise ValueError(f"job {job_id} is {job.status.label}: only a failed or cancelled job "
+                         "can be retried")
+    return enqueue(conn, job.kind, job.params, priority=job.priority)

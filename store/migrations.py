@@ -420,6 +420,23 @@ def _0010_lr_sweeps(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _0011_job_origin(conn: sqlite3.Connection) -> None:
+    for statement in (
+        # Where a job was queued: this machine and the project's folder (store.origin). A
+        # queued job whose origin is not the present one came with a copied project or
+        # from before the folder moved: it is held until the user releases it. Jobs queued
+        # before this migration have none, so they are held too.
+        "ALTER TABLE jobs ADD COLUMN origin TEXT",
+        # How far a job got, for each total it reported progress against ({"total": best
+        # done}), and that map as it was when the running attempt began: a worker that
+        # died after passing an earlier attempt's mark made progress and is retried.
+        "ALTER TABLE jobs ADD COLUMN progress_marks TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE jobs ADD COLUMN marks_at_claim TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE jobs ADD COLUMN stalled_deaths INTEGER NOT NULL DEFAULT 0",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _0001_initial),
     Migration(2, "workers", _0002_workers),
@@ -431,6 +448,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "session archives", _0008_session_archives),
     Migration(9, "conversions", _0009_conversions),
     Migration(10, "learning-rate sweeps", _0010_lr_sweeps),
+    Migration(11, "job origin and progress marks", _0011_job_origin),
 )
 LATEST_VERSION = MIGRATIONS[-1].number
 

@@ -7,9 +7,10 @@ from store.jobs import Job, JobStatus
 from tui.widgets.jobs_panel import progress_bar
 
 JOB = Job(id=1, kind="ingest", params={}, status=JobStatus.RUNNING, priority=0, attempts=1,
-          max_attempts=3, worker_id=1, created_at=0.0, started_at=0.0, heartbeat_at=0.0,
+          worker_id=1, created_at=0.0, started_at=0.0, heartbeat_at=0.0,
           finished_at=None, progress=50, total=200, message="", error=None, result=None,
-          cancel_requested=False)
+          cancel_requested=False, origin="here", progress_marks={}, marks_at_claim={},
+          stalled_deaths=0)
 
 
 def test_a_running_job_fills_its_fraction() -> None:
