@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import sqlite3
 import sys
@@ -16,17 +17,21 @@ import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import pipeline.job_kinds  # noqa: F401 - registers every job kind
+from pipeline.atomic_files import is_disk_full
 from pipeline.context import JobContext
 from pipeline.errors import JobCancelled, JobError, WorkerStopping
 from pipeline.eventlog import job_logger, setup_logging
 from pipeline.registry import UnknownJobKindError, job_function, known_kinds
+from pipeline.temp_sweep import sweep_temps
 from pipeline.watch import InboxWatcher
 from store import jobs, workers
 from store.jobs import Job, JobStatus
 from store.contained import UnsafePathError
+from store.inline_images import OversizedImageError
 from store.project import Project, ProjectError, open_project
 
 IDLE_POLL_S = 0.5
@@ -67,8 +72,12 @@ class Worker:
             self.logger.warning("job %d requeued: the worker running it died", job_id,
                                 extra={"job_id": job_id})
         for job_id in failed:
-            self.logger.error("job %d failed: its worker died too many times", job_id,
+            self.logger.error("job %d failed: its worker died %d times in a row without "
+                              "getting further", job_id, jobs.MAX_STALLED_DEATHS,
                               extra={"job_id": job_id})
+        swept = sweep_temps(self.project)   # before this process writes anything
+        if swept.count or swept.failed:
+            self.logger.info("%s", swept.describe())
         self._beat_thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
         self._beat_thread.start()
         if self.options.watch_inbox and "ingest" in self.kinds:
@@ -129,11 +138,13 @@ class Worker:
             self._retrying("finishing a job", lambda: jobs.finish(
                 self.conn, job.id, JobStatus.CANCELLED, message="cancelled"))
             log.info("job %d cancelled", job.id)
-        except (JobError, UnknownJobKindError, UnsafePathError) as exc:
+        except (JobError, UnknownJobKindError, UnsafePathError, OversizedImageError) as exc:
             self._fail(job, log, _one_line(exc))
         except Exception as exc:  # noqa: BLE001 - bad input must never kill the worker
             traceback.print_exc()
-            self._fail(job, log, f"internal error: {type(exc).__name__}: {_one_line(exc)}")
+            reason = disk_full_reason(exc, self.project, job.kind)
+            self._fail(job, log, reason or
+                       f"internal error: {type(exc).__name__}: {_one_line(exc)}")
         else:
             result = result or {}
             self._retrying("finishing a job", lambda: jobs.finish(
@@ -170,6 +181,34 @@ class Worker:
 MAX_ERROR_CHARS = 400
 
 
+def disk_full_reason(exc: BaseException, project: Project, kind: str) -> str | None:
+    """"disk full", what was being written and how much room is left, when `exc` (or an
+    error it was raised from) is a full disk or quota; None otherwise."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, sqlite3.OperationalError) and (
+                getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+                or "database or disk is full" in str(cause)):
+            what, where = f"the store {project.db_path}", project.root
+            break
+        if is_disk_full(cause):
+            filename = getattr(cause, "filename", None)
+            what = str(filename) if filename else f"the {kind} job's files"
+            where = Path(filename).parent if filename else project.root
+            break
+        cause = cause.__cause__ or cause.__context__
+    else:
+        return None
+    try:
+        room = f"{shutil.disk_usage(where).free / 1e6:.1f} MB free there"
+    except OSError:
+        room = "free space unknown"
+    return (f"disk full while writing {what} ({room}); what was saved before is intact: free "
+            "some space, then retry the job (swapdeck jobs retry)")
+
+
 def _one_line(exc: BaseException) -> str:
     """The exception as one line a person can read (the traceback is in worker.log)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
@@ -198,17 +237,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         project = open_project(args.project)
+        worker = Worker(project, WorkerOptions(kinds, args.exit_when_idle, not args.no_inbox))
+        signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
+        signal.signal(signal.SIGINT, lambda *_: worker.request_stop())
+        worker.run()
     except ProjectError as exc:
         print(f"swapdeck worker: {exc}", file=sys.stderr)
         return 2
-    worker = Worker(project, WorkerOptions(kinds, args.exit_when_idle, not args.no_inbox))
-    signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
-    signal.signal(signal.SIGINT, lambda *_: worker.request_stop())
-    try:
-        worker.run()
     except workers.WorkerAlreadyRunningError as exc:
         print(f"swapdeck worker: {exc}", file=sys.stderr)
         return EXIT_ALREADY_RUNNING
+    except (sqlite3.OperationalError, OSError) as exc:   # a disk full before any job ran
+        reason = disk_full_reason(exc, Project(Path(args.project).expanduser().absolute()),
+                                  "worker")
+        if reason is None:
+            raise
+        print(f"swapdeck worker: {reason}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The project at a glance: worker, sources, job queue and event log; add media, cancel jobs."""
+"""The project at a glance: worker, sources, job queue and event log; add media, cancel and
+retry jobs; release or cancel the jobs held because they were queued elsewhere."""
 from __future__ import annotations
 
 import sqlite3
@@ -28,7 +29,9 @@ from tui.format import cancel_outcome
 from tui.host import Host
 from tui.keymap import key_for
 from tui.launcher import ensure_worker
+from tui.printable import printable
 from tui.widgets.event_log import EventLog
+from tui.widgets.held_panel import HeldPanel
 from tui.widgets.jobs_panel import JobsPanel
 from tui.widgets.sources_panel import SourcesPanel
 from tui.widgets.worker_panel import WorkerPanel
@@ -37,6 +40,14 @@ from tui.widgets.worker_panel import WorkerPanel
 class DashboardScreen(Screen[None]):
     CSS_PATH = "dashboard.tcss"
     BINDINGS = [
+        Binding("r", "release_held", "Release held", id="dashboard.release_held",
+                tooltip="Let the worker run the selected held job (queued on another machine "
+                        "or before this folder moved): check what it reads and writes first"),
+        Binding("d", "cancel_held", "Cancel held", id="dashboard.cancel_held",
+                tooltip="Cancel the selected held job: it never runs"),
+        Binding("R", "release_all_held", "Release all held", show=False,
+                id="dashboard.release_all_held",
+                tooltip="Let the worker run every held job listed"),
         Binding("a", "add_media", "Add media", id="dashboard.add_media",
                 tooltip="Add a video, an image or a folder of images to the project"),
         Binding("x", "extract", "Extract", id="dashboard.extract",
@@ -54,6 +65,9 @@ class DashboardScreen(Screen[None]):
                         "session, previewing one frame before and after"),
         Binding("c", "cancel_job", "Cancel job", id="dashboard.cancel_job",
                 tooltip="Cancel the selected job (a running one stops at its next unit of work)"),
+        Binding("y", "retry_job", "Retry job", show=False, id="dashboard.retry_job",
+                tooltip="Queue the selected failed or cancelled job again, as a new job with "
+                        "its settings (what it had done is kept)"),
         Binding("w", "start_worker", "Start worker", id="dashboard.start_worker",
                 tooltip="Start a background worker if none is running"),
         Binding("tab", "app.focus_next", "Next panel", show=False, id="dashboard.focus_next",
@@ -76,6 +90,9 @@ class DashboardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield WorkerPanel(key_for(self, "dashboard.start_worker", "w"), id="worker")
+        with Vertical(id="held-box") as box:
+            box.border_title = "Held jobs"
+            yield HeldPanel(id="held")
         with Vertical(id="sources-box") as box:
             box.border_title = "Sources"
             yield SourcesPanel(key_for(self, "dashboard.add_media", "a"), id="sources")
@@ -96,8 +113,35 @@ class DashboardScreen(Screen[None]):
         with self.app.batch_update():
             self.query_one(WorkerPanel).show(snap)
             self.query_one(SourcesPanel).show(snap)
-            self.query_one(JobsPanel).show(snap)
+            self.query_one(JobsPanel).show(snap, key_for(self, "dashboard.retry_job", "y"))
             self.query_one(EventLog).show(snap)
+            self._show_held(snap)
+
+    def _show_held(self, snap: Snapshot) -> None:
+        """Show the held jobs (focused when they first appear), with their keys in the footer
+        only while there are some."""
+        box = self.query_one("#held-box")
+        appeared = bool(snap.held) and not box.display
+        self.query_one(HeldPanel).show(snap)
+        if bool(snap.held) != box.display:
+            box.display = bool(snap.held)
+            self.set_class(box.display, "-held")
+            self.refresh_bindings()
+        count = len(snap.held)
+        box.border_title = (f"{count} held job{'s' * (count != 1)}: queued elsewhere, "
+                            "nothing runs until you release it")
+        box.border_subtitle = (f"{key_for(self, 'dashboard.release_held', 'r')} release  "
+                               f"{key_for(self, 'dashboard.cancel_held', 'd')} cancel  "
+                               f"{key_for(self, 'dashboard.release_all_held', 'R')} release all")
+        if appeared:
+            self.query_one("#held-list").focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The held jobs' keys exist only while jobs are held."""
+        if action in ("release_held", "cancel_held", "release_all_held"):
+            panels = self.query(HeldPanel)
+            return bool(panels and panels.first().entries)
+        return True
 
     def action_focus_panel(self, widget_id: str) -> None:
         """Focus a panel's widget; one hidden by its empty state is skipped."""
@@ -167,6 +211,55 @@ class DashboardScreen(Screen[None]):
         self.app.notify(cancel_outcome(job_id, status),
                         severity="warning" if finished else "information")
 
+    def action_retry_job(self) -> None:
+        job = self.query_one(JobsPanel).selected_job
+        if job is None:
+            self.notify("no job selected: move to the jobs table (tab) and pick one",
+                        severity="warning")
+        elif job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+            self.notify(f"job {job.id} is {job.status.label}: only a failed or cancelled job "
+                        "can be run again", severity="warning")
+        else:
+            self.retry_job(job.id)
+
+    @work(thread=True, group="store")
+    def retry_job(self, job_id: int) -> None:
+        try:
+            with self.host.store() as conn:
+                new_id = jobs.retry(conn, job_id)
+        except (ValueError, jobs.JobNotFoundError, sqlite3.Error) as exc:
+            self.app.notify(f"could not retry job {job_id}: {exc}", severity="error",
+                            markup=False)
+            return
+        self.app.notify(f"queued job {job_id} again as job {new_id}")
+
+    def action_release_held(self) -> None:
+        if (entry := self.query_one(HeldPanel).selected) is not None:
+            self.release_held([entry.job.id])
+
+    def action_release_all_held(self) -> None:
+        self.release_held([entry.job.id for entry in self.query_one(HeldPanel).entries])
+
+    def action_cancel_held(self) -> None:
+        if (entry := self.query_one(HeldPanel).selected) is not None:
+            self.cancel_job(entry.job.id)
+
+    @work(thread=True, group="store")
+    def release_held(self, job_ids: list[int]) -> None:
+        try:
+            with self.host.store() as conn:
+                released = jobs.release_held(conn, job_ids)
+        except (jobs.JobNotFoundError, sqlite3.Error) as exc:
+            self.app.notify(f"could not release: {exc}", severity="error", markup=False)
+            return
+        if released:
+            self.app.notify(f"released job{'s' * (len(released) > 1)} "
+                            f"{', '.join(map(str, released))}: the worker takes "
+                            f"{'them' if len(released) > 1 else 'it'} next")
+        else:
+            self.app.notify("nothing released: those jobs are no longer held",
+                            severity="warning")
+
     def action_start_worker(self) -> None:
         self.host.start_worker()
 
@@ -178,6 +271,11 @@ class DashboardScreen(Screen[None]):
         if selected in active:
             active.remove(selected)
             active.insert(0, selected)
+        for entry in self.query_one(HeldPanel).entries:
+            job = entry.job
+            yield SystemCommand(printable(f"Release held job {job.id}: {job.kind}"),
+                                printable(f"queued on {entry.where}; {entry.targets.summary()}"),
+                                partial(self.release_held, [job.id]))
         for job in active:
             yield SystemCommand(
                 f"Cancel job {job.id}: {job.kind} {_target(job)}",

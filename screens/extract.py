@@ -39,6 +39,7 @@ from tui.cli import CliError, extract_jobs
 from tui.host import Host
 from tui.keymap import key_for
 from tui.launcher import ensure_worker
+from tui.printable import printable
 from tui.widgets.form_row import form_row
 from tui.widgets.jobs_panel import job_detail, progress_bar, status_text
 from tui.widgets.path_input import SEPARATOR, PathInput
@@ -188,7 +189,8 @@ class SourcePicker(DataTable):
 
 def _source_row(source: Source, picked: bool, state: Text | None) -> Row:
     mark = Text("[x]", style="bold green") if picked else Text("[ ]", style="dim")
-    return str(source.id), (mark, str(source.id), source.name, str(source.frame_count),
+    return str(source.id), (mark, str(source.id), Text(printable(source.name)),
+                            str(source.frame_count),
                             state or Text("...", style="dim"))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from store import jobs, sessions
 from store.jobs import Job, JobStatus
-from store.session_files import FileState, checkpoint_path, describe, quick_state
+from store.session_files import FileState, checkpoint_state, describe
 from store.session_restore import Archive, archives, restorable
 from store.sessions import Checkpoint, Run, Session, SwapMetrics
 
@@ -82,7 +82,7 @@ def read_detail(conn: sqlite3.Connection, models: Path, session_id: int) -> Sess
     session = sessions.get(conn, session_id)
     runs = sessions.runs(conn, session_id)
     row = _row(conn, models, session, len(runs), runs[-1] if runs else None)
-    states = [CheckpointState(c, quick_state(checkpoint_path(models, c)), restorable(conn, c))
+    states = [CheckpointState(c, checkpoint_state(models, c), restorable(conn, c))
               for c in sorted(sessions.checkpoints(conn, session_id, archived=True),
                               key=_checkpoint_order)]
     return SessionDetail(row, tuple(runs), tuple(states), tuple(archives(conn, session_id)),
@@ -95,7 +95,7 @@ def health(conn: sqlite3.Connection, models: Path, session: Session) -> Health:
     live = sorted(sessions.checkpoints(conn, session.id), key=_checkpoint_order)
     if live:
         newest = live[0]
-        state = quick_state(checkpoint_path(models, newest))
+        state = checkpoint_state(models, newest)
         if state is FileState.OK:
             return Health(None, None)
         problem = f"{describe(state, newest)}: resume would not start from it"
@@ -108,7 +108,7 @@ def health(conn: sqlite3.Connection, models: Path, session: Session) -> Health:
                         key=_checkpoint_order)
     offer = next((c for c in candidates if (not live or c.id != live[0].id)
                   and restorable(conn, c) is None
-                  and quick_state(checkpoint_path(models, c)) is FileState.OK), None)
+                  and checkpoint_state(models, c) is FileState.OK), None)
     advice = (f"; restore the {offer.label} (checkpoint {offer.id})" if offer is not None
               else "; no whole checkpoint is left to restore")
     return Health(problem + advice, offer)

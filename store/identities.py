@@ -123,6 +123,21 @@ def latest_run_id(conn: sqlite3.Connection) -> int | None:
     return row[0]
 
 
+@dataclass(frozen=True)
+class RunCounts:
+    id: int
+    faces: int
+    clusters: int
+
+
+def run_of_job(conn: sqlite3.Connection, job_id: int) -> RunCounts | None:
+    """The clustering a job recorded, if it did: a retried job whose worker died after
+    recording it must not cluster (and carry names over) a second time."""
+    row = conn.execute("SELECT id, faces, clusters FROM cluster_runs WHERE job_id = ?"
+                       " ORDER BY id LIMIT 1", (job_id,)).fetchone()
+    return RunCounts(*row) if row else None
+
+
 def largest_cluster_of_source(conn: sqlite3.Connection, source_id: int) -> int:
     """The id of the latest run's cluster holding most of a source's faces: in a clip of one
     person, that person's cluster. IdentityError if the run holds none of its faces."""

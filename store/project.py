@@ -1,18 +1,25 @@
 """A project is a folder: project.db plus models/, outputs/, cache/ and inbox/."""
 from __future__ import annotations
 
-
+import errno
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from store.connection import connect
+from store.contained import UnsafePathError, contained
 from store.migrations import applied_version, check_not_newer, migrate
 
 DB_NAME = "project.db"
 SUBFOLDERS = ("models", "outputs", "cache", "inbox")
+WORKER_LOG = "worker.log"
+# what opening a project (or starting its worker) reads or writes: none may lead out of it
+OWN_ENTRIES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", WORKER_LOG,
+               *SUBFOLDERS)
 SQLITE_HEADER = b"SQLite format 3\x00"
 NETWORK_FILESYSTEMS = frozenset(
     {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs",
@@ -47,6 +54,19 @@ class Project:
     @property
     def cache(self) -> Path:
         return self.root / "cache"
+
+    def open_worker_log(self) -> BinaryIO:
+        """worker.log for appending, never through a symlink (O_NOFOLLOW): a link put
+        there after the project was opened cannot make a worker write outside it."""
+        path = self.root / WORKER_LOG
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
+                                 0o644)
+        except OSError as exc:
+            why = "it is a symlink" if exc.errno == errno.ELOOP else exc.strerror
+            raise ProjectError(f"cannot open the worker's log {path}: {why}; remove it and "
+                               "try again") from None
+        return os.fdopen(descriptor, "ab")
 
     def connect(self) -> sqlite3.Connection:
         """A new connection to an already opened (migrated) project."""
@@ -90,6 +110,37 @@ def _refuse_network_filesystem(folder: Path) -> None:
         )
 
 
+def _refuse_read_only(root: Path, db_path: Path) -> None:
+    """A read-only folder (mount, permissions) is refused before anything is tried: even
+    reading the store needs its write-ahead log files beside it."""
+    try:
+        read_only = bool(os.statvfs(root).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only or not os.access(root, os.W_OK) or not os.access(db_path, os.W_OK):
+        raise ProjectError(
+            f"{root} is read-only: swapdeck needs to write its store ({DB_NAME}) and files "
+            "there; make it writable or copy the project folder to a writable disk")
+
+
+def _refuse_links_out(root: Path) -> None:
+    """A received project's store, log or folders may be symlinks leading elsewhere; SQLite
+    and the worker would read and write there, so such a project is refused before anything
+    in it is opened (a few lstat calls: opening stays fast)."""
+    for name in OWN_ENTRIES:
+        path = root / name
+        if not path.is_symlink():
+            continue
+        try:
+            contained(root, name, where=name)
+        except UnsafePathError:
+            raise ProjectError(
+                f"{path} is a symlink leading out of the project folder (to "
+                f"{os.path.realpath(path)}): swapdeck refuses to open a project that would "
+                f"read or write outside its folder; replace the link with a real "
+                f"{'folder' if name in SUBFOLDERS else 'file'}") from None
+
+
 def _check_is_sqlite(db_path: Path) -> None:
     with db_path.open("rb") as handle:
         header = handle.read(len(SQLITE_HEADER))
@@ -123,6 +174,7 @@ def open_project(root: Path, *, _creating: bool = False) -> Project:
     project = Project(root)
     if not root.is_dir():
         raise ProjectError(f"no project at {root} (no such folder): create one with `swapdeck new`")
+    _refuse_links_out(root)
     db_path = project.db_path
     if not _creating:
         if not db_path.is_file():
@@ -131,6 +183,7 @@ def open_project(root: Path, *, _creating: bool = False) -> Project:
             )
         _check_is_sqlite(db_path)
         _refuse_network_filesystem(root)
+        _refuse_read_only(root, db_path)
         _check_schema_read_only(db_path)
     conn = connect(db_path)
     try:

@@ -3,7 +3,8 @@
 The quick check reads a safetensors file's header and compares the length the header
 promises with the file's size, which finds a missing or cut-short file without reading
 the gigabyte behind it. `verify` reads it all and compares its sha256 with the one the
-store recorded when it was written.
+store recorded when it was written. A checkpoint's path comes from its row, so it is
+resolved through `store.contained`: one that leads out of the project is REFUSED, never read.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 
+from store.contained import UnsafePathError, contained
 from store.sessions import Checkpoint
 
 CHUNK = 8 << 20
@@ -24,6 +26,7 @@ class FileState(StrEnum):
     OK = "ok"                # header and length agree (quick) or the hash matches (verified)
     MISSING = "missing"
     DAMAGED = "damaged"      # cut short, not a safetensors file, or a different hash
+    REFUSED = "refused"      # its row names a path outside the project: never opened
 
 
 def session_folder(models: Path, session_id: int) -> Path:
@@ -31,7 +34,19 @@ def session_folder(models: Path, session_id: int) -> Path:
 
 
 def checkpoint_path(models: Path, checkpoint: Checkpoint) -> Path:
-    return session_folder(models, checkpoint.session_id) / checkpoint.path
+    """The real path of the checkpoint's file, inside the project (`models`' parent);
+    raises UnsafePathError, naming the row and its path, for one that would leave it."""
+    return contained(models.parent, checkpoint.path, where=f"checkpoints row {checkpoint.id}",
+                     base=f"{models.name}/{checkpoint.session_id}")
+
+
+def checkpoint_state(models: Path, checkpoint: Checkpoint) -> FileState:
+    """The quick check of the checkpoint's file (REFUSED, unopened, when its path leads out)."""
+    try:
+        path = checkpoint_path(models, checkpoint)
+    except UnsafePathError:
+        return FileState.REFUSED
+    return quick_state(path)
 
 
 def quick_state(path: Path) -> FileState:
@@ -70,7 +85,10 @@ def file_sha256(path: Path, on_chunk: Callable[[int], None] | None = None) -> st
 def verify(models: Path, checkpoint: Checkpoint,
            on_chunk: Callable[[int], None] | None = None) -> FileState:
     """Read the whole file and compare its hash with the recorded one."""
-    path = checkpoint_path(models, checkpoint)
+    try:
+        path = checkpoint_path(models, checkpoint)
+    except UnsafePathError:
+        return FileState.REFUSED
     state = quick_state(path)
     if state is not FileState.OK:
         return state
@@ -89,4 +107,8 @@ def describe(state: FileState, checkpoint: Checkpoint) -> str:
         return f"the file of the {checkpoint.label} is missing ({checkpoint.path})"
     if state is FileState.DAMAGED:
         return f"the file of the {checkpoint.label} is damaged ({checkpoint.path})"
+    if state is FileState.REFUSED:
+        return (f"the file of the {checkpoint.label} is refused: checkpoints row "
+                f"{checkpoint.id} names {checkpoint.path!r}, which leads out of the project "
+                "folder")
     return f"the {checkpoint.label} is whole"

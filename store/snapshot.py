@@ -4,13 +4,16 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from store import events, jobs, sources, workers
+from store.job_targets import HeldJob, held_jobs
 from store.jobs import Job, JobStatus
+from store.origin import origin
 
 RECENT_JOBS = 30
 RECENT_EVENTS = 40
-SNAPSHOT_SCHEMA = 1
+SNAPSHOT_SCHEMA = 2
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,11 @@ class Snapshot:
     job_counts: dict[JobStatus, int]
     jobs: tuple[Job, ...]
     events: tuple[events.Event, ...]
+    here: str                   # the origin a job queued now gets (store.origin)
+    held: tuple[HeldJob, ...]   # queued elsewhere: they wait for the user's release
+
+    def is_held(self, job: Job) -> bool:
+        return job.held_at(self.here)
 
     def to_json(self) -> dict:
         """The stable `swapdeck status --json` document (docs/cli-json.md)."""
@@ -41,10 +49,12 @@ class Snapshot:
             ],
             "jobs": {status.label: count for status, count in self.job_counts.items()},
             "active_jobs": [
-                j.to_json() for j in self.jobs
+                {**j.to_json(), "held": self.is_held(j)} for j in self.jobs
                 if j.status in (JobStatus.QUEUED, JobStatus.RUNNING)
             ],
-            "recent_failures": [j.to_json() for j in self.jobs if j.status == JobStatus.FAILED],
+            "recent_failures": [{**j.to_json(), "held": False}
+                                for j in self.jobs if j.status == JobStatus.FAILED],
+            "held_jobs": [h.to_json() for h in self.held],
         }
 
 
@@ -57,6 +67,8 @@ def read(conn: sqlite3.Connection, project: str, data_version: int = 0) -> Snaps
         counts = jobs.count_by_status(conn)
         recent_jobs = tuple(jobs.list_jobs(conn, limit=RECENT_JOBS))
         recent_events = tuple(events.recent(conn, RECENT_EVENTS))
+        here = origin(conn)
+        held = tuple(held_jobs(conn, Path(project)))
     finally:
         conn.execute("COMMIT")
     now = time.time()
@@ -72,4 +84,6 @@ def read(conn: sqlite3.Connection, project: str, data_version: int = 0) -> Snaps
         job_counts=counts,
         jobs=recent_jobs,
         events=recent_events,
+        here=here,
+        held=held,
     )

@@ -39,6 +39,14 @@ def project(tmp_path: Path) -> Project:
 
 
 @pytest.fixture(scope="session")
+def dead_pid() -> int:
+    """The pid of a process that has exited (a temp file's writer that is gone)."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
+@pytest.fixture(scope="session")
 def astronaut_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """scikit-image's public-domain astronaut, which every install has."""
     from PIL import Image

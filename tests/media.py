@@ -1,6 +1,8 @@
 """Media the tests make themselves: synthetic videos and images with known facts."""
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -99,4 +101,23 @@ def write_image(path: Path, seed: int, size: int = 8, noise: bool = False) -> Pa
         pixels = np.full((size, size, 3), seed % 256, np.uint8)
         pixels[0, 0] = (seed // 256) % 256, seed % 7, 3
     Image.fromarray(pixels).save(path)
+    return path
+
+
+def write_flat_png(path: Path, width: int, height: int) -> Path:
+    """A black 1-bit PNG of any size, written row by row: 30000x30000 is ~100 KB on disk and
+    900 Mpx decoded (a decompression bomb), and takes a second to make."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = bytes(1 + (width + 7) // 8)   # filter byte 0, then the packed bits
+    packer = zlib.compressobj(9)
+    rows_per_block = 1000
+    whole, rest = divmod(height, rows_per_block)
+    data = b"".join([*(packer.compress(row * rows_per_block) for _ in range(whole)),
+                     packer.compress(row * rest), packer.flush()])
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+                     + chunk(b"IDAT", data) + chunk(b"IEND", b""))
     return path

@@ -41,7 +41,7 @@ def test_new_add_status_json(project_path: Path) -> None:
     added = swapdeck("add", project_path, video, "--wait")
     assert "228 frames" in added.stdout
     status = json.loads(swapdeck("status", project_path, "--json").stdout)
-    assert status["schema"] == 1 and status["worker"]["alive"]
+    assert status["schema"] == 2 and status["worker"]["alive"]
     [source] = status["sources"]
     assert (source["frame_count"], source["fps"], source["width"], source["height"]) == (
         228, 25.0, 256, 256)

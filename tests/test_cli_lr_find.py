@@ -60,7 +60,7 @@ def test_lr_find_waits_for_the_sweep_and_prints_its_document(project: Project, p
         stored = lr_sweeps.of_job(conn, 1)
         rate = sessions.get(conn, session.id).settings["learning_rate"]
     assert stored is not None and stored.suggested is not None and rate == stored.suggested
-    assert document["schema"] == 1 and document["session"] == {"id": session.id,
+    assert document["schema"] == 2 and document["session"] == {"id": session.id,
                                                                "name": "fresh"}
     assert document["job"]["status"] == "done" and document["job"]["kind"] == "lr_find"
     sweep = document["sweep"]

@@ -57,7 +57,7 @@ def test_sessions_lists_them_with_their_status(project: Project, trained, capsys
     assert lines[2].endswith("not trained yet")
     assert run(project, "sessions", "--json") == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["schema"] == 1
+    assert document["schema"] == 2
     first, second = document["sessions"]
     assert (first["name"], first["iteration"], first["runs"], first["problem"]) == (
         "first", 30, 1, None)

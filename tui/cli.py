@@ -11,10 +11,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from store import events, faces, jobs, snapshot, sources, workers
+from store import events, faces, jobs, pixel_limit, snapshot, sources, workers
 from store.extract_settings import ALIGNERS, DETECTORS, ExtractSettings
 from store.extract_settings import HELP as EXTRACT_HELP
 from store.jobs import JobStatus
+from store.pixel_limit import DEFAULT_MAX_PIXELS
+from store.origin import origin
 from store.project import ProjectError, create_project, open_or_create, open_project
 from tui.cli_common import (JSON_SCHEMA, CliError, add_queue_options, print_json, queue,
                             start_worker_if_needed)
@@ -22,6 +24,9 @@ from tui.cli_convert import COMMANDS as CONVERT_COMMANDS
 from tui.cli_convert import add_convert_parsers
 from tui.cli_curate import COMMANDS as CURATE_COMMANDS
 from tui.cli_curate import add_curation_parsers
+from tui.cli_jobs import ACTIONS as JOB_ACTIONS
+from tui.cli_jobs import COMMANDS as JOB_ACTION_COMMANDS
+from tui.cli_jobs import build_action_parser, held_note, list_held
 from tui.cli_lr_find import add_lr_find_parser, cmd_lr_find
 from tui.cli_sessions import COMMANDS as SESSION_COMMANDS
 from tui.cli_sessions import add_session_parsers
@@ -29,6 +34,7 @@ from tui.cli_train import COMMANDS as TRAIN_COMMANDS
 from tui.cli_train import add_train_parsers, stop_session
 from tui.format import cancel_outcome, describe_job, describe_source, describe_worker
 from tui.launcher import python_module_command, start_detached_worker
+from tui.printable import printable
 from tui.thumbs import RENDERER_HELP, RENDERERS, prepare_terminal
 
 FOLLOW_POLL_S = 0.5
@@ -61,18 +67,26 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("project", help="the project folder")
     add.add_argument("media", nargs="+", help="video files, image files or folders of images")
     add.add_argument("--label", default="", help="a name shown instead of the file name")
+    add_max_mpx_option(add)
     add_queue_options(add)
 
     status = commands.add_parser("status", help="sources, worker and job queue at a glance")
     status.add_argument("project", help="the project folder")
     status.add_argument("--json", action="store_true", help="print the stable JSON document")
 
-    jobs_ = commands.add_parser("jobs", help="list jobs, newest first")
+    jobs_ = commands.add_parser(
+        "jobs", help="list jobs, newest first; swapdeck jobs release|cancel|retry PROJECT ... "
+                     "to act on them (see swapdeck jobs release --help)",
+        epilog="Also: swapdeck jobs release PROJECT JOB...|--all (run held jobs), "
+               "swapdeck jobs cancel PROJECT JOB...|--all-held, swapdeck jobs retry PROJECT JOB.")
     jobs_.add_argument("project", help="the project folder")
     jobs_.add_argument("--json", action="store_true", help="print the stable JSON document")
     jobs_.add_argument("--limit", type=int, default=50, help="how many jobs (default 50)")
     jobs_.add_argument("--status", help="only these statuses, comma-separated "
                                         "(queued, running, done, failed, cancelled)")
+    jobs_.add_argument("--held", action="store_true",
+                       help="only the held jobs (queued on another machine, or before the "
+                            "project folder moved), each with what it would read and write")
 
     cancel = commands.add_parser("cancel", help="cancel jobs (a running one stops at its next "
                                                 "unit of work)")
@@ -142,18 +156,45 @@ def _add_extract_parser(commands: argparse._SubParsersAction) -> None:
                          help="queue nothing for sources that were extracted before")
     extract.add_argument("--force", action="store_true",
                          help="throw away a source's faces and extract it again")
+    add_max_mpx_option(extract)
     add_queue_options(extract)
+
+
+def add_max_mpx_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-mpx", type=float, metavar="MPX",
+        help="set the project's limit on image (and video frame) size in megapixels, kept for "
+             "later jobs: larger images are refused before they are decoded, since a small "
+             f"file can decode to gigabytes (default {pixel_limit.mpx(DEFAULT_MAX_PIXELS)}, "
+             f"at most {pixel_limit.CEILING_PIXELS // 1_000_000})")
+
+
+def set_max_mpx(conn, args: argparse.Namespace) -> None:
+    """Store --max-mpx as the project's pixel limit, when given."""
+    if args.max_mpx is None:
+        return
+    try:
+        pixels = pixel_limit.put_mpx(conn, args.max_mpx)
+    except pixel_limit.PixelLimitError as exc:
+        raise CliError(str(exc)) from None
+    print(f"images above {pixel_limit.mpx(pixels)} are now refused in this project")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in PIPELINE_COMMANDS:
         return _exec_pipeline(argv[0], argv[1:])
-    args = build_parser().parse_args(argv)
+    if argv[:1] == ["jobs"] and argv[1:2] and argv[1] in JOB_ACTIONS:
+        args = build_action_parser().parse_args(argv[1:])
+        args.command = f"jobs {args.action}"
+        command = JOB_ACTION_COMMANDS[args.action]
+    else:
+        args = build_parser().parse_args(argv)
+        command = COMMANDS[args.command]
     try:
-        return COMMANDS[args.command](args)
+        return command(args)
     except (CliError, ProjectError, jobs.JobNotFoundError) as exc:
-        print(f"swapdeck {args.command}: {exc}", file=sys.stderr)
+        print(f"swapdeck {args.command}: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -183,7 +224,7 @@ def _exec_pipeline(command: str, rest: list[str]) -> int:
 
 def cmd_new(args: argparse.Namespace) -> int:
     project = create_project(Path(args.path))
-    print(f"created project {project.root}")
+    print(printable(f"created project {project.root}"))
     return 0
 
 
@@ -200,6 +241,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     params = [ingest_params(Path(m), args.label) for m in args.media]
     with project.connection() as conn:
+        set_max_mpx(conn, args)
         return queue(project, conn, "ingest", params, args)
 
 
@@ -225,22 +267,26 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print_json(snap.to_json())
         return 0
-    print(f"project {snap.project}")
+    print(printable(f"project {snap.project}"))
     print(f"worker: {describe_worker(snap.worker, snap.taken_at)}")
     print(f"sources ({len(snap.sources)}):")
     for source in snap.sources:
         changed = "  CHANGED ON DISK" if source.id in snap.changed_sources else ""
-        print(f"  {describe_source(source)}{changed}")
+        print(printable(f"  {describe_source(source)}{changed}"))
     counts = ", ".join(f"{n} {s.label}" for s, n in snap.job_counts.items())
     print(f"jobs: {counts}")
+    if snap.held:
+        print(printable(held_note(len(snap.held), args.project)))
     for job in snap.jobs:
         if job.status in (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED):
-            print(f"  {describe_job(job)}")
+            print(printable(f"  {describe_job(job, snap.is_held(job))}"))
     return 0
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     project = open_project(args.project)
+    if args.held:
+        return list_held(project, args.json)
     statuses = None
     if args.status:
         try:
@@ -249,11 +295,13 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             raise CliError(f"unknown status {exc.args[0].lower()!r}") from None
     with project.connection() as conn:
         listed = jobs.list_jobs(conn, statuses=statuses, limit=args.limit)
+        here = origin(conn)
     if args.json:
-        print_json({"schema": JSON_SCHEMA, "jobs": [j.to_json() for j in listed]})
+        print_json({"schema": JSON_SCHEMA,
+                    "jobs": [{**j.to_json(), "held": j.held_at(here)} for j in listed]})
     else:
         for job in listed:
-            print(describe_job(job))
+            print(printable(describe_job(job, job.held_at(here))))
     return 0
 
 
@@ -283,7 +331,7 @@ def cmd_log(args: argparse.Namespace) -> int:
 def _print_events(shown: list[events.Event], job_id: int | None) -> None:
     for event in shown:
         if job_id is None or event.job_id == job_id:
-            print(event.format(), flush=True)
+            print(printable(event.format()), flush=True)
 
 
 def extract_settings(args: argparse.Namespace) -> ExtractSettings:
@@ -324,6 +372,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     settings = extract_settings(args)
     with project.connection() as conn:
+        set_max_mpx(conn, args)
         references = [str(s.id) for s in sources.list_sources(conn)] if args.all else args.sources
         if not references:
             raise CliError("name the sources to extract, or --all")

@@ -11,8 +11,9 @@ from store.jobs import FINISHED, JobStatus
 from store.project import Project
 from tui.format import describe_job, params_target
 from tui.launcher import ensure_worker
+from tui.printable import printable
 
-JSON_SCHEMA = 1
+JSON_SCHEMA = 2
 WAIT_POLL_S = 0.25
 PROGRESS_EVERY_S = 5.0
 
@@ -40,7 +41,7 @@ def queue(project: Project, conn, kind: str, params: list[dict],
     (printing their progress messages as they change when `show_progress`)."""
     job_ids = jobs.enqueue_many(conn, kind, params)
     for job_id, p in zip(job_ids, params):
-        print(f"queued {kind} job {job_id}: {params_target(p)}")
+        print(printable(f"queued {kind} job {job_id}: {params_target(p)}"))
     if not args.no_worker:
         start_worker_if_needed(project)
     return wait_for(conn, job_ids, show_progress=show_progress) if args.wait else 0
@@ -50,7 +51,8 @@ def start_worker_if_needed(project: Project) -> None:
     with project.connection() as conn:
         pid = ensure_worker(project, conn)
     if pid is not None:
-        print(f"started a background worker (pid {pid}); its log: {project.root / 'worker.log'}",
+        print(printable(f"started a background worker (pid {pid}); its log: "
+                        f"{project.root / 'worker.log'}"),
               file=sys.stderr)
 
 
@@ -63,7 +65,7 @@ def wait_for(conn, job_ids: list[int], show_progress: bool = False) -> int:
             job = jobs.get(conn, job_id)
             if job.status in FINISHED:
                 pending.discard(job_id)
-                print(describe_job(job))
+                print(printable(describe_job(job)))
                 failed += job.status != JobStatus.DONE
             elif show_progress and job.message:
                 _show_progress(job, shown)
@@ -78,4 +80,4 @@ def _show_progress(job: jobs.Job, shown: dict[int, tuple[str, float]]) -> None:
     now = time.monotonic()
     if job.message != message and now - printed_at >= PROGRESS_EVERY_S:
         shown[job.id] = (job.message, now)
-        print(f"job {job.id}: {job.message}", flush=True)
+        print(printable(f"job {job.id}: {job.message}"), flush=True)

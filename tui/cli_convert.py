@@ -18,6 +18,7 @@ from store.project import open_project
 from tui.cli_common import JSON_SCHEMA, CliError, add_queue_options, print_json, queue
 from tui.cli_train import add_setting_groups, resolve_session, settings_given
 from tui.format import human_age
+from tui.printable import printable
 
 
 def add_convert_parsers(commands: argparse._SubParsersAction) -> None:
@@ -72,8 +73,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
                                     settings_given(args, groups()), args.out, args.overwrite)
         except ConvertRequestError as exc:
             raise CliError(str(exc)) from None
-        print(f"converting {source.name} with session {session.name}: {params['person']}'s "
-              f"face is swapped, into {params['output']}")
+        print(printable(f"converting {source.name} with session {session.name}: "
+                        f"{params['person']}'s face is swapped, into {params['output']}"))
         return queue(project, conn, "convert", [params], args, show_progress=True)
 
 
@@ -87,9 +88,10 @@ def cmd_conversions(args: argparse.Namespace) -> int:
     if not done:
         print("no conversions yet")
     for c in done:
-        print(f"#{c.id} {c.output}: {c.frames} frames ({c.swapped} swapped), session "
-              f"{c.session_name} at iteration {c.checkpoint_iteration:,}, from {c.source_path}, "
-              f"mark {c.mark}, {human_age(time.time() - c.finished_at)} ago")
+        print(printable(f"#{c.id} {c.output}: {c.frames} frames ({c.swapped} swapped), "
+                        f"session {c.session_name} at iteration {c.checkpoint_iteration:,}, "
+                        f"from {c.source_path}, mark {c.mark}, "
+                        f"{human_age(time.time() - c.finished_at)} ago"))
     return 0
 
 

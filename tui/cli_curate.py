@@ -11,6 +11,7 @@ from store.extract_settings import HELP as EXTRACT_HELP
 from store.extract_settings import ExtractSettings
 from store.project import open_project
 from tui.cli_common import JSON_SCHEMA, CliError, add_queue_options, print_json, queue
+from tui.printable import printable
 
 
 def add_curation_parsers(commands: argparse._SubParsersAction) -> None:
@@ -142,7 +143,7 @@ def cmd_identity(args: argparse.Namespace) -> int:
                 identity_id = identities.name_cluster(conn, args.cluster, args.name)
             except identities.IdentityError as exc:
                 raise CliError(str(exc)) from None
-            print(f"cluster {args.cluster} is now {args.name} (person {identity_id})")
+            print(printable(f"cluster {args.cluster} is now {args.name} (person {identity_id})"))
             return 0
         if args.action in ("merge", "split", "side"):
             return _identity_change(conn, args)
@@ -156,12 +157,13 @@ def cmd_identity(args: argparse.Namespace) -> int:
         return 0
     for person in people:
         side = f", side {person.side}" if person.side else ""
-        print(f"person {person.id:>4} {person.name}: {person.faces} faces{side}")
+        print(printable(f"person {person.id:>4} {person.name}: {person.faces} faces{side}"))
     if run_id is None:
         print("no clustering yet: run swapdeck cluster")
     for row in clusters:
         plural = "s" if row.size != 1 else ""
-        print(f"cluster {row.id:>5} ({row.size} face{plural}){': ' + row.name if row.name else ''}")
+        name = f": {row.name}" if row.name else ""
+        print(printable(f"cluster {row.id:>5} ({row.size} face{plural}){name}"))
     return 0
 
 
@@ -179,7 +181,7 @@ def _identity_change(conn, args: argparse.Namespace) -> int:
         else:
             side = None if args.side == "none" else args.side
             identities.set_side(conn, args.name, side)
-            print(f"{args.name} is now {'side ' + side if side else 'on no side'}")
+            print(printable(f"{args.name} is now {'side ' + side if side else 'on no side'}"))
     except identities.IdentityError as exc:
         raise CliError(str(exc)) from None
     return 0
@@ -203,7 +205,7 @@ def cmd_faces(args: argparse.Namespace) -> int:
         try:
             if args.action == "move":
                 identities.move_faces(conn, args.face, args.name)
-                print(f"{len(args.face)} face(s) now {args.name}")
+                print(printable(f"{len(args.face)} face(s) now {args.name}"))
             else:
                 identities.set_excluded(conn, args.face, args.action == "exclude")
                 print(f"{len(args.face)} face(s) {args.action}d")
@@ -215,7 +217,7 @@ def cmd_faces(args: argparse.Namespace) -> int:
 def _review_history(conn, args: argparse.Namespace) -> int:
     if args.action == "undo":
         try:
-            print(f"undid: {review.undo_last(conn)}")
+            print(printable(f"undid: {review.undo_last(conn)}"))
         except review.NothingToUndo as exc:
             raise CliError(str(exc)) from None
         return 0
@@ -225,7 +227,8 @@ def _review_history(conn, args: argparse.Namespace) -> int:
         return 0
     for action in actions:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(action.created_at))
-        print(f"{action.id:>5} {when} {action.summary}{' (undone)' if action.undone_at else ''}")
+        undone = " (undone)" if action.undone_at else ""
+        print(printable(f"{action.id:>5} {when} {action.summary}{undone}"))
     return 0
 
 
@@ -238,8 +241,8 @@ def _list_faces(conn, args: argparse.Namespace) -> int:
     except face_query.FaceQueryError as exc:
         raise CliError(str(exc)) from None
     if args.sort == "histogram" and not face_query.histogram_ranked(conn):
-        print(f"some faces have no place in the histogram order yet (listed last): run "
-              f"swapdeck faces {args.project} histogram", file=sys.stderr)
+        print(printable(f"some faces have no place in the histogram order yet (listed last): "
+                        f"run swapdeck faces {args.project} histogram"), file=sys.stderr)
     if args.json:
         print_json({"schema": JSON_SCHEMA, "faces": [f.to_json() for f in listed]})
         return 0
@@ -247,8 +250,9 @@ def _list_faces(conn, args: argparse.Namespace) -> int:
         who = face.identity or (f"cluster {face.cluster_id}" if face.cluster_id else "-")
         flags = " excluded" if face.excluded else ""
         flags += f" rejected: {face.rejected}" if face.rejected else ""
-        print(f"face {face.id:>6} source {face.source_id} frame {face.frame_idx:>6} {who:<16} "
-              f"blur {face.blur:7.2f} yaw {face.yaw:6.1f} size {face.size:.2f}{flags}")
+        print(printable(f"face {face.id:>6} source {face.source_id} frame {face.frame_idx:>6} "
+                        f"{who:<16} blur {face.blur:7.2f} yaw {face.yaw:6.1f} "
+                        f"size {face.size:.2f}{flags}"))
     return 0
 
 

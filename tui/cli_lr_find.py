@@ -27,6 +27,7 @@ from store.project import Project, open_project
 from tui.cli_common import (JSON_SCHEMA, CliError, add_queue_options, print_json,
                             start_worker_if_needed, wait_for)
 from tui.cli_train import resolve_session
+from tui.printable import printable
 
 SKIP_BEGIN, SKIP_END = 10, 1   # faceswap's graph leaves out the first steps and the last
 PLOT_SIZE = (80, 18)           # columns and lines when the terminal's size is unknown
@@ -90,7 +91,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     elif sweep is not None:
         _print_sweep(session, sweep)
     elif args.show:
-        print(f"session {session.name} has no learning-rate sweep yet")
+        print(printable(f"session {session.name} has no learning-rate sweep yet"))
     return status
 
 
@@ -106,8 +107,8 @@ def _queue(project: Project, conn: sqlite3.Connection, session: sessions.Session
         raise CliError(str(exc)) from None
     with redirect_stdout(sys.stderr) if args.json else nullcontext():
         job_id = jobs.enqueue(conn, KIND, params)
-        print(f"queued {KIND} job {job_id}: session {session.name}, {settings.iterations} "
-              f"steps, strength {settings.strength}")
+        print(printable(f"queued {KIND} job {job_id}: session {session.name}, "
+                        f"{settings.iterations} steps, strength {settings.strength}"))
         if not args.no_worker:
             start_worker_if_needed(project)
         status = wait_for(conn, [job_id], show_progress=True) if args.wait else 0
@@ -146,7 +147,7 @@ def describe_sweep(sweep: LrSweep, session_rate: float | None) -> list[str]:
 
 def _print_sweep(session: sessions.Session, sweep: LrSweep) -> None:
     """The sweep's lines and its curve, sized to the terminal (plain text when piped)."""
-    print("\n".join(describe_sweep(sweep, session.settings.get("learning_rate"))))
+    print("\n".join(map(printable, describe_sweep(sweep, session.settings.get("learning_rate")))))
     columns, lines = shutil.get_terminal_size(PLOT_SIZE)
     plotext.limitsize(False, False)   # the size asked for, not the terminal's, when piped
     draw_sweep(plotext, sweep)

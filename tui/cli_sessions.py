@@ -27,14 +27,17 @@ import plotext
 from store import sessions
 from store.analysis_view import SessionDetail, SessionRow, list_rows, read_detail
 from store.project import open_project
-from store.session_files import FileState, checkpoint_path, verify
+from store.contained import UnsafePathError
+from store.session_files import FileState, checkpoint_path, describe, verify
 from store.session_removal import DeleteError, delete_session, refusal
 from store.session_restore import Plan, RestoreError, plan, restore
+from store.temp_names import temp_path
 from store.train_catalogue import load
 from store.train_jobs import describe_settings
 from tui.cli_common import JSON_SCHEMA, CliError, add_queue_options, print_json
 from tui.cli_train import add_setting, queue_resume, resolve_session
 from tui.format import human_age
+from tui.printable import printable
 from tui.loss_curves import (METRIC_GRAPHS, SMOOTHING_HELP, Smoothing, draw_losses,
                              draw_metrics, read_curves)
 
@@ -209,13 +212,13 @@ def detail_json(detail: SessionDetail, states: dict[int, FileState]) -> dict:
 
 def _print_detail(detail: SessionDetail, states: dict[int, FileState]) -> None:
     row, session = detail.row, detail.session
-    print(f"session {session.id} {session.name}: {session.model}, A {session.name_a}, "
-          f"B {session.name_b}; iteration {session.iteration:,}; {row.status}")
+    print(printable(f"session {session.id} {session.name}: {session.model}, A {session.name_a}, "
+                    f"B {session.name_b}; iteration {session.iteration:,}; {row.status}"))
     if row.health.problem:
-        print(f"PROBLEM: {row.health.problem}")
+        print(printable(f"PROBLEM: {row.health.problem}"))
     frozen, run = describe_settings(session)
-    print("frozen in the session:\n  " + "\n  ".join(frozen))
-    print("per-run settings (the newest run's):\n  " + "\n  ".join(run))
+    print("frozen in the session:\n  " + "\n  ".join(map(printable, frozen)))
+    print("per-run settings (the newest run's):\n  " + "\n  ".join(map(printable, run)))
     now = time.time()
     print(f"\nruns ({len(detail.runs)}):")
     _table(["started", "ended", "elapsed", "batch", "iterations", "examples/s", "device",
@@ -235,9 +238,12 @@ def _print_detail(detail: SessionDetail, states: dict[int, FileState]) -> None:
               else f"archive #{c.checkpoint.archive_id}")
              + (" (kept only)" if c.restore_refusal else "")]
             for c in detail.checkpoints])
+    for c in detail.checkpoints:
+        if states[c.checkpoint.id] is FileState.REFUSED:
+            print(printable(describe(FileState.REFUSED, c.checkpoint)))
     for archive in detail.archives:
-        print(f"archive #{archive.id} ({clock(archive.created_at)}): {archive.reason}; the "
-              f"state at iteration {archive.iteration:,} is kept")
+        print(printable(f"archive #{archive.id} ({clock(archive.created_at)}): {archive.reason}; "
+                        f"the state at iteration {archive.iteration:,} is kept"))
     measured = [m for m in detail.metrics if m.faces]
     if measured:
         print("\nswap metrics (A→B output: identity like B / like A, pose error °, "
@@ -251,7 +257,7 @@ def _print_detail(detail: SessionDetail, states: dict[int, FileState]) -> None:
 
 def _verify(models: Path, checkpoint: sessions.Checkpoint) -> FileState:
     return verify(models, checkpoint, _progress(f"checking {checkpoint.label}",
-                                                _size(checkpoint_path(models, checkpoint))))
+                                                _size(models, checkpoint)))
 
 
 def _progress(what: str, total: int) -> Callable[[int], None]:
@@ -275,6 +281,7 @@ def _number(value: float | None, digits: int) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> None:
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(header)]
     for line in (header, *rows):
@@ -351,7 +358,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _write_csv(path: Path, header: list[str], rows: Iterable[Sequence[object]]) -> int:
     """Write to a temp file beside `path`, then rename it into place."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp = temp_path(path)
     count = 0
     try:
         with open(temp, "w", newline="") as handle:
@@ -400,12 +407,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
             chosen = planned.checkpoint
             done = restore(conn, project.models, session, chosen.id,
                            _progress(f"checking {chosen.label}",
-                                     _size(checkpoint_path(project.models, chosen))))
+                                     _size(project.models, chosen)))
         except RestoreError as exc:
             raise CliError(str(exc)) from None
-    print(f"session {session.name} is at the {done.checkpoint.label}; archive #"
-          f"{done.archive.id} keeps {done.archived_checkpoints} checkpoints and "
-          f"{done.archived_losses:,} loss rows from after it")
+    print(printable(f"session {session.name} is at the {done.checkpoint.label}; archive #"
+                    f"{done.archive.id} keeps {done.archived_checkpoints} checkpoints and "
+                    f"{done.archived_losses:,} loss rows from after it"))
     return 0
 
 
@@ -426,7 +433,13 @@ def _restore_plan(session: sessions.Session, planned: Plan) -> list[str]:
     return lines
 
 
-def _size(path: Path) -> int:
+def _size(models: Path, checkpoint: sessions.Checkpoint) -> int:
+    """The size of the checkpoint's file, for a progress line (0 when it is missing, or
+    refused: the reading that follows says why)."""
+    try:
+        path = checkpoint_path(models, checkpoint)
+    except UnsafePathError:
+        return 0
     return path.stat().st_size if path.exists() else 0
 
 
@@ -445,8 +458,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
             done = delete_session(conn, project.models, session)
         except DeleteError as exc:
             raise CliError(str(exc)) from None
-    print(f"deleted session {session.name}: {done.files} files ({done.bytes / 1e9:.2f} GB), "
-          f"{done.losses:,} loss rows")
+    print(printable(f"deleted session {session.name}: {done.files} files "
+                    f"({done.bytes / 1e9:.2f} GB), {done.losses:,} loss rows"))
     return 0
 
 
@@ -456,7 +469,7 @@ def _confirm(yes: bool, action: str, lines: list[str]) -> None:
         return
     if not sys.stdin.isatty():
         raise CliError(f"{action} asks first: add --yes to {action} without a terminal")
-    print("\n".join(lines))
+    print("\n".join(map(printable, lines)))
     try:
         answer = input(f"{action}? [y/N] ")
     except EOFError:   # Ctrl-D: no

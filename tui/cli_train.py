@@ -14,6 +14,7 @@ from store.train_catalogue import Group, Option, OptionValueError, load
 from store.train_jobs import TrainRequestError, new_session_params, resume_params
 from tui.cli_common import CliError, add_queue_options, queue
 from tui.format import cancel_outcome
+from tui.printable import printable
 
 DEFAULT_MODEL = "original"
 
@@ -166,7 +167,8 @@ def queue_resume(project: Project, conn, reference: str, args: argparse.Namespac
     if target <= start:
         raise CliError(f"session {session.name} has reached its {target:,} iterations: give "
                        f"--iterations above {start:,} to train on")
-    print(f"session {session.name} resumes at iteration {start:,} and trains to {target:,}")
+    print(printable(f"session {session.name} resumes at iteration {start:,} and trains to "
+                    f"{target:,}"))
     return queue(project, conn, "train", [params], args, show_progress=True)
 
 
@@ -190,8 +192,8 @@ def cmd_save(args: argparse.Namespace) -> int:
         session = resolve_session(conn, args.session)
         job_id = _training_job(conn, session)
         sessions.request_save(conn, session.id)
-    print(f"asked session {session.name} (train job {job_id}) to save within a few "
-          "iterations")
+    print(printable(f"asked session {session.name} (train job {job_id}) to save within a few "
+                    "iterations"))
     return 0
 
 

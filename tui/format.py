@@ -84,11 +84,13 @@ def params_target(params: dict) -> str:
     return "all faces"
 
 
-def describe_job(job: Job) -> str:
+def describe_job(job: Job, held: bool = False) -> str:
+    """One line; a `held` job (queued elsewhere, waiting for release) says so for its status."""
     detail = job.error if job.status == JobStatus.FAILED else job.message
     target = job_target(job)
     progress = progress_text(job)
-    return (f"{job.id:>5} {job.kind:<8} {job.status.label:<9} {progress:>4} {target}"
+    status = "held" if held else job.status.label
+    return (f"{job.id:>5} {job.kind:<8} {status:<9} {progress:>4} {target}"
             + (f" - {detail}" if detail else ""))
 
 

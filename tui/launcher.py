@@ -12,8 +12,6 @@ import sys
 from store import workers
 from store.project import Project
 
-WORKER_LOG = "worker.log"
-
 
 # `-P` keeps the working folder off sys.path, so a folder named like one of our packages
 # (store/, pipeline/) where the user happens to stand cannot shadow it.
@@ -30,7 +28,7 @@ def worker_command(project: Project, *extra: str) -> list[str]:
 
 def start_detached_worker(project: Project, *extra: str) -> int:
     """Spawn a worker that outlives this process; returns its pid."""
-    with (project.root / WORKER_LOG).open("ab") as log:
+    with project.open_worker_log() as log:
         process = subprocess.Popen(
             worker_command(project, *extra),
             stdin=subprocess.DEVNULL,

@@ -24,6 +24,8 @@ from rich.console import Console
 from rich.segment import Segment
 from textual.strip import Strip
 
+from store.inline_images import check_inline_size, oversized
+
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
 
@@ -105,7 +107,11 @@ def widget_class(renderer: str) -> type:
 def decode(data: bytes) -> PILImage:
     from PIL import Image
 
-    image = Image.open(io.BytesIO(data))
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as error:  # Pillow's own, far higher, limit
+        raise oversized("a stored picture", "more pixels than Pillow allows") from error
+    check_inline_size(*image.size, "a stored picture")
     image.load()
     return image.convert("RGB")
 

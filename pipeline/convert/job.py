@@ -5,6 +5,11 @@ frames an every-n extraction skipped, keeping what exists), then swaps the chose
 face in each frame and writes the output under a temporary name, renamed only when whole.
 A provenance record is made first (its id goes into the output's metadata) and dropped if
 the job fails; a job run again after a crash takes over its record and starts the file over.
+
+The output is the one the job's request names (a job queued elsewhere is held until the user
+releases it), never one a row names: a conversions row only lets a job run again over the
+output its own request names. An output inside the project must still be inside it when the
+job runs (the file, or a folder on its way, replaced by a symlink that leads out is refused).
 """
 from __future__ import annotations
 
@@ -32,8 +37,9 @@ from pipeline.errors import JobError
 from pipeline.extract.frames import read_frame, read_frames
 from pipeline.extract.job import extract_pending, filtering_extractor, usable_source
 from pipeline.registry import job_kind
-from store import conversions, convert_previews, faces, sessions
+from store import conversions, convert_previews, faces, pixel_limit, sessions
 from store.convert_faces import all_frames, frame_faces, unprocessed_frames
+from store.contained import requested
 from store.convert_jobs import side_from
 from store.extract_settings import ExtractSettings
 from store.faces import DESCRIPTOR_MODEL, PendingFrame
@@ -44,9 +50,9 @@ from store.training_faces import PersonError, choose_person
 
 @job_kind("convert")
 def convert_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    final = _requested_output(ctx, params["output"], "output")
     settings = _settings(params)
     session, source = _session(ctx, params), usable_source(ctx, int(params["source_id"]))
-    final = Path(params["output"])
     if final.exists() and not params.get("overwrite") and (
             conversions.unfinished_output(ctx.conn, ctx.job_id) != str(final)):
         raise JobError(f"{final} exists: choose another name, or convert with --overwrite")
@@ -72,6 +78,7 @@ def convert_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 
 @job_kind("convert_preview")
 def preview_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    out = _requested_output(ctx, params["out"], "out") if "out" in params else None
     settings = _settings(params)
     session, source = _session(ctx, params), usable_source(ctx, int(params["source_id"]))
     index = int(params["frame"])
@@ -85,18 +92,25 @@ def preview_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     # only the frames its landmarks are smoothed over
     half = settings.frames.smoothing // 2
     found = _targets(ctx, source, session, settings, index - half, index + half).get(index, [])
-    before = read_frame(source, frame)
+    before = read_frame(source, frame, pixel_limit.get(ctx.conn))
     after = swap_one(Composer(swapper, settings), before, found)
     mark = marking.Mark(_tag(ctx), session.id)
     before_png, after_png = _png(before), _png(marking.embed(after, mark))
     convert_previews.save(ctx.conn, ctx.job_id, index, len(found), before_png, after_png)
     message = (f"frame {index}: {len(found)} face{'s' * (len(found) != 1)} swapped"
                if found else f"frame {index}: no face of {params.get('person')} to swap")
-    if "out" in params:
-        _write_side_by_side(ctx, Path(params["out"]), before, after, session, source, swapper,
-                            settings, len(found))
-        message += f"; wrote {params['out']}"
+    if out is not None:
+        _write_side_by_side(ctx, out, before, after, session, source, swapper, settings,
+                            len(found))
+        message += f"; wrote {out}"
     return {"message": message, "frame": index, "swapped": len(found)}
+
+
+def _requested_output(ctx: JobContext, text: str, name: str) -> Path:
+    """The output the request names; one in the project folder is checked to be inside it
+    still (UnsafePathError fails the job, naming the job and the path)."""
+    final = Path(text)
+    return requested(ctx.project.root, final, where=f"jobs row {ctx.job_id} ({name} {final})")
 
 
 def _settings(params: dict[str, Any]) -> ConvertSettings:
@@ -151,8 +165,10 @@ def _processed(ctx: JobContext, frame: PendingFrame) -> bool:
 
 def _extract_one(ctx: JobContext, source: Source, frame: PendingFrame) -> None:
     """Find the faces of one frame the extraction skipped (for a preview)."""
-    extractor = filtering_extractor(ExtractSettings.from_json(_extraction(ctx, source).settings))
-    image = read_frame(source, frame)
+    limit = pixel_limit.get(ctx.conn)
+    extractor = filtering_extractor(
+        ExtractSettings.from_json(_extraction(ctx, source).settings), limit)
+    image = read_frame(source, frame, limit)
     faces.save_frames(ctx.conn, source.id, [frame.id], extractor.extract([frame.id], [image]))
 
 
@@ -225,7 +241,8 @@ def _write(ctx: JobContext, source: Source, swapper: Swapper, settings: ConvertS
                          metadata=marking.video_metadata(provenance),
                          png_text=marking.png_text(provenance)) as writer:
             counts = convert(
-                _decoded(source, frames), lambda index: _chosen(chosen, ranges, index),
+                _decoded(source, frames, pixel_limit.get(ctx.conn)),
+                lambda index: _chosen(chosen, ranges, index),
                 Composer(swapper, settings), settings.swap.batch_size,
                 settings.frames.keep_unchanged,
                 lambda image, pts: writer.write(marking.embed(image, mark), pts), on_frame)
@@ -279,8 +296,8 @@ def _audio_range(settings: ConvertSettings, ranges: list[tuple[int, int]] | None
     return (times[0], times[-1]) if times else None
 
 
-def _decoded(source: Source, frames: list[PendingFrame]):
-    for loaded in read_frames(source, frames, threading.Event()):
+def _decoded(source: Source, frames: list[PendingFrame], max_pixels: int):
+    for loaded in read_frames(source, frames, threading.Event(), max_pixels):
         if loaded.image is not None:
             yield SourceFrame(loaded.frame.idx, loaded.frame.pts, loaded.image)
 

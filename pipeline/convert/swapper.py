@@ -26,7 +26,6 @@ from pipeline.train.models.registry import SwapModel, build_model
 from pipeline.train.session_config import SessionConfig
 from pipeline.devices import default_device, native_bf16
 from store import sessions
-from store.session_files import session_folder
 
 
 @dataclass(frozen=True)
@@ -83,10 +82,9 @@ def newest_checkpoint(conn: sqlite3.Connection, models: Path, session: sessions.
     if not rows:
         raise JobError(f"session {session.name} has no checkpoint yet: train it until it "
                        "saves (every save_every iterations), then convert")
-    folder = session_folder(models, session.id)
     for row in rows:
         try:
-            return row, read_model(verified_path(folder, row))
+            return row, read_model(verified_path(models, row))
         except (CheckpointError, OSError) as exc:
             if log is not None:
                 log.warning("%s; trying an older checkpoint", exc)

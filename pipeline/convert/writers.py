@@ -2,7 +2,7 @@
 an animated GIF.
 
 Everything is written under a temporary name beside the final one
-(`.out.partial-<pid>-<hex>.mp4`, a folder for a PNG sequence), synced, and moved onto the
+(`.out.mp4.swapdeck-<pid>-<hex>.mp4`, a folder for a PNG sequence), synced, and moved onto the
 final name only by `finish()`: an error, a cancel or a kill never leaves half an output under
 the final name. Frames come in the source's stored orientation with the source's pts; the
 output starts at the first frame written (its pts becomes 0, and the audio moves with it).
@@ -11,11 +11,8 @@ GIF have no rotation flag that viewers honour).
 """
 from __future__ import annotations
 
-import errno
 import heapq
 import os
-import re
-import secrets
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
@@ -29,15 +26,14 @@ import av
 import numpy as np
 from PIL import GifImagePlugin, Image, PngImagePlugin
 
-from pipeline.atomic_files import sync_path
+from pipeline.atomic_files import DISK_FULL, sync_path
 from pipeline.extract.frames import upright
+from store.temp_names import temp_path, writer_of
 
 FORMATS = ("video", "png", "gif")
 VIDEO_CODECS = {"h264": "libx264", "h265": "libx265"}
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
            "veryslow", "placebo")
-DISK_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
-PARTIAL = re.compile(r"^\..*\.partial-(\d+)-[0-9a-f]+")
 
 
 class WriterError(Exception):
@@ -97,8 +93,8 @@ def remove_stale_partials(folder: Path) -> None:
     if not folder.is_dir():
         return
     for entry in folder.iterdir():
-        match = PARTIAL.match(entry.name)
-        if match and not _alive(int(match[1])):
+        temp = writer_of(entry.name)
+        if temp is not None and temp.pid is not None and not _alive(temp.pid):
             _remove(entry)
 
 
@@ -115,8 +111,7 @@ def open_writer(final: Path, settings: WriterSettings, *, width: int, height: in
         final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WriterError(f"cannot create the folder of {final}: {_reason(exc)}") from exc
-    temp = final.with_name(
-        f".{final.stem}.partial-{os.getpid()}-{secrets.token_hex(4)}{final.suffix}")
+    temp = temp_path(final, final.suffix)
     if settings.format == "png":
         return PngSequenceWriter(final, temp, width, height, timing, png_text)
     if settings.format == "gif":
@@ -569,8 +564,8 @@ def _disk_full(final: Path, exc: OSError) -> str:
     try:
         free = shutil.disk_usage(final.parent).free
     except OSError:
-        return f"the disk is full while writing {final} ({_reason(exc)}); free some space"
-    return (f"the disk is full while writing {final} ({_reason(exc)}): {free / 1e9:.1f} GB "
+        return f"disk full while writing {final} ({_reason(exc)}); free some space"
+    return (f"disk full while writing {final} ({_reason(exc)}): {free / 1e9:.1f} GB "
             "free there; free some space or write to another disk")
 
 

@@ -22,6 +22,7 @@ That keeps the chain near-linear: 100,000 faces in one group order in a few seco
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from typing import Any
@@ -33,8 +34,10 @@ from sklearn.exceptions import ConvergenceWarning
 
 from pipeline.context import JobContext
 from pipeline.errors import JobError
+from pipeline.inline_images import decode_inline
 from pipeline.registry import job_kind
 from store import face_query, histograms
+from store.inline_images import OversizedImageError
 
 # Per-channel BGR marginals: faceswap compares one 256-bin channel; all three channels make a
 # red cast differ from a blue one, and 32 bins keep JPEG noise and small exposure changes in
@@ -62,7 +65,8 @@ def thumbnail_histograms(encoded: list[bytes | None]) -> tuple[np.ndarray, int]:
     for row, data in enumerate(encoded):
         image = None
         if data:
-            image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+            with contextlib.suppress(OversizedImageError):
+                image = decode_inline(data, cv2.IMREAD_COLOR, "a face thumbnail")
         if image is None or image.size == 0:
             unreadable += 1
             continue

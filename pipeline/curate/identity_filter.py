@@ -14,7 +14,7 @@ from pipeline.context import JobContext
 from pipeline.errors import JobError
 from pipeline.extract.job import filtering_extractor
 from pipeline.registry import job_kind
-from store import identities
+from store import identities, pixel_limit
 from store.extract_settings import ExtractSettings
 from store.faces import DESCRIPTOR_MODEL
 
@@ -48,7 +48,7 @@ def identity_filter(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     photos = len(settings.filter) + len(settings.nfilter)
     ctx.progress(0, total, f"reading {photos} reference photo{'s' if photos != 1 else ''}",
                  force=True)
-    judge = filtering_extractor(settings).identity
+    judge = filtering_extractor(settings, pixel_limit.get(ctx.conn)).identity
     verdicts = []
     for done, (face_id, vector) in enumerate(zip(face_ids, vectors), 1):
         ctx.checkpoint()

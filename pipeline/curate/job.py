@@ -47,6 +47,10 @@ def cluster_faces(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         raise JobError(f"unknown clustering method {method!r} (known: {', '.join(METHODS)})")
     if not 0 < threshold < 2:
         raise JobError(f"--threshold must be between 0 and 2, not {threshold}")
+    if (recorded := identities.run_of_job(ctx.conn, ctx.job_id)) is not None:
+        return {"message": f"{recorded.faces} faces in {recorded.clusters} clusters (recorded "
+                           "before the worker died)", "run_id": recorded.id,
+                "clusters": recorded.clusters, "faces": recorded.faces}
     face_ids, vectors = identities.descriptors(ctx.conn, source_ids, DESCRIPTOR_MODEL)
     if not face_ids:
         raise JobError("no faces to cluster: extract some sources first (swapdeck extract)")

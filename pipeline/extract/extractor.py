@@ -19,6 +19,9 @@ from store.extract_settings import AUTO, ExtractSettings
 from store.faces import DESCRIPTOR_MODEL, EncodedImage, NewFace
 
 JPEG_QUALITY = 92
+# Detectors see at most this many pixels (a 4K frame is 8.3 Mpx): on a 50 Mpx photo HOG alone
+# would take half a gigabyte and a minute, and faces big enough to keep are found smaller.
+DETECT_MAX_PIXELS = 16_000_000
 
 
 def cuda_available() -> bool:
@@ -63,7 +66,9 @@ class FaceExtractor:
 
     def locate(self, images: Sequence[np.ndarray]) -> list[list[FrameFaces]]:
         """Detect and align every face of every image."""
-        detections = self.detector.detect(images)
+        detections = [_scaled(found, 1 / scale) for found, scale in zip(
+            self.detector.detect([_for_detection(image) for image in images]),
+            (_detection_scale(image) for image in images))]
         landmarks = self.aligner.landmarks(images, detections)
         return [
             [FrameFaces(d, points, align_to_mean_face(points)) for d, points in zip(dets, lms)]
@@ -119,6 +124,26 @@ class FaceExtractor:
             mask_size=MASK_SIZE,
             descriptors={DESCRIPTOR_MODEL: np.asarray(vector, np.float32)},
         )
+
+
+def _detection_scale(image: np.ndarray) -> float:
+    pixels = image.shape[0] * image.shape[1]
+    return 1.0 if pixels <= DETECT_MAX_PIXELS else (DETECT_MAX_PIXELS / pixels) ** 0.5
+
+
+def _for_detection(image: np.ndarray) -> np.ndarray:
+    """The image, shrunk to DETECT_MAX_PIXELS when larger (boxes are scaled back after)."""
+    scale = _detection_scale(image)
+    if scale == 1.0:
+        return image
+    size = (int(image.shape[1] * scale), int(image.shape[0] * scale))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _scaled(found: list[Detection], factor: float) -> list[Detection]:
+    if factor == 1.0:
+        return found
+    return [Detection(tuple(v * factor for v in d.box), d.score) for d in found]
 
 
 def _jpeg(rgb: np.ndarray) -> EncodedImage:

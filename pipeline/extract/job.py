@@ -3,9 +3,12 @@
 Frames are processed in batches; each batch and its faces are committed in one transaction
 that also marks the frames processed, so a killed job resumes at the first unprocessed frame
 and never duplicates a face. A finished source is left alone unless `force` is given.
+A source deleted or rewritten meanwhile stops the job with that reason; the batches committed
+before stay, and the job resumes from there once the file is back as it was added.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image, ImageOps
 
 from pipeline.context import JobContext
 from pipeline.errors import JobError
@@ -23,13 +25,17 @@ from pipeline.extract.backends import BackendUnavailableError
 from pipeline.extract.frames import read_frames
 from pipeline.ingest.job import still_the_same
 from pipeline.registry import job_kind
-from store import faces, sources
+from pipeline.source_images import decode_rgb
+from store import faces, pixel_limit, sources
 from store.extract_settings import ExtractSettings
 
 if TYPE_CHECKING:
     from pipeline.extract.extractor import FaceExtractor
 
 BATCH_FRAMES = 8
+# A batch also ends at this many pixels: two batches are in flight at once, and eight 50 Mpx
+# photos would hold 1.2 GB each.
+BATCH_PIXELS = 32_000_000
 
 
 @job_kind("extract")
@@ -59,7 +65,7 @@ def extract(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 def extract_pending(ctx: JobContext, source: sources.Source,
                     settings: ExtractSettings) -> faces.Extraction:
     """Extract the source's frames `settings.every_n` wants that are not yet processed."""
-    extractor = filtering_extractor(settings)
+    extractor = filtering_extractor(settings, pixel_limit.get(ctx.conn))
     wanted = faces.pending_frames(ctx.conn, source.id, settings.every_n)
     total = (source.frame_count + settings.every_n - 1) // settings.every_n
     faces.start_extraction(ctx.conn, source.id, settings.to_json(), total, ctx.job_id)
@@ -75,31 +81,49 @@ def usable_source(ctx: JobContext, source_id: int) -> sources.Source:
     if source.status != "ready":
         raise JobError(f"source {source.id} is still being added; extract it once its ingest "
                        "job is done")
+    if not Path(source.path).exists():
+        raise JobError(f"source {source.id} is missing: {source.path} was deleted or moved "
+                       "since it was added")
     if not still_the_same(ctx, source):
         raise JobError(f"file changed since it was added: {source.path} (source {source.id})")
     return source
 
 
-def filtering_extractor(settings: ExtractSettings) -> FaceExtractor:
+def check_still_there(source: sources.Source) -> None:
+    """JobError when the source was deleted or rewritten since it was added (a cheap stat)."""
+    if not source.changed_on_disk():
+        return
+    if not os.path.lexists(source.path):
+        raise JobError(f"source {source.id} was deleted while being extracted: {source.path}; "
+                       "the faces found so far are kept, and extraction resumes from there "
+                       "once the file is back")
+    raise JobError(f"source {source.id} changed since it was added (while being extracted): "
+                   f"{source.path}; the faces found so far are kept; add it again as a new "
+                   "source, or put the original back to resume")
+
+
+def filtering_extractor(settings: ExtractSettings, max_pixels: int) -> FaceExtractor:
     """The extractor for `settings`, its identity filter made from the --filter and --nfilter
-    photos (the identity-filter job judges faces already extracted with it too)."""
+    photos, each refused above `max_pixels` before it is decoded (the identity-filter job
+    judges faces already extracted with it too)."""
     # Loaded here, not at import: the worker starts fast, and torch only when needed.
     from pipeline.extract.extractor import FaceExtractor
 
     try:
         extractor = FaceExtractor(settings)
         extractor.set_identity_references(
-            [_reference(extractor, p) for p in settings.filter],
-            [_reference(extractor, p) for p in settings.nfilter])
+            [_reference(extractor, p, max_pixels) for p in settings.filter],
+            [_reference(extractor, p, max_pixels) for p in settings.nfilter])
     except BackendUnavailableError as exc:
         raise JobError(str(exc)) from exc
     return extractor
 
 
-def _reference(extractor: FaceExtractor, path: str) -> np.ndarray:
+def _reference(extractor: FaceExtractor, path: str, max_pixels: int) -> np.ndarray:
     try:
-        with Image.open(path) as opened:
-            image = np.asarray(ImageOps.exif_transpose(opened).convert("RGB"))
+        image = decode_rgb(path, max_pixels)
+    except JobError as exc:
+        raise JobError(f"reference photo refused: {exc}") from exc
     except (OSError, ValueError) as exc:
         raise JobError(f"cannot read the reference photo {path}: {exc}") from exc
     return extractor.reference_descriptor(image, Path(path).name)
@@ -114,22 +138,37 @@ class _Batch:
     def __len__(self) -> int:
         return len(self.frame_ids) + len(self.unreadable_ids)
 
+    @property
+    def full(self) -> bool:
+        pixels = sum(image.shape[0] * image.shape[1] for image in self.images)
+        return len(self) >= BATCH_FRAMES or pixels >= BATCH_PIXELS
+
 
 def _batches(ctx: JobContext, source: sources.Source,
              wanted: list[faces.PendingFrame]) -> Iterator[_Batch]:
+    """Batches of decoded frames, each handed on only while the source is still the file
+    that was added (a frame unreadable because the file went away is not marked done)."""
     batch = _Batch()
-    for loaded in read_frames(source, wanted, threading.Event()):
-        ctx.checkpoint()
-        if loaded.image is None:
-            ctx.log.warning("source %d: %s", source.id, loaded.error)
-            batch.unreadable_ids.append(loaded.frame.id)
-        else:
-            batch.frame_ids.append(loaded.frame.id)
-            batch.images.append(loaded.image)
-        if len(batch) >= BATCH_FRAMES:
-            yield batch
-            batch = _Batch()
+    try:
+        for loaded in read_frames(source, wanted, threading.Event(),
+                                  pixel_limit.get(ctx.conn)):
+            ctx.checkpoint()
+            if loaded.image is None:
+                check_still_there(source)
+                ctx.log.warning("source %d: %s", source.id, loaded.error)
+                batch.unreadable_ids.append(loaded.frame.id)
+            else:
+                batch.frame_ids.append(loaded.frame.id)
+                batch.images.append(loaded.image)
+            if batch.full:
+                check_still_there(source)
+                yield batch
+                batch = _Batch()
+    except JobError:
+        check_still_there(source)  # a decode error from a file rewritten mid-read says so
+        raise
     if len(batch):
+        check_still_there(source)
         yield batch
 
 

@@ -6,16 +6,18 @@ Nothing half-written survives a failure: the source row (and its frames) is crea
 from __future__ import annotations
 
 import os
+import stat as stat_mode
 from pathlib import Path
 from typing import Any
 
 from pipeline.context import JobContext
 from pipeline.errors import JobError
 from pipeline.ingest.hashing import hash_files
-from pipeline.ingest.media import folder_images, looks_like_still_image
+from pipeline.ingest.media import looks_like_still_image, scan_folder
 from pipeline.ingest.probe import read_image, read_video
 from pipeline.registry import job_kind
-from store import sources
+from pipeline.source_images import ImageTooLargeError
+from store import pixel_limit, sources
 from store.sources import FRAME_BATCH, FrameRow, MediaFacts
 
 
@@ -32,15 +34,16 @@ def ingest(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         return {"message": f"already added as source {existing.id}", "source_id": existing.id,
                 "already_added": True}
     kind = _kind_of(path, stat)
+    max_pixels = pixel_limit.get(ctx.conn)
     source_id = sources.begin_ingest(ctx.conn, str(path), label, kind, stat.st_size,
                                      stat.st_mtime_ns, ctx.job_id)
     try:
         if kind == "folder":
-            facts = _ingest_folder(ctx, source_id, path)
+            facts, skipped = _ingest_folder(ctx, source_id, path, max_pixels)
         elif kind == "image":
-            facts = _ingest_image(ctx, source_id, path, stat.st_size)
+            facts, skipped = _ingest_image(ctx, source_id, path, stat.st_size, max_pixels), ""
         else:
-            facts = _ingest_video(ctx, source_id, path, stat.st_size)
+            facts, skipped = _ingest_video(ctx, source_id, path, stat.st_size, max_pixels), ""
         after = _stat(path)
         if kind != "folder" and (after.st_size, after.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
             raise JobError(f"file changed while it was being read: {path}; add it again once "
@@ -49,7 +52,7 @@ def ingest(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     except BaseException:
         sources.discard(ctx.conn, source_id)
         raise
-    summary = _summary(kind, facts)
+    summary = _summary(kind, facts) + (f"; {skipped}" if skipped else "")
     ctx.progress(facts.frame_count, facts.frame_count, summary, force=True)
     return {"message": summary, "source_id": source_id, "frames": facts.frame_count}
 
@@ -77,6 +80,8 @@ def _check_unchanged_since_added(path: Path, stat: os.stat_result, params: dict[
 def _kind_of(path: Path, stat: os.stat_result) -> str:
     if path.is_dir():
         return "folder"
+    if not stat_mode.S_ISREG(stat.st_mode):
+        raise JobError(f"not a regular file: {path} (a pipe, socket or device)")
     if stat.st_size == 0:
         raise JobError(f"empty file: {path} (0 bytes)")
     return "image" if looks_like_still_image(path) else "video"
@@ -113,7 +118,11 @@ def _hash_with_progress(ctx: JobContext, paths: list[Path], total_bytes: int) ->
         ctx.progress(read, total_bytes, f"hashing {read * 100 // max(total_bytes, 1)}%")
         ctx.checkpoint()
 
-    return hash_files(paths, on_chunk)
+    try:
+        return hash_files(paths, on_chunk)
+    except OSError as exc:
+        raise JobError(f"cannot read {exc.filename or 'a file'} while hashing it: "
+                       f"{exc.strerror or exc} (deleted or replaced meanwhile?)") from exc
 
 
 def still_the_same(ctx: JobContext, source: sources.Source) -> bool:
@@ -136,10 +145,11 @@ def still_the_same(ctx: JobContext, source: sources.Source) -> bool:
     return True
 
 
-def _ingest_video(ctx: JobContext, source_id: int, path: Path, size: int) -> MediaFacts:
+def _ingest_video(ctx: JobContext, source_id: int, path: Path, size: int,
+                  max_pixels: int) -> MediaFacts:
     digest = _hash_with_progress(ctx, [path], size)
     writer = _FrameWriter(ctx, source_id, None, "indexing frame")
-    info, decoded, variable, duration = read_video(path, writer.add, ctx.checkpoint)
+    info, decoded, variable, duration = read_video(path, writer.add, ctx.checkpoint, max_pixels)
     writer.flush()
     fps = float(info.rate) if info.rate and not variable else (
         decoded / duration if duration else None)
@@ -150,8 +160,9 @@ def _ingest_video(ctx: JobContext, source_id: int, path: Path, size: int) -> Med
     )
 
 
-def _ingest_image(ctx: JobContext, source_id: int, path: Path, size: int) -> MediaFacts:
-    info = read_image(path)
+def _ingest_image(ctx: JobContext, source_id: int, path: Path, size: int,
+                  max_pixels: int) -> MediaFacts:
+    info = read_image(path, max_pixels)
     digest = _hash_with_progress(ctx, [path], size)
     sources.add_frames(ctx.conn, source_id, [FrameRow(0, None, None, path.name)])
     return MediaFacts(
@@ -161,38 +172,49 @@ def _ingest_image(ctx: JobContext, source_id: int, path: Path, size: int) -> Med
     )
 
 
-def _ingest_folder(ctx: JobContext, source_id: int, folder: Path) -> MediaFacts:
-    candidates = folder_images(folder)
-    if not candidates:
+def _ingest_folder(ctx: JobContext, source_id: int, folder: Path,
+                   max_pixels: int) -> tuple[MediaFacts, str]:
+    """The folder's readable images as frames, and what was skipped and why (also logged)."""
+    try:
+        scan = scan_folder(folder)
+    except OSError as exc:
+        raise JobError(f"cannot list folder {folder}: {exc.strerror or exc}") from exc
+    if not scan.images and not scan.skipped:
         raise JobError(f"no images in folder: {folder}")
-    writer = _FrameWriter(ctx, source_id, len(candidates), "reading image")
+    writer = _FrameWriter(ctx, source_id, len(scan.images), "reading image")
     readable: list[Path] = []
     sizes: set[tuple[int, int]] = set()
-    unreadable: list[str] = []
-    for image_path in candidates:
+    total_bytes = 0
+    for image_path in scan.images:
         ctx.checkpoint()
         try:
-            info = read_image(image_path)
-        except JobError:
-            unreadable.append(image_path.name)
+            info = read_image(image_path, max_pixels)
+            total_bytes += image_path.stat().st_size
+        except ImageTooLargeError:
+            scan.skipped.append((image_path.name, f"above the {pixel_limit.mpx(max_pixels)} "
+                                                  "pixel limit"))
+            continue
+        except (JobError, OSError):
+            scan.skipped.append((image_path.name, "unreadable image"))
             continue
         sizes.add((info.width, info.height))
         writer.add(FrameRow(len(readable), None, None, image_path.name))
         readable.append(image_path)
     writer.flush()
+    skipped = scan.skipped_summary()
     if not readable:
-        raise JobError(f"no readable images in folder: {folder} ({len(unreadable)} files could "
-                       "not be read)")
-    if unreadable:
-        ctx.log.warning("skipped %d unreadable image(s) in %s: %s", len(unreadable), folder,
-                        ", ".join(unreadable[:5]) + (" ..." if len(unreadable) > 5 else ""))
-    digest = _hash_with_progress(ctx, readable, sum(p.stat().st_size for p in readable))
+        raise JobError(f"no readable images in folder: {folder} ({skipped})")
+    if skipped:
+        names = [name for name, _ in scan.skipped]
+        ctx.log.warning("%s in %s: %s", skipped, folder,
+                        ", ".join(map(repr, names[:5])) + (" ..." if len(names) > 5 else ""))
+    digest = _hash_with_progress(ctx, readable, total_bytes)
     width, height = next(iter(sizes)) if len(sizes) == 1 else (None, None)
     return MediaFacts(
         hash=digest, width=width, height=height, fps=None, variable_fps=False,
         frame_count=len(readable), duration=None, rotation=0, video_codec=None,
         has_audio=False, audio_codec=None,
-    )
+    ), skipped
 
 
 def _summary(kind: str, facts: MediaFacts) -> str:

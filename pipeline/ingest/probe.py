@@ -7,9 +7,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from pipeline.errors import JobError
+from pipeline.source_images import check_size, open_checked
 from store.sources import FrameRow
 
 # Frame intervals that differ by more than this share of the typical one mean variable rate.
@@ -46,18 +47,19 @@ def _ffmpeg_reason(exc: Exception) -> str:
     return getattr(exc, "strerror", None) or str(exc)
 
 
-def read_video(path: Path, on_frame: Callable[[FrameRow], None],
-               checkpoint: Callable[[], None]) -> tuple[VideoInfo, int, bool, float | None]:
+def read_video(path: Path, on_frame: Callable[[FrameRow], None], checkpoint: Callable[[], None],
+               max_pixels: int) -> tuple[VideoInfo, int, bool, float | None]:
     """Decode every frame once, in order, handing each (index, pts, time) to `on_frame`.
 
     Returns (stream facts, frames decoded, whether the rate is variable, duration in s).
-    Raises JobError for a file PyAV cannot read or a video that stops short of what its
-    header declares (a truncated download, say).
+    Raises JobError for a file PyAV cannot read, frames above `max_pixels` (before any is
+    decoded) or a video that stops short of what its header declares (a truncated download).
     """
     with _open_container(path) as container:
         if not container.streams.video:
             raise JobError(f"no video stream in {path} (audio only?)")
         stream = container.streams.video[0]
+        check_size(stream.codec_context.width, stream.codec_context.height, max_pixels, path)
         stream.thread_type = "AUTO"
         audio = container.streams.audio[0] if container.streams.audio else None
         rotation = 0
@@ -136,10 +138,11 @@ class _IntervalTracker:
 EXIF_ORIENTATION_ROTATION = {3: 180, 6: 270, 8: 90}
 
 
-def read_image(path: Path) -> ImageInfo:
-    """Size and EXIF rotation of an image; JobError if Pillow cannot read it whole."""
+def read_image(path: Path, max_pixels: int) -> ImageInfo:
+    """Size and EXIF rotation of an image; JobError if Pillow cannot read it whole, or
+    ImageTooLargeError (before decoding) when it declares more than `max_pixels`."""
     try:
-        with Image.open(path) as image:
+        with open_checked(path, max_pixels) as image:
             image.load()
             orientation = image.getexif().get(0x0112, 1)
             return ImageInfo(image.width, image.height,

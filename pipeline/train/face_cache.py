@@ -9,11 +9,15 @@ so a crash leaves no half file. The key hashes the faces (ids, landmarks and mat
 face extracted again under an old id counts as new), the data settings and FORMAT: adding or
 excluding faces or changing the cut gives a new cache at the next start, and the side's
 other caches are deleted once it is built. The cache is rebuildable: deleting it is safe.
+A received project's cache is input too: a cache file that leads out of the project (a
+symlink) is never read, the cache is built again instead, and deletions go through
+`store.contained`.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,10 +29,13 @@ import numpy as np
 from pipeline.atomic_files import atomic_path, atomic_write
 from pipeline.extract.alignment import transform_points
 from pipeline.extract.masks import landmark_mask
+from pipeline.inline_images import decode_inline
 from pipeline.train.cut import cut_image
 from pipeline.train.data_settings import DataSettings, TrainingDataError
 from pipeline.train.mask_channels import AREAS, area_mask, blur, face_mask_blur
+from store.contained import inside, remove_contained
 from store.faces import EncodedImage
+from store.inline_images import OversizedImageError
 from store.training_faces import TrainingFace, stored_crops
 
 FORMAT = 1
@@ -91,14 +98,17 @@ def _paths(folder: Path, side: str, key: str) -> _Paths:
 
 def find_cache(folder: Path, side: str, faces: Sequence[TrainingFace],
                settings: DataSettings) -> FaceCache | None:
-    """The side's cache for these faces and settings, if it was built whole."""
+    """The side's cache for these faces and settings, if it was built whole (`folder` is
+    the project's cache folder; none of its files is read unless it is inside the project)."""
     paths = _paths(folder, side, cache_key(faces, settings))
     face_ids = tuple(face.id for face in faces)
     try:
+        for path in (paths.manifest, paths.images, paths.masks):
+            inside(folder.parent, path, where="a training cache file")
         manifest = json.loads(paths.manifest.read_text())
         images = np.load(paths.images, mmap_mode="r")
         masks = np.load(paths.masks, mmap_mode="r")
-    except (OSError, ValueError):
+    except (OSError, ValueError):   # UnsafePathError too: built again, over the link
         return None
     size, channels = settings.size, mask_channels(settings)
     if (manifest.get("format") != FORMAT or tuple(manifest.get("face_ids", ())) != face_ids
@@ -115,8 +125,9 @@ def build_cache(folder: Path, side: str, faces: Sequence[TrainingFace], settings
     `checkpoint()` may raise to cancel (nothing is left behind), `on_progress(done, total)`
     follows the faces."""
     folder.mkdir(parents=True, exist_ok=True)
+    inside(folder.parent, folder, where="the training cache folder")
     for temp in folder.glob(f".train-{side}-*.tmp"):   # left by a process that died writing
-        temp.unlink(missing_ok=True)
+        remove_contained(folder.parent, temp, where="a training cache file")
     key = cache_key(faces, settings)
     paths = _paths(folder, side, key)
     count, size, channels = len(faces), settings.size, mask_channels(settings)
@@ -124,6 +135,8 @@ def build_cache(folder: Path, side: str, faces: Sequence[TrainingFace], settings
         images = np.lib.format.open_memmap(images_temp, "w+", np.uint8, (count, size, size, 3))
         masks = np.lib.format.open_memmap(masks_temp, "w+", np.uint8,
                                           (count, size, size, len(channels)))
+        _reserve(images_temp)
+        _reserve(masks_temp)
         _decode(faces, settings, conn, images, masks, on_progress, checkpoint)
         images.flush()
         masks.flush()
@@ -133,7 +146,7 @@ def build_cache(folder: Path, side: str, faces: Sequence[TrainingFace], settings
     atomic_write(paths.manifest, lambda temp: temp.write_text(json.dumps(manifest)))
     for old in folder.glob(f"train-{side}-*"):
         if not old.name.startswith(f"train-{side}-{key}."):
-            old.unlink(missing_ok=True)
+            remove_contained(folder.parent, old, where="a training cache file")
     cache = find_cache(folder, side, faces, settings)
     assert cache is not None
     return cache
@@ -166,8 +179,19 @@ def _decode(faces: Sequence[TrainingFace], settings: DataSettings, conn: sqlite3
             on_progress(start + len(batch), len(faces))
 
 
+def _reserve(path: Path) -> None:
+    """Allocate a memory-mapped file's blocks now: a full disk then fails here with ENOSPC,
+    where writing through the map would kill the process with SIGBUS."""
+    with open(path, "rb+") as handle:
+        os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
+
+
 def _decoded(image: EncodedImage, face_id: int, flags: int) -> np.ndarray:
-    decoded = cv2.imdecode(np.frombuffer(image.data, np.uint8), flags)
+    try:
+        decoded = decode_inline(image.data, flags, f"face {face_id}")
+    except OversizedImageError as error:
+        raise TrainingDataError(f"{error}: exclude the face or extract its source again") \
+            from error
     if decoded is None:
         raise TrainingDataError(f"the stored {image.format} of face {face_id} cannot be "
                                 "decoded: exclude the face or extract its source again")

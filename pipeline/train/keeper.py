@@ -3,7 +3,9 @@
 Every checkpoint gets a new file named by its iteration, then its row (with the file's
 sha256); only then is the save it replaces deleted. A crash at any point leaves at least
 one whole checkpoint that the store knows, and loading checks each file against its hash,
-falling back to older generations when one is damaged.
+falling back to older generations when one is damaged. A row's path is resolved through
+`store.contained` before its file is read, copied or deleted: a row (or a symlink) that
+leads out of the project is refused, and nothing outside is touched.
 """
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ from pathlib import Path
 from pipeline.atomic_files import atomic_path, remove_stale_temps
 from pipeline.train import checkpoint
 from store import sessions
-from store.session_files import file_sha256
+from store.contained import UnsafePathError, folder_inside, remove_stored
+from store.session_files import checkpoint_path, file_sha256, session_folder
+from store.temp_names import writer_of
 
 
 @dataclass(frozen=True)
@@ -27,13 +31,36 @@ class Loaded:
 
 
 class Keeper:
-    def __init__(self, conn: sqlite3.Connection, folder: Path, session_id: int,
+    def __init__(self, conn: sqlite3.Connection, models: Path, session_id: int,
                  log: logging.LoggerAdapter) -> None:
-        self.conn, self.folder, self.session_id, self.log = conn, folder, session_id, log
-        folder.mkdir(parents=True, exist_ok=True)
+        """The files of session `session_id` under `models` (the project's models folder)."""
+        self.conn, self.models, self.session_id, self.log = conn, models, session_id, log
+        self.root = models.parent
+        self.base = session_folder(models, session_id).relative_to(self.root)
+        where = f"sessions row {session_id} (its folder)"
+        self.folder = folder_inside(self.root, self.base, where=where)
         for kind in sessions.CHECKPOINT_KINDS:
-            (folder / f"{kind}s").mkdir(exist_ok=True)
-            remove_stale_temps(folder / f"{kind}s")
+            remove_stale_temps(folder_inside(self.root, self.base / f"{kind}s", where=where))
+
+    def remove_unrecorded(self) -> tuple[int, int]:
+        """Delete the model files no checkpoint row names (archived ones included): a
+        worker killed between a file's rename and its row, or between a dropped row and
+        its unlink, leaves one. Returns (files, bytes). Only for the run that owns the
+        session's files: a live run's just-renamed save has no row yet."""
+        recorded = {row.path for row in sessions.checkpoints(self.conn, self.session_id,
+                                                              archived=True)}
+        files = size = 0
+        for kind in sessions.CHECKPOINT_KINDS:
+            for entry in (self.folder / f"{kind}s").iterdir():
+                name = f"{kind}s/{entry.name}"
+                if (name in recorded or writer_of(entry.name) is not None
+                        or not entry.name.endswith(".safetensors")):
+                    continue
+                bytes_ = entry.lstat().st_size
+                if remove_stored(self.root, name, base=self.base,
+                                 where=f"an unrecorded file of session {self.session_id}"):
+                    files, size = files + 1, size + bytes_
+        return files, size
 
     def save(self, data: checkpoint.Checkpoint, iteration: int, loss_a: float | None,
              loss_b: float | None) -> sessions.Checkpoint:
@@ -49,7 +76,7 @@ class Keeper:
         """A snapshot or backup of a save; with `keep`, only that many newest of the kind."""
         relative = _new_name(kind, save.iteration)
         with atomic_path(self.folder / relative) as temp:
-            shutil.copyfile(self.folder / save.path, temp)
+            shutil.copyfile(checkpoint_path(self.models, save), temp)
         self._record(kind, save.iteration, relative, save.sha256, save.loss_a, save.loss_b)
         if keep is not None:
             self._drop(sessions.checkpoints(self.conn, self.session_id, kind)[keep:])
@@ -65,7 +92,7 @@ class Keeper:
         for row in self._live():
             try:
                 return self._load(row)
-            except (checkpoint.CheckpointError, OSError) as exc:
+            except (checkpoint.CheckpointError, OSError, UnsafePathError) as exc:
                 self.log.warning("%s; trying an older one", exc)
         return None
 
@@ -74,7 +101,7 @@ class Keeper:
                       key=lambda row: (row.iteration, row.kind == "save"), reverse=True)
 
     def _load(self, row: sessions.Checkpoint) -> Loaded:
-        return load_verified(self.folder, row)
+        return load_verified(self.models, row)
 
     def _record(self, kind: str, iteration: int, relative: str, sha: str,
                 loss_a: float | None, loss_b: float | None) -> None:
@@ -85,19 +112,29 @@ class Keeper:
                                 loss_a, loss_b)
 
     def _drop(self, rows: list[sessions.Checkpoint]) -> None:
+        """Forget the rows, then delete their files; a row whose path leads out of the
+        project deletes nothing (said in the log)."""
         sessions.drop_checkpoints(self.conn, [row.id for row in rows])
         for row in rows:
-            (self.folder / row.path).unlink(missing_ok=True)
+            try:
+                remove_stored(self.root, row.path, where=f"checkpoints row {row.id}",
+                              base=self.base)
+            except UnsafePathError as exc:
+                self.log.warning("%s: its file is not deleted", exc)
 
 
-def load_verified(folder: Path, row: sessions.Checkpoint) -> Loaded:
+def load_verified(models: Path, row: sessions.Checkpoint) -> Loaded:
     """The checkpoint of `row`, read only once its file's hash matches the recorded one."""
-    return Loaded(row, checkpoint.read(verified_path(folder, row)))
+    return Loaded(row, checkpoint.read(verified_path(models, row)))
 
 
-def verified_path(folder: Path, row: sessions.Checkpoint) -> Path:
-    """The file of `row`, once its hash matches the recorded one."""
-    path = folder / row.path
+def verified_path(models: Path, row: sessions.Checkpoint) -> Path:
+    """The file of `row` (under `models`, the project's models folder), once its path is
+    inside the project and its hash matches the recorded one."""
+    try:
+        path = checkpoint_path(models, row)
+    except UnsafePathError as exc:
+        raise checkpoint.CheckpointError(f"checkpoint refused: {exc}") from None
     try:
         digest = file_sha256(path)
     except OSError as exc:

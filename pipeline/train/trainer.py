@@ -83,7 +83,7 @@ class Trainer:
         model_config = self.config.model
         self.augmenter = Augmenter(settings.augment, model_config.input_size,
                                    model_config.output_size)
-        self.keeper = Keeper(ctx.conn, ctx.project.models / str(session.id), session.id, ctx.log)
+        self.keeper = Keeper(ctx.conn, ctx.project.models, session.id, ctx.log)
         self.iteration = 0
         self.saved_at = -1         # the iteration of the newest whole save
         self.best_loss = math.inf
@@ -145,6 +145,11 @@ class Trainer:
                         training_centre(ctx.conn, self.session.identity_b))
         sessions.forget_after(ctx.conn, self.session.id, self.iteration)
         sessions.close_dead_runs(ctx.conn, self.session.id, self.iteration)
+        files, size = self.keeper.remove_unrecorded()
+        if files:
+            ctx.log.warning("removed %d model file%s of session %d that no checkpoint names "
+                            "(%.1f MB, left by a worker killed while saving)", files,
+                            "s" if files != 1 else "", self.session.id, size / 1e6)
         sessions.set_settings(ctx.conn, self.session.id, self.settings.to_dict())
         self.run_id = sessions.start_run(ctx.conn, self.session.id, ctx.job_id, self.iteration,
                                          self.settings.batch_size, str(self.device),
@@ -192,7 +197,8 @@ class Trainer:
     def _start_weights(self) -> None:
         """A session's first weights: the transferred ones over the seeded fresh ones."""
         if self.config.load_weights is not None:
-            count = load_transfer(self.ctx.project, self.config.load_weights, self.model)
+            count = load_transfer(self.ctx.project, self.config.load_weights, self.model,
+                                  where=f"sessions row {self.session.id} (load_weights)")
             self.ctx.log.info("started from %d weights of %s", count,
                               self.config.load_weights["origin"])
 

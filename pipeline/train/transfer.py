@@ -6,11 +6,14 @@ session's newest good checkpoint, or from a checkpoint file, and written once to
 `models/transfer/<sha256>.safetensors`: the source may go on training and drop that file,
 and the new session still starts from the weights it was made with. The first run of the
 session loads them, after checking the file's hash. Freezing keeps those parts as they are
-while the decoders learn.
+while the decoders learn. The file's name comes from the session's config (a row): it must
+be a sha256, and it is resolved through `store.contained`, so a crafted config cannot make
+a run read a file outside the project.
 """
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -24,10 +27,12 @@ from pipeline.train import checkpoint
 from pipeline.train.keeper import verified_path
 from pipeline.train.models.registry import ModelConfig, SwapModel, build_model
 from store import sessions
+from store.contained import UnsafePathError, contained, folder_inside
 from store.project import Project
 from store.session_files import file_sha256
 
 TRANSFER_FOLDER = "transfer"
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class TransferError(ValueError):
@@ -54,10 +59,9 @@ def source_weights(conn: sqlite3.Connection, project: Project,
                             "checkpoint file)") from None
     rows = sorted(sessions.checkpoints(conn, session.id),
                   key=lambda row: (row.iteration, row.kind == "save"), reverse=True)
-    folder = project.models / str(session.id)
     for row in rows:
         try:
-            return (checkpoint.read_model(verified_path(folder, row)),
+            return (checkpoint.read_model(verified_path(project.models, row)),
                     f"session {session.name} at iteration {row.iteration}")
         except checkpoint.CheckpointError:
             continue
@@ -83,21 +87,33 @@ def prepare_transfer(conn: sqlite3.Connection, project: Project, source: str,
                             "another shape (was it made with other model options?)")
     data = save(taken, metadata={"format": "swapdeck-transfer-1", "origin": origin})
     sha256 = hashlib.sha256(data).hexdigest()
-    path = transfer_file(project, sha256)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    folder_inside(project.root, project.models.relative_to(project.root) / TRANSFER_FOLDER,
+                  where="the transferred weights' folder")
+    path = transfer_file(project, sha256, where="the transferred weights")
     if not path.exists():
         with atomic_path(path) as temp:
             temp.write_bytes(data)
     return {"origin": origin, "sha256": sha256, "tensors": len(taken)}
 
 
-def transfer_file(project: Project, sha256: str) -> Path:
-    return project.models / TRANSFER_FOLDER / f"{sha256}.safetensors"
+def transfer_file(project: Project, sha256: str, *, where: str) -> Path:
+    """`models/transfer/<sha256>.safetensors`, inside the project; raises TransferError,
+    naming `where`, for a name that is not a sha256 or a path that leads out."""
+    if not isinstance(sha256, str) or not SHA256.fullmatch(sha256):
+        raise TransferError(f"{where}: {sha256!r} is not a sha256, so it names no file of "
+                            "transferred weights")
+    try:
+        return contained(project.root, f"{sha256}.safetensors", where=where,
+                         base=project.models.relative_to(project.root) / TRANSFER_FOLDER)
+    except UnsafePathError as exc:
+        raise TransferError(str(exc)) from None
 
 
-def load_transfer(project: Project, entry: dict[str, Any], model: SwapModel) -> int:
-    """Load a session's transferred weights into its fresh model; how many tensors."""
-    path = transfer_file(project, entry["sha256"])
+def load_transfer(project: Project, entry: dict[str, Any], model: SwapModel, *,
+                  where: str) -> int:
+    """Load a session's transferred weights into its fresh model; how many tensors. `where`
+    names the entry's row for errors ("sessions row 3 (load_weights)")."""
+    path = transfer_file(project, entry.get("sha256"), where=where)
     try:
         digest = file_sha256(path)
     except OSError as exc:

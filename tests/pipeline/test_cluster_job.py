@@ -54,6 +54,26 @@ def test_a_run_is_recorded_with_members_and_distances(project: Project) -> None:
         assert members[0] == 60 and members[1] < 0.2
 
 
+def test_a_retried_job_keeps_the_run_its_dead_worker_recorded(project: Project) -> None:
+    """A worker killed between recording the run and finishing the job (found by
+    benchmarks/torture.py): the retry records no second run for the job."""
+    vectors, _ = people(2, 10)
+    seed_faces(project, vectors)
+    first = run_cluster(project)
+    with project.connection() as conn, write(conn):  # as requeued after that death
+        conn.execute("UPDATE jobs SET status = ?, result = NULL WHERE id = ?",
+                     (JobStatus.QUEUED, first.id))
+    Worker(project, WorkerOptions(exit_when_idle=True, watch_inbox=False)).run()
+    with project.connection() as conn:
+        retried = jobs.get(conn, first.id)
+        runs = conn.execute("SELECT id FROM cluster_runs WHERE job_id = ?",
+                            (first.id,)).fetchall()
+    assert retried.status == JobStatus.DONE, retried.error
+    assert [row[0] for row in runs] == [first.result["run_id"]]
+    assert retried.result["run_id"] == first.result["run_id"]
+    assert retried.result["clusters"] == 2 and retried.result["faces"] == 20
+
+
 def test_names_carry_over_and_hand_choices_stay(project: Project) -> None:
     vectors, truth = people(3, 20, seed=4)
     face_ids = seed_faces(project, vectors)
@@ -150,4 +170,4 @@ def test_face_listing_sorts_and_filters(project: Project, capsys) -> None:
         page = face_query.list_faces(conn, limit=3, offset=3)
         assert [f.id for f in page] == face_ids[3:6]
     assert swapdeck(["faces", str(project.root), "list", "--sort", "blur", "--json"]) == 0
-    assert '"schema": 1' in capsys.readouterr().out
+    assert '"schema": 2' in capsys.readouterr().out

@@ -185,10 +185,14 @@ def test_odd_frame_sizes(project: Project, tmp_path: Path) -> None:
 
 
 def test_export_the_faceset_as_aligned_pngs(project: Project, astronaut_png: Path,
-                                            tmp_path: Path) -> None:
+                                            tmp_path: Path, dead_pid: int) -> None:
     source_id = add(project, astronaut_png)
     extract(project, source_id, size=256)
     kept = [f for f in stored_faces(project, source_id) if f.rejected is None]
+    # a half-written PNG of an attempt whose worker was killed (its pid is long gone)
+    (tmp_path / "faceset").mkdir()
+    (tmp_path / "faceset" / f".s001_f000000_0_id1.png.swapdeck-{dead_pid}-0a1b2c3d.tmp") \
+        .write_bytes(b"half")
     with project.connection() as conn:
         job_id = jobs.enqueue(conn, "export", {"folder": str(tmp_path / "faceset")})
         missing_person = jobs.enqueue(conn, "export", {"folder": str(tmp_path / "x"),
@@ -199,4 +203,5 @@ def test_export_the_faceset_as_aligned_pngs(project: Project, astronaut_png: Pat
         assert "no person called 'Nobody'" in jobs.get(conn, missing_person).error
     pngs = sorted((tmp_path / "faceset").glob("*.png"))
     assert len(pngs) == len(kept) and not list((tmp_path / "faceset").glob(".*"))
+    assert not (tmp_path / "x").exists()   # nothing to export: no folder made
     assert cv2.imread(str(pngs[0])).shape == (256, 256, 3)

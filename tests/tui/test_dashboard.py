@@ -118,3 +118,22 @@ async def test_w_starts_a_worker_when_none_runs(worker_project: Project, wait_fo
         await wait_for(pilot, lambda: app.snapshot.worker_alive, timeout=30,
                        what="the worker to sign in")
         assert "alive" in str(app.screen.query_one(WorkerPanel).render())
+
+
+async def test_a_name_with_a_newline_and_markup_stays_one_plain_row(
+        project: Project, tmp_path: Path, astronaut_png: Path, wait_for) -> None:
+    from pipeline.worker import Worker, WorkerOptions
+    from tui.cli import ingest_params
+    from tui.printable import printable
+
+    tricky = tmp_path / "new\nline [bold]\u202e.png"
+    tricky.write_bytes(astronaut_png.read_bytes())
+    with project.connection() as conn:
+        jobs.enqueue(conn, "ingest", ingest_params(tricky, ""))
+    Worker(project, WorkerOptions(exit_when_idle=True, watch_inbox=False)).run()
+    app = SwapdeckApp(project, start_worker=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: sources_table(app).row_count == 1, what="the source row")
+        assert column(sources_table(app), "name") == [printable(tricky.name)]
+        assert column(sources_table(app), "name") == ["new\\nline [bold]\\u202e.png"]
+        assert column(jobs_table(app), "path") == [printable(str(tricky))]

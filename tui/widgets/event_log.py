@@ -6,6 +6,7 @@ from textual.widgets import RichLog
 
 from store.events import Event
 from store.snapshot import Snapshot
+from tui.printable import printable
 
 LEVEL_STYLES = {"WARNING": "yellow", "ERROR": "bold red", "CRITICAL": "bold red", "DEBUG": "dim"}
 MAX_LINES = 1000
@@ -32,4 +33,4 @@ class EventLog(RichLog):
 
 
 def _line(event: Event) -> Text:
-    return Text(event.format(), style=LEVEL_STYLES.get(event.level.upper(), ""))
+    return Text(printable(event.format()), style=LEVEL_STYLES.get(event.level.upper(), ""))

@@ -1,4 +1,5 @@
-"""The job queue, newest first, with a progress bar per job; or a note that it is empty."""
+"""The job queue, newest first, with a progress bar per job; or a note that it is empty.
+Below it, the selected job's error in full (a failed job's reason and how to run it again)."""
 from __future__ import annotations
 
 from rich.text import Text
@@ -9,6 +10,7 @@ from textual.widgets import DataTable, Static
 from store.jobs import Job, JobStatus
 from store.snapshot import Snapshot
 from tui.format import job_target
+from tui.printable import printable
 from tui.widgets.table_rows import Row, replace_rows, selected_key
 
 BAR_WIDTH = 16
@@ -39,15 +41,18 @@ def progress_bar(job: Job, width: int = BAR_WIDTH) -> Text:
 
 class JobsPanel(Vertical):
     DEFAULT_CSS = """
-    JobsPanel { height: auto; }
+    JobsPanel { height: 1fr; }
     JobsPanel > DataTable { height: auto; max-height: 100%; }
     JobsPanel > .empty { padding: 1 2; color: $text-muted; }
+    JobsPanel > .detail { dock: bottom; height: auto; max-height: 5; padding: 0 1;
+                          color: $text-error; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._rows: list[Row] = []
         self._jobs: dict[int, Job] = {}
+        self.retry_key = ""
 
     def compose(self) -> ComposeResult:
         table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="jobs-table")
@@ -56,6 +61,7 @@ class JobsPanel(Vertical):
             table.add_column(label, key=key)
         yield table
         yield Static("No jobs yet: adding media queues an ingest job here.", classes="empty")
+        yield Static(classes="detail")
 
     @property
     def table(self) -> DataTable:
@@ -70,35 +76,51 @@ class JobsPanel(Vertical):
     def active_jobs(self) -> list[Job]:
         return [job for job in self._jobs.values() if job.status in ACTIVE]
 
-    def show(self, snap: Snapshot) -> None:
+    def show(self, snap: Snapshot, retry_key: str) -> None:
         self._jobs = {job.id: job for job in snap.jobs}
-        rows = [_row(job) for job in snap.jobs]
+        self.retry_key = retry_key
+        rows = [_row(job, snap.is_held(job)) for job in snap.jobs]
         self.table.display = bool(rows)
         self.query_one(".empty").display = not rows
         if rows != self._rows:
             self._rows = rows
             replace_rows(self.table, rows)
+        self._show_detail()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The selected failed job's error, whole and wrapped: the table's cell is cut short."""
+        job = self.selected_job
+        detail = self.query_one(".detail", Static)
+        detail.display = bool(job and job.status == JobStatus.FAILED and job.error)
+        if job is not None and detail.display:
+            detail.update(Text(f"job {job.id} failed: {printable(job.error or '')} (press "
+                               f"{self.retry_key} to run it again)"))
 
 
 def job_detail(job: Job) -> Text:
     """The message cell: the error of a failed job, or the progress line, or the cancelling."""
     if job.status == JobStatus.FAILED:
-        return Text(job.error or "", style="red")
+        return Text(printable(job.error or ""), style="red")
     if job.cancel_requested and job.status == JobStatus.RUNNING:
-        return Text("cancelling... " + job.message, style="yellow")
-    return Text(job.message)
+        return Text("cancelling... " + printable(job.message), style="yellow")
+    return Text(printable(job.message))
 
 
-def status_text(job: Job) -> Text:
+def status_text(job: Job, held: bool = False) -> Text:
+    if held:
+        return Text("held", style="bold magenta")
     return Text(job.status.label, style=STATUS_STYLES[job.status])
 
 
-def _row(job: Job) -> Row:
+def _row(job: Job, held: bool) -> Row:
     return str(job.id), (
         str(job.id),
         job.kind,
-        status_text(job),
+        status_text(job, held),
         progress_bar(job),
-        job_target(job),
+        Text(printable(job_target(job))),
         job_detail(job),
     )

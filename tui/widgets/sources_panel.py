@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Static
 from store.snapshot import Snapshot
 from store.sources import Source
 from tui.format import source_facts
+from tui.printable import printable
 from tui.widgets.table_rows import Cell, Row, replace_rows
 
 COLUMNS = (("id", "ID"), ("name", "Name"), ("kind", "Kind"), ("status", "Status"),
@@ -56,5 +57,5 @@ class SourcesPanel(Vertical):
 def _row(source: Source, changed: bool) -> Row:
     status: Cell = Text(source.status, style="green" if source.status == "ready" else "yellow")
     disk: Cell = Text("CHANGED", style="bold red") if changed else Text("ok", style="dim")
-    return str(source.id), (str(source.id), source.name, source.kind, status,
+    return str(source.id), (str(source.id), Text(printable(source.name)), source.kind, status,
                             source_facts(source), disk)

@@ -24,6 +24,7 @@ from pipeline.extract.frames import read_frame
 from store.convert_faces import all_frames, unprocessed_frames
 from store.convert_jobs import ConvertRequestError, convert_params
 from store.jobs import JobStatus
+from store.pixel_limit import DEFAULT_MAX_PIXELS
 from tests.conftest import REPO, wait_until
 from tests.convert_project import FRAMES, ConvertProject, run_worker, two_faces
 from tests.pipeline.train.tiny_model import NAME as TINY
@@ -224,7 +225,7 @@ def test_a_worker_killed_mid_conversion_leaves_no_output_and_the_job_resumes(
         assert conn.execute("SELECT COUNT(*) FROM conversions").fetchone()[0] == 1
         assert integrity_check(conn) == "ok"
     assert len(decoded(out)[0]) == FRAMES
-    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+    assert [p.name for p in tmp_path.iterdir() if ".swapdeck-" in p.name] == []
 
 
 def test_one_frame_is_read_by_seeking_and_matches_decoding_from_the_start(
@@ -235,4 +236,5 @@ def test_one_frame_is_read_by_seeking_and_matches_decoding_from_the_start(
         frames = all_frames(conn, built.source_id)
     everything, _, _ = decoded(built.video)
     for index in (0, 5, 13, 23):
-        assert np.array_equal(read_frame(source, frames[index]), everything[index])
+        assert np.array_equal(read_frame(source, frames[index], DEFAULT_MAX_PIXELS),
+                              everything[index])

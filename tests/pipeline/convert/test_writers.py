@@ -226,7 +226,7 @@ def test_a_missing_or_changed_source_fails_cleanly(clips: dict[str, Path],
         with pytest.raises(WriterError, match=message):
             writer.finish()
         assert "out.mp4" not in _listing(tmp_path)
-        assert not [name for name in _listing(tmp_path) if ".partial-" in name]
+        assert not [name for name in _listing(tmp_path) if ".swapdeck-" in name]
 
 
 def test_png_sequence_has_the_frames_and_the_text_chunks(tmp_path: Path) -> None:
@@ -286,7 +286,7 @@ def test_an_exception_or_no_finish_leaves_nothing(tmp_path: Path, kind: str, nam
     with pytest.raises(KeyboardInterrupt):
         with writer() as w:
             w.write(np.zeros((32, 32, 3), np.uint8), None)
-            assert len(_listing(tmp_path)) == 1 and ".partial-" in _listing(tmp_path)[0]
+            assert len(_listing(tmp_path)) == 1 and ".swapdeck-" in _listing(tmp_path)[0]
             raise KeyboardInterrupt
     with writer() as w:
         w.write(np.zeros((32, 32, 3), np.uint8), None)
@@ -364,7 +364,7 @@ def test_a_full_disk_fails_cleanly(tmp_path: Path) -> None:
     assert results["audio.mp4"][0] == "finish"   # the video alone fitted
     for name in ("out.mp4", "frames", "out.gif", "audio.mp4"):
         message = results[name][1]
-        assert message.startswith(f"the disk is full while writing {folder / name} "
+        assert message.startswith(f"disk full while writing {folder / name} "
                                   "(File too large): "), message
         assert "free there" in message
     assert _listing(folder) == []

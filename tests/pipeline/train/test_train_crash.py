@@ -27,7 +27,7 @@ from tests.conftest import WorkerProcesses, wait_until
 SAVE_EVERY = 2      # a save (with its backup) at 2, then the run's closing save at its target,
 TARGET = 3          # whose write is the one killed (fewest steps: each takes seconds on a CPU)
 POLL_S = 0.003
-TEMP = re.compile(r"^\.iter_(\d+)-[0-9a-f]+\.safetensors\.(\d+)\.tmp$")
+TEMP = re.compile(r"^\.iter_(\d+)-[0-9a-f]+\.safetensors\.swapdeck-(\d+)-[0-9a-f]+\.tmp$")
 KINDS = [f"{kind}s" for kind in sessions.CHECKPOINT_KINDS]
 
 

@@ -88,7 +88,7 @@ def test_a_damaged_transfer_file_fails_the_run_clearly(project: Project, pair) -
     source = make_session(project, "src")
     run_train(project, source.id, settings={"iterations": 10})
     reused = reuse(project, "dst", "src")
-    path = transfer_file(project, reused.config["load_weights"]["sha256"])
+    path = transfer_file(project, reused.config["load_weights"]["sha256"], where="test")
     path.write_bytes(path.read_bytes()[:-8] + b"\0" * 8)
     job = run_train(project, reused.id, settings={"iterations": 10})
     assert job.status == JobStatus.FAILED
