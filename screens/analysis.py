@@ -38,6 +38,7 @@ from tui.format import cancel_outcome, human_age
 from tui.host import Host
 from tui.launcher import ensure_worker
 from tui.loss_curves import Curve, Smoothing, draw_losses, draw_metrics, read_curves
+from tui.printable import printable
 from tui.thumbs import decode, widget_class
 from tui.widgets.table_rows import Row, replace_rows, selected_key
 
@@ -65,7 +66,9 @@ def session_cells(row: SessionRow) -> Row:
     session, last = row.session, row.last_run
     status = Text(row.status, style="bold red" if not row.health.resumable
                   else "bold green" if row.job is not None else "")
-    return (str(session.id), (session.name, session.model, session.name_a, session.name_b,
+    name, name_a, name_b = (Text(printable(name))   # plain text: a name is not markup
+                            for name in (session.name, session.name_a, session.name_b))
+    return (str(session.id), (name, session.model, name_a, name_b,
                               f"{session.iteration:,}", str(row.runs),
                               clock(last.started_at if last else None), status))
 
@@ -100,8 +103,8 @@ def _loss(value: float | None) -> str:
 def describe_detail(detail: SessionDetail) -> Text:
     """The lines above the tabs: what the session is and what it is doing."""
     row, session = detail.row, detail.session
-    text = Text(f"{session.name}: {session.model}, A {session.name_a} → B {session.name_b} · "
-                f"iteration {session.iteration:,} of "
+    text = Text(printable(f"{session.name}: {session.model}, A {session.name_a} → B "
+                          f"{session.name_b}") + f" · iteration {session.iteration:,} of "
                 f"{session.settings.get('iterations', 0):,} · {row.runs} "
                 f"run{'s' if row.runs != 1 else ''}\n")
     if row.job is not None and row.job.status == jobs.JobStatus.RUNNING:

@@ -38,6 +38,7 @@ from tui.format import cancel_outcome, human_age
 from tui.host import Host
 from tui.keymap import key_for
 from tui.launcher import ensure_worker
+from tui.printable import printable
 from tui.thumbs import decode, widget_class
 from tui.widgets.form_row import form_row
 from tui.widgets.settings_form import control_value, option_field, read_values
@@ -135,12 +136,12 @@ def describe_finished(finished: list[Conversion], now: float) -> str:
 
 
 def session_entry(session: sessions.Session) -> tuple[str, int]:
-    return (f"{session.name} (A {session.name_a} → B {session.name_b}, iteration "
-            f"{session.iteration:,})", session.id)
+    return (printable(f"{session.name} (A {session.name_a} → B {session.name_b}, iteration "
+                      f"{session.iteration:,})"), session.id)
 
 
 def source_entry(source: sources.Source) -> tuple[str, int]:
-    return f"{source.id}: {source.name} ({source.frame_count} frames)", source.id
+    return printable(f"{source.id}: {source.name} ({source.frame_count} frames)"), source.id
 
 
 class ConvertScreen(Screen[None]):

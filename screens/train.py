@@ -40,6 +40,7 @@ from tui.format import cancel_outcome
 from tui.host import Host
 from tui.keymap import key_for
 from tui.launcher import ensure_worker
+from tui.printable import printable
 from tui.thumbs import decode, widget_class
 from tui.widgets.form_row import form_row
 from tui.widgets.settings_form import (UNSET, control_value, option_field, read_values,
@@ -64,7 +65,8 @@ def describe_view(view: TrainView) -> list[str]:
     """The live panel's lines: what the session is doing and how far it has got."""
     session, job = view.session, view.job
     target = session.settings.get("iterations", 0)
-    lines = [f"session {session.name}: {session.model}, A {session.name_a} → B {session.name_b}",
+    lines = [printable(f"session {session.name}: {session.model}, A {session.name_a} → B "
+                       f"{session.name_b}"),
              f"iteration {session.iteration:,} of {target:,}"]
     if job is not None and job.status == JobStatus.RUNNING:
         lines.append(f"training (job {job.id}): {job.message or 'starting'}")
@@ -117,7 +119,8 @@ def describe_sweeping(view: TrainView, find_key: str, use_key: str) -> str:
 
 
 def _picker_entry(session: sessions.Session) -> tuple[str, int]:
-    return f"{session.name} ({session.model}, A {session.name_a}, B {session.name_b})", session.id
+    return (printable(f"{session.name} ({session.model}, A {session.name_a}, B "
+                      f"{session.name_b})"), session.id)
 
 
 def _number(value: float | None, digits: int = 3) -> str:
