@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,12 +66,16 @@ def sync_path(path: Path) -> None:
 
 
 def remove_stale_temps(folder: Path) -> None:
-    """Temp files in `folder` left by a process that died while writing (those of live
-    processes, this one included, are being written)."""
+    """Temp files (and a PNG sequence's temp folders) in `folder` left by a process that
+    died while writing; those of live processes, this one included, are being written, and
+    symlinks are never followed."""
     if not folder.is_dir():
         return
     for entry in folder.iterdir():
         temp = writer_of(entry.name)
-        if temp is not None and temp.pid is not None and not pid_alive(temp.pid) \
-                and entry.is_file() and not entry.is_symlink():
+        if temp is None or temp.pid is None or pid_alive(temp.pid) or entry.is_symlink():
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
             entry.unlink(missing_ok=True)

@@ -188,14 +188,22 @@ class DashboardScreen(Screen[None]):
         if pid is not None:
             self.app.notify(f"started a background worker (pid {pid})")
 
-    def action_cancel_job(self) -> None:
+    def _chosen_job(self, allowed: tuple[JobStatus, ...], refusal: str) -> Job | None:
+        """The jobs table's selected job when its status is one of `allowed`; otherwise a
+        warning (`refusal`, formatted with the job and its status) and None."""
         job = self.query_one(JobsPanel).selected_job
         if job is None:
             self.notify("no job selected: move to the jobs table (tab) and pick one",
                         severity="warning")
-        elif job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
-            self.notify(f"job {job.id} is already {job.status.label}", severity="warning")
+        elif job.status not in allowed:
+            self.notify(refusal.format(job=job, status=job.status.label), severity="warning")
         else:
+            return job
+        return None
+
+    def action_cancel_job(self) -> None:
+        if job := self._chosen_job((JobStatus.QUEUED, JobStatus.RUNNING),
+                                   "job {job.id} is already {status}"):
             self.cancel_job(job.id)
 
     @work(thread=True, group="store")
@@ -212,14 +220,9 @@ class DashboardScreen(Screen[None]):
                         severity="warning" if finished else "information")
 
     def action_retry_job(self) -> None:
-        job = self.query_one(JobsPanel).selected_job
-        if job is None:
-            self.notify("no job selected: move to the jobs table (tab) and pick one",
-                        severity="warning")
-        elif job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
-            self.notify(f"job {job.id} is {job.status.label}: only a failed or cancelled job "
-                        "can be run again", severity="warning")
-        else:
+        if job := self._chosen_job((JobStatus.FAILED, JobStatus.CANCELLED),
+                                   "job {job.id} is {status}: only a failed or cancelled job "
+                                   "can be run again"):
             self.retry_job(job.id)
 
     @work(thread=True, group="store")

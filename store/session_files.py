@@ -85,13 +85,10 @@ def file_sha256(path: Path, on_chunk: Callable[[int], None] | None = None) -> st
 def verify(models: Path, checkpoint: Checkpoint,
            on_chunk: Callable[[int], None] | None = None) -> FileState:
     """Read the whole file and compare its hash with the recorded one."""
-    try:
-        path = checkpoint_path(models, checkpoint)
-    except UnsafePathError:
-        return FileState.REFUSED
-    state = quick_state(path)
+    state = checkpoint_state(models, checkpoint)
     if state is not FileState.OK:
         return state
+    path = checkpoint_path(models, checkpoint)
     try:
         same = file_sha256(path, on_chunk) == checkpoint.sha256
     except FileNotFoundError:

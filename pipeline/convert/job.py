@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from pipeline.atomic_files import atomic_path
+from pipeline.atomic_files import atomic_path, remove_stale_temps
 from pipeline.context import JobContext
 from pipeline.convert import marking
 from pipeline.convert.alignments import Target, targets
@@ -32,7 +32,7 @@ from pipeline.convert.settings import (ConvertSettings, ConvertSettingsError, fr
                                        in_ranges)
 from pipeline.convert.swapper import Swapper, load_swapper
 from pipeline.convert.writers import (Timing, WriterError, WriterSettings, open_writer,
-                                      remove_stale_partials, source_timing)
+                                      source_timing)
 from pipeline.errors import JobError
 from pipeline.extract.frames import read_frame, read_frames
 from pipeline.extract.job import extract_pending, filtering_extractor, usable_source
@@ -217,7 +217,7 @@ def _write(ctx: JobContext, source: Source, swapper: Swapper, settings: ConvertS
            chosen: dict[int, list[Target]], ranges: list[tuple[int, int]] | None, final: Path,
            provenance: marking.Provenance) -> Counts:
     final.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_partials(final.parent)
+    remove_stale_temps(final.parent)
     output = settings.output
     mark = provenance.mark
     timing = _timing(source)

@@ -28,7 +28,7 @@ from PIL import GifImagePlugin, Image, PngImagePlugin
 
 from pipeline.atomic_files import DISK_FULL, sync_path
 from pipeline.extract.frames import upright
-from store.temp_names import temp_path, writer_of
+from store.temp_names import temp_path
 
 FORMATS = ("video", "png", "gif")
 VIDEO_CODECS = {"h264": "libx264", "h265": "libx265"}
@@ -86,16 +86,6 @@ def source_timing(path: Path) -> Timing:
         except av.error.FFmpegError as exc:
             raise WriterError(f"cannot decode {path}: {_reason(exc)}") from exc
         return Timing(stream.time_base, stream.average_rate or stream.guessed_rate, rotation)
-
-
-def remove_stale_partials(folder: Path) -> None:
-    """Remove the temporary outputs that writers of dead processes left in `folder`."""
-    if not folder.is_dir():
-        return
-    for entry in folder.iterdir():
-        temp = writer_of(entry.name)
-        if temp is not None and temp.pid is not None and not _alive(temp.pid):
-            _remove(entry)
 
 
 def open_writer(final: Path, settings: WriterSettings, *, width: int, height: int,
@@ -548,16 +538,6 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:   # alive, and someone else's
-        pass
-    return True
 
 
 def _disk_full(final: Path, exc: OSError) -> str:

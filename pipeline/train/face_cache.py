@@ -26,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.atomic_files import atomic_path, atomic_write
+from pipeline.atomic_files import atomic_path, atomic_write, remove_stale_temps
 from pipeline.extract.alignment import transform_points
 from pipeline.extract.masks import landmark_mask
 from pipeline.inline_images import decode_inline
@@ -126,8 +126,7 @@ def build_cache(folder: Path, side: str, faces: Sequence[TrainingFace], settings
     follows the faces."""
     folder.mkdir(parents=True, exist_ok=True)
     inside(folder.parent, folder, where="the training cache folder")
-    for temp in folder.glob(f".train-{side}-*.tmp"):   # left by a process that died writing
-        remove_contained(folder.parent, temp, where="a training cache file")
+    remove_stale_temps(folder)   # left by a process that died writing
     key = cache_key(faces, settings)
     paths = _paths(folder, side, key)
     count, size, channels = len(faces), settings.size, mask_channels(settings)

@@ -14,8 +14,9 @@ import pytest
 from PIL import Image
 from skimage import data
 
+from pipeline.atomic_files import remove_stale_temps
 from pipeline.convert.writers import (Timing, Writer, WriterError, WriterSettings,
-                                      open_writer, remove_stale_partials, source_timing)
+                                      open_writer, source_timing)
 from pipeline.extract.frames import upright
 from tests.media import write_video
 
@@ -303,7 +304,7 @@ def test_stale_partials_of_dead_processes_are_removed(tmp_path: Path) -> None:
     mine = tmp_path / f".out.partial-{os.getpid()}-ef56.mp4"
     mine.write_bytes(b"being written")
     (tmp_path / "out.mp4").write_bytes(b"done")
-    remove_stale_partials(tmp_path)
+    remove_stale_temps(tmp_path)
     assert _listing(tmp_path) == [mine.name, "out.mp4"]
 
 
