@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from screens.analysis import AnalysisScreen  # noqa: E402
 from screens.dashboard import DashboardScreen  # noqa: E402
 from store import sessions  # noqa: E402
-from store.connection import write  # noqa: E402
+from store.schema.connection import write  # noqa: E402
 from store.project import Project, create_project  # noqa: E402
-from store.session_files import file_sha256  # noqa: E402
+from store.files.session_files import file_sha256  # noqa: E402
 from tui.app import SwapdeckApp  # noqa: E402
 
 RUNS = 2_000

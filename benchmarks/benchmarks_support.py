@@ -10,7 +10,7 @@ from PIL import Image, ImageOps
 
 from pipeline.extract.backends import BackendUnavailableError
 from pipeline.extract.extractor import FaceExtractor
-from store.extract_settings import ExtractSettings
+from store.requests.extract import ExtractSettings
 
 IDENTITIES = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "identities"
 MAX_SIDE = 1024

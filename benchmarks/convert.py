@@ -41,7 +41,7 @@ from pipeline.train.job import new_session
 from store import conversions, identities, sessions, sources
 from store.faces import DESCRIPTOR_MODEL
 from store.project import Project
-from store.convert_faces import frame_faces
+from store.views.convert_faces import frame_faces
 
 TARGET = 1.5   # convert job / serial loop
 CLIP = "WDA_KatieHill_000.mp4"

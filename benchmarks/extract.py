@@ -26,7 +26,7 @@ from pipeline.extract.model_files import RESNET, SHAPE_68, dlib_model_file  # no
 from pipeline.ingest.job import ingest  # noqa: E402,F401 - registers the ingest job
 from pipeline.worker import Worker, WorkerOptions  # noqa: E402
 from store import jobs  # noqa: E402
-from store.extract_settings import ExtractSettings  # noqa: E402
+from store.requests.extract import ExtractSettings  # noqa: E402
 from store.project import create_project  # noqa: E402
 
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "videos"

@@ -62,7 +62,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pipeline.atomic_files import writer_of  # noqa: E402
 from store import convert_jobs, identities, jobs, sessions, sources  # noqa: E402
-from store.extract_settings import ExtractSettings  # noqa: E402
+from store.requests.extract import ExtractSettings  # noqa: E402
 from store.jobs import MAX_STALLED_DEATHS, Job, JobStatus, got_further  # noqa: E402
 from store.project import Project, create_project  # noqa: E402
 from torture_checks import (CHECKPOINT_FOLDERS, Findings, dead_temps,  # noqa: E402

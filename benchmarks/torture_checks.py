@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.atomic_files import pid_alive, writer_of
-from store.connection import integrity_check
-from store.contained import UnsafePathError, contained
-from store.session_files import file_sha256
+from store.schema.connection import integrity_check
+from store.files.contained import UnsafePathError, contained
+from store.files.session_files import file_sha256
 
 CHECKPOINT_FOLDERS = ("saves", "snapshots", "backups")
 

@@ -53,7 +53,7 @@ from pipeline.train.settings import RunSettings
 from pipeline.train.trainer import Trainer
 from pipeline.worker import Worker, WorkerOptions
 from store import identities, jobs, sessions
-from store.extract_settings import ExtractSettings
+from store.requests.extract import ExtractSettings
 from store.jobs import JobStatus
 from store.project import Project, create_project, open_project
 from store.training_faces import side_person

@@ -1,7 +1,7 @@
 """Files that are either wholly written or not there: a crash never leaves half a file under
 its final name (temp file beside it, flush, fsync, `os.replace`, fsync of the folder).
 
-Temporary files are named by `store.temp_names.temp_path`, which a sweep recognises.
+Temporary files are named by `store.files.temp_names.temp_path`, which a sweep recognises.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from store.temp_names import temp_path, writer_of
+from store.files.temp_names import temp_path, writer_of
 from store.workers import pid_alive
 
 DISK_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})

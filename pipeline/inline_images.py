@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from store.inline_images import check_inline_size, oversized
+from store.files.inline_images import check_inline_size, oversized
 
 
 def decode_inline(data: bytes, flags: int, where: str) -> np.ndarray | None:

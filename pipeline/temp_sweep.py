@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.contained import UnsafePathError, remove_contained, remove_tree_contained
+from store.files.contained import UnsafePathError, remove_contained, remove_tree_contained
 from store.project import DB_NAME, Project
-from store.temp_names import writer_of
+from store.files.temp_names import writer_of
 from store.workers import pid_alive
 
 WALKED = ("models", "outputs", "cache")

@@ -30,8 +30,8 @@ from pipeline.temp_sweep import sweep_temps
 from pipeline.watch import InboxWatcher
 from store import jobs, workers
 from store.jobs import Job, JobStatus
-from store.contained import UnsafePathError
-from store.inline_images import OversizedImageError
+from store.files.contained import UnsafePathError
+from store.files.inline_images import OversizedImageError
 from store.project import Project, ProjectError, open_project
 
 IDLE_POLL_S = 0.5

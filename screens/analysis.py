@@ -3,7 +3,7 @@ resume, restore, compare and delete, all by keyboard.
 
 The twin of `swapdeck sessions`, `session show`, `session plot`, `resume`, `restore` and
 `session delete`. It reads the store in a thread when the app's snapshot changes, at most
-once a second, and the loss curve comes downsampled from SQLite (store/loss_series.py), so
+once a second, and the loss curve comes downsampled from SQLite (store/views/loss_series.py), so
 a session with millions of loss rows opens as fast as a new one.
 """
 from __future__ import annotations
@@ -28,12 +28,12 @@ from screens.dialogs.choose import ChooseDialog
 from screens.dialogs.confirm import ConfirmDialog
 from screens.dialogs.resume import ResumeDialog
 from store import jobs, sessions
-from store.analysis_view import SessionDetail, SessionRow, list_rows, read_detail
-from store.session_files import FileState, verify
-from store.session_removal import DeleteError, delete_session
-from store.session_restore import RestoreError, restore
-from store.snapshot import Snapshot
-from store.train_jobs import TrainRequestError, resume_params
+from store.views.analysis import SessionDetail, SessionRow, list_rows, read_detail
+from store.files.session_files import FileState, verify
+from store.files.session_removal import DeleteError, delete_session
+from store.files.session_restore import RestoreError, restore
+from store.views.snapshot import Snapshot
+from store.requests.train import TrainRequestError, resume_params
 from tui.format import cancel_outcome, human_age
 from tui.host import Host
 from tui.launcher import ensure_worker

@@ -2,8 +2,8 @@
 and after while the settings change.
 
 The twin of `swapdeck convert` and `swapdeck convert --preview FRAME`: the same options (the
-converter's catalogue, store/convert_catalogue.json, with their help) and the same jobs
-(store/convert_jobs.py). A change to the session, the source, the frame or a setting queues a
+converter's catalogue, store/requests/convert_catalogue.json, with their help) and the same jobs
+(store/requests/convert.py). A change to the session, the source, the frame or a setting queues a
 `convert_preview` job after a short pause (cancelling the one before while it still waits);
 the screen reads its pictures, the conversion's progress and the finished outputs in a
 thread whenever the app's snapshot says the store changed.
@@ -29,11 +29,11 @@ from textual.widgets import (Button, Checkbox, Footer, Header, Input, Label, Opt
 
 from store import conversions, convert_previews, jobs, sessions, sources
 from store.conversions import Conversion
-from store.convert_catalogue import groups
-from store.convert_jobs import (ConvertRequestError, convert_params, default_output,
+from store.requests.convert_catalogue import groups
+from store.requests.convert import (ConvertRequestError, convert_params, default_output,
                                 preview_params)
 from store.jobs import Job, JobStatus
-from store.snapshot import Snapshot
+from store.views.snapshot import Snapshot
 from tui.format import cancel_outcome, human_age
 from tui.host import Host
 from tui.keymap import key_for

@@ -23,8 +23,9 @@ from screens.faces import FacesScreen
 from screens.train import TrainScreen
 from store import jobs
 from store.jobs import Job, JobStatus
-from store.snapshot import Snapshot
-from tui.cli import CliError, ingest_params
+from store.views.snapshot import Snapshot
+from store.errors import RequestError
+from store.requests.ingest import ingest_params
 from tui.format import cancel_outcome
 from tui.host import Host
 from tui.keymap import key_for
@@ -180,7 +181,7 @@ class DashboardScreen(Screen[None]):
                 pid = None
                 if self.host.auto_start_worker:
                     pid = ensure_worker(self.host.project, conn)
-        except (CliError, sqlite3.Error, OSError) as exc:
+        except (RequestError, sqlite3.Error, OSError) as exc:
             self.app.notify(f"could not add: {exc}", severity="error", markup=False)
             return
         for job_id, p in zip(job_ids, params):

@@ -1,7 +1,7 @@
 """Extract faces: pick sources, set the options of `swapdeck extract`, queue, watch progress.
 
-The twin of `swapdeck extract`: the same settings (store/extract_settings.py, with their help
-text), checked as they are typed, and the same jobs (`tui.cli.extract_jobs`). Progress comes from
+The twin of `swapdeck extract`: the same settings (store/requests/extract.py, with their help
+text), checked as they are typed, and the same jobs (`store.requests.extract.extract_jobs`). Progress comes from
 the app's snapshot; whether a source was extracted before is read from the store in a thread.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Input, Label, Select, Static
 
 from store import faces, jobs
-from store.extract_settings import (
+from store.requests.extract import (
     ALIGNERS,
     DETECTORS,
     HELP,
@@ -30,12 +30,13 @@ from store.extract_settings import (
     MAX_CROP,
     MIN_CROP,
     ExtractSettings,
+    extract_jobs,
 )
 from store.faces import Extraction
 from store.jobs import Job, JobStatus
-from store.snapshot import Snapshot
+from store.views.snapshot import Snapshot
+from store.errors import RequestError
 from store.sources import Source
-from tui.cli import CliError, extract_jobs
 from tui.host import Host
 from tui.keymap import key_for
 from tui.launcher import ensure_worker
@@ -73,7 +74,7 @@ def split_paths(value: str) -> list[str]:
 
 def read_form(values: dict[str, str], masks: Iterable[str], filters: Sequence[str],
               nfilters: Sequence[str]) -> FormReading:
-    """Settings from the form's text, as `tui.cli.extract_settings` builds them from options."""
+    """Settings from the form's text, as `tui.cli.main.extract_settings` builds them from options."""
     problems: list[str] = []
     bad: set[str] = set()
     numbers: dict[str, int | float] = {}
@@ -431,7 +432,7 @@ class ExtractScreen(Screen[None]):
                 pid = None
                 if job_ids and self.host.auto_start_worker:
                     pid = ensure_worker(self.host.project, conn)
-        except (CliError, sqlite3.Error, OSError) as exc:
+        except (RequestError, sqlite3.Error, OSError) as exc:
             self.app.notify(f"could not queue the extraction: {exc}", severity="error",
                             markup=False)
             return

@@ -12,7 +12,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from store import face_query, faces, sources
+from store import faces, sources
+
+from store.views import face_query
 from store.faces import Face, crop_matrix
 from tui.host import Host
 from tui.thumbs import decode, face_overlay, widget_class

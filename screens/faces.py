@@ -23,10 +23,11 @@ from textual.worker import get_current_worker
 
 from screens.dialogs.choose import AskTextDialog, ChooseDialog
 from screens.face_detail import FaceDetailScreen
-from store import face_query, identities, jobs, review
-from store.face_query import FaceListing, Group
+from store import identities, jobs, review
+from store.views import face_query
+from store.views.face_query import FaceListing, Group
 from store.jobs import JobStatus
-from store.snapshot import Snapshot
+from store.views.snapshot import Snapshot
 from tui.host import Host
 from tui.launcher import ensure_worker
 from tui.thumbs import ThumbCache, make_thumb

@@ -1,8 +1,8 @@
 """Train: pick the two people, the model and its options; start, stop, save now; watch it learn.
 
 The twin of `swapdeck train`, `save` and `stop SESSION`: the same options (the trainer's
-catalogue, store/train_catalogue.json, with their help text) and the same jobs
-(store/train_jobs.py). The live panel reads the chosen session from the store in a thread
+catalogue, store/requests/train_catalogue.json, with their help text) and the same jobs
+(store/requests/train.py). The live panel reads the chosen session from the store in a thread
 whenever the app's snapshot changes: iteration, losses, examples/s and ETA (the job's own
 progress message), loss sparklines, the newest preview and the swap metrics.
 
@@ -31,11 +31,11 @@ from store import identities, jobs, lr_sweeps, sessions
 from store.identities import Identity
 from store.jobs import JobStatus
 from store.lr_sweeps import SweepRequestError, SweepSettings
-from store.snapshot import Snapshot
-from store.train_catalogue import Option, load
-from store.train_jobs import TrainRequestError, new_session_params, resume_params
-from store.train_view import TrainView, read_view
-from tui.cli_lr_find import describe_sweep, draw_sweep
+from store.views.snapshot import Snapshot
+from store.requests.train_catalogue import Option, load
+from store.requests.train import TrainRequestError, new_session_params, resume_params
+from store.views.train import TrainView, read_view
+from tui.sweep_plot import describe_sweep, draw_sweep
 from tui.format import cancel_outcome
 from tui.host import Host
 from tui.keymap import key_for

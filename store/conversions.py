@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from store import settings
-from store.connection import write
+from store.schema.connection import write
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from store.connection import write
+from store.schema.connection import write
 
 KEEP = 8
 

@@ -5,7 +5,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from store.connection import write
+from store.schema.connection import write
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from store.connection import write
+from store.schema.connection import write
 
 # The stored crop spans this many template units on a side (the face box is 1 unit), and its
 # centre sits HEAD_ROOM units above the face's centre, so the whole head fits. A face's

@@ -4,7 +4,7 @@ The pipeline computes a histogram per kept face (the `histogram` job) and stores
 little-endian float32 bytes; a stored histogram is never computed again (faces that are
 extracted again get new ids, and their old histograms go with the old rows). The order it
 makes, faceswap's "hist" sort, is kept as `faces.hist_rank` (0..N-1 over the project) and
-read by the face grid (`store.face_query`, sort key "histogram").
+read by the face grid (`store.views.face_query`, sort key "histogram").
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from store.connection import rows_in, write
+from store.schema.connection import rows_in, write
 from store.faces import from_blob, to_blob
 
 

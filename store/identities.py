@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from store.connection import rows_in, write
+from store.schema.connection import rows_in, write
 from store.faces import DESCRIPTOR_MODEL, from_blob, to_blob
 from store.review import Journal
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from store.connection import write
+from store.schema.connection import write
 from store.origin import origin as local_origin
 
 MAX_STALLED_DEATHS = 3

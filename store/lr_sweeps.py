@@ -17,15 +17,16 @@ from typing import Any
 import numpy as np
 
 from store import sessions
-from store.connection import write
+from store.schema.connection import write
 from store.jobs import JobStatus
+from store.errors import RequestError
 
 KIND = "lr_find"
 STRENGTHS = ("default", "aggressive", "extreme")
 ITERATION_BOUNDS = (100, 10_000)
 
 
-class SweepRequestError(ValueError):
+class SweepRequestError(RequestError):
     """A sweep that cannot be queued or a suggestion that cannot be used; one line."""
 
 

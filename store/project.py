@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from store.connection import connect
-from store.contained import UnsafePathError, contained
-from store.migrations import applied_version, check_not_newer, migrate
+from store.schema.connection import connect
+from store.files.contained import UnsafePathError, contained
+from store.schema.migrations import applied_version, check_not_newer, migrate
 
 DB_NAME = "project.db"
 SUBFOLDERS = ("models", "outputs", "cache", "inbox")

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from store.connection import rows_in, write
+from store.schema.connection import rows_in, write
 
 # The rows a review action may change: table -> (key columns, value columns).
 TRACKED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from store.connection import write
+from store.schema.connection import write
 from store.jobs import JobStatus
 
 CHECKPOINT_KINDS = ("save", "snapshot", "backup")

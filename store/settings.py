@@ -5,7 +5,7 @@ import json
 import sqlite3
 from typing import Any
 
-from store.connection import write
+from store.schema.connection import write
 
 
 def get(conn: sqlite3.Connection, key: str, default: Any = None) -> Any:

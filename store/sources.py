@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from store.connection import write
+from store.schema.connection import write
 
 FRAME_BATCH = 500
 

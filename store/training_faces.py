@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from store.connection import rows_in
+from store.schema.connection import rows_in
 from store.faces import DESCRIPTOR_MODEL, EncodedImage, from_blob
 
 # The usable faces of the person bound to the one parameter.

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 from store import jobs
-from store.connection import write
+from store.schema.connection import write
 
 HEARTBEAT_INTERVAL_S = 2.0
 STALE_AFTER_INTERVALS = 5

@@ -15,7 +15,7 @@ from skimage.data import astronaut
 from pipeline.train.job import new_session
 from pipeline.worker import Worker, WorkerOptions
 from store import faces, identities, jobs
-from store.extract_settings import ExtractSettings
+from store.requests.extract import ExtractSettings
 from store.jobs import JobStatus
 from store.project import Project, create_project, open_project
 from tests.media import write_video

@@ -88,7 +88,7 @@ def test_clear_errors_for_bad_arguments(tmp_path: Path) -> None:
 
 
 def test_every_option_has_help_text() -> None:
-    from tui.cli import build_parser
+    from tui.cli.main import build_parser
 
     def check(parser: argparse.ArgumentParser, path: str) -> None:
         for action in parser._actions:

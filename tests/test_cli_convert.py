@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from store import jobs
-from store.convert_catalogue import groups
+from store.requests.convert_catalogue import groups
 from store.jobs import JobStatus
 from tests.conftest import REPO, wait_until
 from tests.convert_project import ConvertProject, run_worker
-from tui.cli import main
+from tui.cli.main import main
 
 
 def convert(ready: ConvertProject, *args: str) -> int:

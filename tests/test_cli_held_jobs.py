@@ -11,8 +11,8 @@ from store import jobs
 from store.jobs import JobStatus
 from store.origin import origin
 from store.project import Project
-from tui.cli import main
-from tui.cli_jobs import build_action_parser
+from tui.cli.main import main
+from tui.cli.jobs import build_action_parser
 
 ELSEWHERE = "gpu-box/0123abcd:/home/me/p"
 

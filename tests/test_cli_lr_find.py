@@ -17,7 +17,7 @@ from tests.conftest import wait_until
 from tests.pipeline.train.test_data import pair, seeded_pair
 from tests.pipeline.train.test_train_cli import drain
 from tests.pipeline.train.test_trainer import make_session
-from tui.cli import main
+from tui.cli.main import main
 
 __all__ = ["pair", "seeded_pair"]  # fixtures
 

@@ -33,13 +33,13 @@ from pipeline.train.keeper import Keeper
 from pipeline.train.transfer import TransferError, transfer_file
 from pipeline.worker import Worker, WorkerOptions
 from store import conversions, jobs, sessions, sources
-from store.connection import write
-from store.contained import UnsafePathError
+from store.schema.connection import write
+from store.files.contained import UnsafePathError
 from store.faces import PendingFrame
 from store.jobs import JobStatus
 from store.project import OWN_ENTRIES, SUBFOLDERS, Project, ProjectError, open_project
 from tests.pipeline.train.tiny_model import NAME as TINY
-from tui.cli import main
+from tui.cli.main import main
 
 
 class Canaries:

@@ -1,6 +1,6 @@
 """`python -m tui` is the `swapdeck` command."""
 import sys
 
-from tui.cli import main
+from tui.cli.main import main
 
 sys.exit(main())

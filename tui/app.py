@@ -32,7 +32,7 @@ from screens.faces import FacesScreen
 from screens.help import HelpScreen
 from screens.train import TrainScreen
 from store.project import Project
-from store.snapshot import Snapshot
+from store.views.snapshot import Snapshot
 from tui.config import load_config
 from tui.keymap import check_keymap, declared_ids
 from tui.launcher import ensure_worker

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from store.project import Project
-from store.snapshot import Snapshot
+from store.views.snapshot import Snapshot
 
 
 class Host(Protocol):

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from store.loss_series import DEFAULT_POINTS, LossSeries, loss_series
+from store.views.loss_series import DEFAULT_POINTS, LossSeries, loss_series
 from store.sessions import SwapMetrics
 
 DEFAULT_WINDOW = 50       # points of the rolling average

@@ -2,7 +2,7 @@
 
 Widgets never query the store: this thread watches `PRAGMA data_version` on a connection of
 its own and, when another connection committed (or at least every `refresh_s`, so heartbeat
-ages keep ticking while nothing is written), reads a `store.snapshot.Snapshot` and posts it.
+ages keep ticking while nothing is written), reads a `store.views.snapshot.Snapshot` and posts it.
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import time
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from store import snapshot
-from store.connection import data_version
+from store.views import snapshot
+from store.schema.connection import data_version
 from store.project import Project
 
 POLL_S = 0.25

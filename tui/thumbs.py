@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.segment import Segment
 from textual.strip import Strip
 
-from store.inline_images import check_inline_size, oversized
+from store.files.inline_images import check_inline_size, oversized
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.extract.alignment import align_to_mean_face
-from store.convert_faces import FrameFace
+from store.views.convert_faces import FrameFace
 
 SAME_PERSON_DISTANCE = 0.6   # dlib's threshold for its descriptors
 TRACK_JUMP = 0.5             # a face moved further than this share of its size is another one

@@ -1,6 +1,6 @@
 """The converter's options as data, for the TUI and the CLI, which may not import torch.
 
-`python -m pipeline.convert.catalogue` writes store/convert_catalogue.json from the settings
+`python -m pipeline.convert.catalogue` writes store/requests/convert_catalogue.json from the settings
 dataclasses; a test fails when the file is out of date.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pipeline.convert.settings import GROUPS
 from pipeline.train.catalogue import options_json
 from pipeline.train.settings_dict import describe_fields
 
-CATALOGUE_PATH = Path(__file__).resolve().parents[2] / "store" / "convert_catalogue.json"
+CATALOGUE_PATH = Path(__file__).resolve().parents[2] / "store" / "requests" / "convert_catalogue.json"
 
 
 def build() -> dict[str, Any]:

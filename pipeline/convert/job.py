@@ -38,10 +38,10 @@ from pipeline.extract.frames import read_frame, read_frames
 from pipeline.extract.job import extract_pending, filtering_extractor, usable_source
 from pipeline.registry import job_kind
 from store import conversions, convert_previews, faces, pixel_limit, sessions
-from store.convert_faces import all_frames, frame_faces, unprocessed_frames
-from store.contained import requested
-from store.convert_jobs import side_from
-from store.extract_settings import ExtractSettings
+from store.views.convert_faces import all_frames, frame_faces, unprocessed_frames
+from store.files.contained import requested
+from store.requests.convert import side_from
+from store.requests.extract import ExtractSettings
 from store.faces import DESCRIPTOR_MODEL, PendingFrame
 from store.identities import identity_centres
 from store.sources import Source

@@ -1,7 +1,7 @@
 """The settings of a conversion: faceswap's Convert options, grouped as the Convert screen and
 `swapdeck convert --help` show them. Percentages are typed as faceswap types them.
 
-`python -m pipeline.convert.catalogue` writes them to store/convert_catalogue.json for the TUI
+`python -m pipeline.convert.catalogue` writes them to store/requests/convert_catalogue.json for the TUI
 and the CLI, which may not import this package.
 """
 from __future__ import annotations

@@ -28,7 +28,7 @@ from PIL import GifImagePlugin, Image, PngImagePlugin
 
 from pipeline.atomic_files import DISK_FULL, sync_path
 from pipeline.extract.frames import upright
-from store.temp_names import temp_path
+from store.files.temp_names import temp_path
 
 FORMATS = ("video", "png", "gif")
 VIDEO_CODECS = {"h264": "libx264", "h265": "libx265"}

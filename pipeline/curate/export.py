@@ -14,7 +14,7 @@ from pipeline.errors import JobError
 from pipeline.inline_images import decode_inline
 from pipeline.registry import job_kind
 from store import faces, identities
-from store.contained import requested
+from store.files.contained import requested
 
 
 def _chosen_faces(ctx: JobContext, person: str | None,

@@ -36,8 +36,9 @@ from pipeline.context import JobContext
 from pipeline.errors import JobError
 from pipeline.inline_images import decode_inline
 from pipeline.registry import job_kind
-from store import face_query, histograms
-from store.inline_images import OversizedImageError
+from store import histograms
+from store.views import face_query
+from store.files.inline_images import OversizedImageError
 
 # Per-channel BGR marginals: faceswap compares one 256-bin channel; all three channels make a
 # red cast differ from a blue one, and 32 bins keep JPEG noise and small exposure changes in

@@ -15,7 +15,7 @@ from pipeline.errors import JobError
 from pipeline.extract.job import filtering_extractor
 from pipeline.registry import job_kind
 from store import identities, pixel_limit
-from store.extract_settings import ExtractSettings
+from store.requests.extract import ExtractSettings
 from store.faces import DESCRIPTOR_MODEL
 
 

@@ -15,7 +15,7 @@ from pipeline.extract.filters import (IdentityFilter, descriptors_array, layout_
                                       no_filter, size_problem)
 from pipeline.extract.masks import MASK_SIZE, landmark_mask
 from pipeline.extract.quality import measure
-from store.extract_settings import AUTO, ExtractSettings
+from store.requests.extract import AUTO, ExtractSettings
 from store.faces import DESCRIPTOR_MODEL, EncodedImage, NewFace
 
 JPEG_QUALITY = 92

@@ -18,7 +18,7 @@ import numpy as np
 
 from pipeline.errors import JobError
 from pipeline.source_images import ImageTooLargeError, check_size, decode_rgb
-from store.contained import UnsafePathError, relative_name
+from store.files.contained import UnsafePathError, relative_name
 from store.faces import PendingFrame
 from store.sources import Source
 

@@ -27,7 +27,7 @@ from pipeline.ingest.job import still_the_same
 from pipeline.registry import job_kind
 from pipeline.source_images import decode_rgb
 from store import faces, pixel_limit, sources
-from store.extract_settings import ExtractSettings
+from store.requests.extract import ExtractSettings
 
 if TYPE_CHECKING:
     from pipeline.extract.extractor import FaceExtractor

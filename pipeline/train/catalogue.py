@@ -1,6 +1,6 @@
 """The trainer's options as data, for the TUI and the CLI, which may not import torch.
 
-`python -m pipeline.train.catalogue` writes store/train_catalogue.json from the model
+`python -m pipeline.train.catalogue` writes store/requests/train_catalogue.json from the model
 registry and the settings dataclasses; a test fails when the file is out of date.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pipeline.train.optimizers import OptimizerSettings
 from pipeline.train.settings import RunSettings
 from pipeline.train.settings_dict import OptionInfo, describe_fields
 
-CATALOGUE_PATH = Path(__file__).resolve().parents[2] / "store" / "train_catalogue.json"
+CATALOGUE_PATH = Path(__file__).resolve().parents[2] / "store" / "requests" / "train_catalogue.json"
 
 # (name, settings class, frozen in the session's config, what the group is)
 GROUPS = (

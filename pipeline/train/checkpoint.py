@@ -19,7 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from pipeline.atomic_files import atomic_path
-from store.session_files import file_sha256
+from store.files.session_files import file_sha256
 
 FORMAT = "swapdeck-checkpoint-1"
 

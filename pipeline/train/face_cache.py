@@ -11,7 +11,7 @@ excluding faces or changing the cut gives a new cache at the next start, and the
 other caches are deleted once it is built. The cache is rebuildable: deleting it is safe.
 A received project's cache is input too: a cache file that leads out of the project (a
 symlink) is never read, the cache is built again instead, and deletions go through
-`store.contained`.
+`store.files.contained`.
 """
 from __future__ import annotations
 
@@ -33,9 +33,9 @@ from pipeline.inline_images import decode_inline
 from pipeline.train.cut import cut_image
 from pipeline.train.data_settings import DataSettings, TrainingDataError
 from pipeline.train.mask_channels import AREAS, area_mask, blur, face_mask_blur
-from store.contained import inside, remove_contained
+from store.files.contained import inside, remove_contained
 from store.faces import EncodedImage
-from store.inline_images import OversizedImageError
+from store.files.inline_images import OversizedImageError
 from store.training_faces import TrainingFace, stored_crops
 
 FORMAT = 1

@@ -4,7 +4,7 @@ Every checkpoint gets a new file named by its iteration, then its row (with the 
 sha256); only then is the save it replaces deleted. A crash at any point leaves at least
 one whole checkpoint that the store knows, and loading checks each file against its hash,
 falling back to older generations when one is damaged. A row's path is resolved through
-`store.contained` before its file is read, copied or deleted: a row (or a symlink) that
+`store.files.contained` before its file is read, copied or deleted: a row (or a symlink) that
 leads out of the project is refused, and nothing outside is touched.
 """
 from __future__ import annotations
@@ -19,9 +19,9 @@ from pathlib import Path
 from pipeline.atomic_files import atomic_path, remove_stale_temps
 from pipeline.train import checkpoint
 from store import sessions
-from store.contained import UnsafePathError, folder_inside, remove_stored
-from store.session_files import checkpoint_path, file_sha256, session_folder
-from store.temp_names import writer_of
+from store.files.contained import UnsafePathError, folder_inside, remove_stored
+from store.files.session_files import checkpoint_path, file_sha256, session_folder
+from store.files.temp_names import writer_of
 
 
 @dataclass(frozen=True)

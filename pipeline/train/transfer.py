@@ -7,7 +7,7 @@ session's newest good checkpoint, or from a checkpoint file, and written once to
 and the new session still starts from the weights it was made with. The first run of the
 session loads them, after checking the file's hash. Freezing keeps those parts as they are
 while the decoders learn. The file's name comes from the session's config (a row): it must
-be a sha256, and it is resolved through `store.contained`, so a crafted config cannot make
+be a sha256, and it is resolved through `store.files.contained`, so a crafted config cannot make
 a run read a file outside the project.
 """
 from __future__ import annotations
@@ -27,9 +27,9 @@ from pipeline.train import checkpoint
 from pipeline.train.keeper import verified_path
 from pipeline.train.models.registry import ModelConfig, SwapModel, build_model
 from store import sessions
-from store.contained import UnsafePathError, contained, folder_inside
+from store.files.contained import UnsafePathError, contained, folder_inside
 from store.project import Project
-from store.session_files import file_sha256
+from store.files.session_files import file_sha256
 
 TRANSFER_FOLDER = "transfer"
 SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -22,12 +22,12 @@ from pipeline.extract.job import check_still_there
 from pipeline.source_images import ImageTooLargeError, decode_rgb, open_checked
 from pipeline.worker import Worker, WorkerOptions
 from store import events, faces, jobs, pixel_limit, sources
-from store.extract_settings import ExtractSettings
+from store.requests.extract import ExtractSettings
 from store.jobs import JobStatus
 from store.project import Project
 from tests.conftest import wait_until
 from tests.media import write_flat_png, write_video
-from tui.cli import ingest_params, main
+from tui.cli.main import ingest_params, main
 from tui.printable import printable
 
 # Worst names a file can have: a newline, a tab, a right-to-left override, a right-to-left mark.

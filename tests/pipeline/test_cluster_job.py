@@ -5,13 +5,13 @@ import numpy as np
 
 from pipeline.worker import Worker, WorkerOptions
 from store import faces, identities, jobs, sources
-from store.connection import write
+from store.schema.connection import write
 from store.faces import DESCRIPTOR_MODEL, EncodedImage, NewFace
 from store.jobs import JobStatus
 from store.project import Project
 from store.sources import FrameRow, MediaFacts
 from tests.pipeline.test_cluster import people
-from tui.cli import main as swapdeck
+from tui.cli.main import main as swapdeck
 
 
 def seed_faces(project: Project, vectors: np.ndarray) -> list[int]:
@@ -150,7 +150,7 @@ def test_review_actions_exclude_move_merge_side(project: Project) -> None:
 
 
 def test_face_listing_sorts_and_filters(project: Project, capsys) -> None:
-    from store import face_query
+    from store.views import face_query
 
     vectors, truth = people(2, 6, seed=7)
     vectors[0] += 0.02  # about 0.23 off: still in its cluster, but its farthest face

@@ -12,13 +12,13 @@ from skimage.data import astronaut
 
 from pipeline.worker import Worker, WorkerOptions
 from store import faces, jobs, sources
-from store.connection import integrity_check
-from store.extract_settings import ExtractSettings
+from store.schema.connection import integrity_check
+from store.requests.extract import ExtractSettings
 from store.jobs import JobStatus
 from store.project import Project
 from tests.conftest import real_media
 from tests.media import write_video
-from tui.cli import ingest_params
+from tui.cli.main import ingest_params
 
 
 def run_worker(project: Project) -> None:
@@ -146,7 +146,7 @@ def test_the_shared_option_names_are_the_registered_backends() -> None:
     from pipeline.extract import backends
 
     backends.load_all()
-    from store.extract_settings import ALIGNERS, AUTO, DETECTORS
+    from store.requests.extract import ALIGNERS, AUTO, DETECTORS
 
     assert set(DETECTORS) - {AUTO} == set(backends.DETECTORS)
     assert set(ALIGNERS) - {AUTO} == set(backends.ALIGNERS)

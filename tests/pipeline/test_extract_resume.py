@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from store import faces, jobs
-from store.extract_settings import ExtractSettings
+from store.requests.extract import ExtractSettings
 from store.jobs import JobStatus
 from store.project import Project, create_project
 from tests.conftest import WorkerProcesses, real_media, wait_until
-from tui.cli import ingest_params
+from tui.cli.main import ingest_params
 
 
 def queue_extraction(project: Project, video: Path, **settings) -> int:

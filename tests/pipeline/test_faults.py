@@ -23,18 +23,19 @@ from pipeline.train import checkpoint
 from pipeline.train.job import new_session
 from pipeline.worker import Worker, WorkerOptions
 from pipeline.worker import main as worker_main
-from store import jobs, sessions, snapshot, workers
-from store.connection import data_version, integrity_check
-from store.extract_settings import ExtractSettings
+from store import jobs, sessions, workers
+from store.views import snapshot
+from store.schema.connection import data_version, integrity_check
+from store.requests.extract import ExtractSettings
 from store.jobs import JobStatus
 from store.project import DB_NAME, Project, ProjectError, create_project, open_project
-from store.session_files import file_sha256
-from store.temp_names import writer_of
+from store.files.session_files import file_sha256
+from store.files.temp_names import writer_of
 from tests.conftest import REPO, WorkerProcesses, live_worker_count, wait_until
 from tests.media import write_image
 from tests.pipeline.train.test_data import pair, seeded_pair
 from tests.pipeline.train.tiny_model import NAME as TINY
-from tui.cli import ingest_params
+from tui.cli.main import ingest_params
 
 FAST = {"batch_size": 4, "save_every": 2, "mixed_precision": True}
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -9,14 +9,15 @@ from skimage.data import astronaut
 import pipeline.context
 from pipeline.curate import histogram as histogram_job
 from pipeline.worker import Worker, WorkerOptions
-from store import face_query, faces, histograms, jobs, sources
+from store import faces, histograms, jobs, sources
+from store.views import face_query
 from store.faces import DESCRIPTOR_MODEL, EncodedImage, NewFace
 from store.jobs import JobStatus
 from store.project import Project
 from store.sources import FrameRow, MediaFacts
 from tests.pipeline.test_cluster import people
 from tests.pipeline.test_cluster_job import run_cluster
-from tui.cli import main as swapdeck
+from tui.cli.main import main as swapdeck
 
 # Colour casts (B, G, R gains): faces of one family look alike in colour, unlike the others.
 FAMILIES = ((0.45, 0.55, 1.35), (0.55, 1.3, 0.5), (1.4, 0.75, 0.45))

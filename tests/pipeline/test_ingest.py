@@ -9,12 +9,12 @@ import pytest
 
 from pipeline.worker import Worker, WorkerOptions
 from store import jobs, sources
-from store.connection import integrity_check
+from store.schema.connection import integrity_check
 from store.jobs import JobStatus
 from store.project import Project, create_project
 from tests.conftest import real_media
 from tests.media import write_image, write_video
-from tui.cli import ingest_params
+from tui.cli.main import ingest_params
 
 
 def run_worker(project: Project) -> None:
@@ -197,7 +197,7 @@ def test_bad_inputs_fail_clearly_and_the_worker_survives(
 
 
 def test_status_shows_the_failure(project: Project, tmp_path: Path, capsys) -> None:
-    from tui.cli import main
+    from tui.cli.main import main
 
     text = tmp_path / "clip.mp4"
     text.write_text("plain text")

@@ -12,7 +12,7 @@ from PIL import Image
 
 from pipeline.curate.histogram import thumbnail_histograms
 from pipeline.inline_images import decode_inline
-from store.inline_images import OversizedImageError
+from store.files.inline_images import OversizedImageError
 
 
 def png_header_claiming(width: int, height: int) -> bytes:

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from store import identities, review
-from store.connection import integrity_check
+from store.schema.connection import integrity_check
 from store.project import Project
 from tests.pipeline.test_cluster import people
 from tests.pipeline.test_cluster_job import run_cluster, seed_faces
-from tui.cli import main as swapdeck
+from tui.cli.main import main as swapdeck
 
 REVIEW_TABLES = ("faces", "clusters", "cluster_members", "identities")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from pipeline.atomic_files import atomic_path
 from pipeline.temp_sweep import sweep_temps
 from store.project import Project
-from store.temp_names import temp_path, writer_of
+from store.files.temp_names import temp_path, writer_of
 from tests.conftest import WorkerProcesses
 
 HOUR_AGO = time.time() - 3600

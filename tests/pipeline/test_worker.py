@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from store import jobs, sources, workers
-from store.connection import integrity_check
+from store.schema.connection import integrity_check
 from store.jobs import JobStatus
 from store.project import Project
 from tests.conftest import WorkerProcesses, live_worker_count, wait_until
 from tests.media import write_image, write_video
-from tui.cli import ingest_params
+from tui.cli.main import ingest_params
 
 LONG_VIDEO_FRAMES = 30000
 

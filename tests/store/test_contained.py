@@ -1,4 +1,4 @@
-"""store.contained: the one check every stored path of a project's own files goes through,
+"""store.files.contained: the one check every stored path of a project's own files goes through,
 and the only deletion helpers, on real folders and symlinks."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from store.contained import (UnsafePathError, contained, folder_inside, inside, relative_name,
+from store.files.contained import (UnsafePathError, contained, folder_inside, inside, relative_name,
                              remove_contained, remove_stored, remove_tree_contained, requested)
 
 WHERE = "checkpoints row 12"

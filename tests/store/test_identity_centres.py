@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from store import identities
-from store.connection import write
+from store.schema.connection import write
 from store.training_faces import training_centre
 from store.project import Project
 from tests.pipeline.test_cluster_job import seed_faces

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from store import jobs, sessions, sources
-from store.job_targets import MALFORMED, UNKNOWN_KIND, held_jobs, job_targets, where_queued
+from store.views.job_targets import MALFORMED, UNKNOWN_KIND, held_jobs, job_targets, where_queued
 from store.origin import origin
 from store.project import Project
 

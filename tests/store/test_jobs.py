@@ -6,7 +6,7 @@ import time
 import pytest
 
 from store import jobs, workers
-from store.connection import write
+from store.schema.connection import write
 from store.jobs import JobNotFoundError, JobStatus
 from store.project import Project
 

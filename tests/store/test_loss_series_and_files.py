@@ -8,10 +8,10 @@ import numpy as np
 from safetensors.numpy import save_file
 
 from store import sessions
-from store.connection import write
-from store.loss_series import loss_series
+from store.schema.connection import write
+from store.views.loss_series import loss_series
 from store.project import Project
-from store.session_files import FileState, quick_state
+from store.files.session_files import FileState, quick_state
 
 
 def session_with_losses(project: Project, count: int) -> int:

@@ -9,8 +9,8 @@ import pytest
 
 from store import project as project_module
 from store import sources
-from store.connection import connect, data_version, integrity_check, write
-from store.migrations import LATEST_VERSION, applied_version, migrate
+from store.schema.connection import connect, data_version, integrity_check, write
+from store.schema.migrations import LATEST_VERSION, applied_version, migrate
 from store.project import DB_NAME, ProjectError, create_project, open_or_create, open_project
 
 TABLES = {"sources", "frames", "jobs", "events", "settings", "workers", "schema_migrations"}

@@ -16,7 +16,7 @@ from screens.dialogs.resume import ResumeDialog
 from store import jobs, sessions
 from store.jobs import JobStatus
 from store.project import Project
-from store.session_restore import archives
+from store.files.session_restore import archives
 from tests.pipeline.train.test_data import pair, seeded_pair
 from tests.pipeline.train.test_trainer import make_session, run_train
 from tui.app import SwapdeckApp

@@ -11,8 +11,8 @@ from textual.widgets import Checkbox, Input, ProgressBar, Select, Static
 from screens.convert import ConvertScreen
 from screens.dashboard import DashboardScreen
 from store import jobs, sessions, sources
-from store.convert_catalogue import groups
-from store.convert_jobs import convert_params, preview_params
+from store.requests.convert_catalogue import groups
+from store.requests.convert import convert_params, preview_params
 from store.jobs import Job, JobStatus
 from store.project import Project
 from tests.convert_project import ConvertProject, run_worker

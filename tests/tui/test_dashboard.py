@@ -123,7 +123,7 @@ async def test_w_starts_a_worker_when_none_runs(worker_project: Project, wait_fo
 async def test_a_name_with_a_newline_and_markup_stays_one_plain_row(
         project: Project, tmp_path: Path, astronaut_png: Path, wait_for) -> None:
     from pipeline.worker import Worker, WorkerOptions
-    from tui.cli import ingest_params
+    from store.requests.ingest import ingest_params
     from tui.printable import printable
 
     tricky = tmp_path / "new\nline [bold]\u202e.png"

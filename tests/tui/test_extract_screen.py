@@ -10,11 +10,11 @@ from screens.dashboard import DashboardScreen
 from screens.extract import ExtractScreen, SourcePicker, read_form
 from screens.help import HelpScreen
 from store import jobs, sources
-from store.extract_settings import MASKS, ExtractSettings
+from store.requests.extract import MASKS, ExtractSettings
 from store.project import Project
 from store.sources import FrameRow, MediaFacts
 from tui.app import SwapdeckApp
-from tui.cli import ingest_params
+from store.requests.ingest import ingest_params
 
 SIZE = (140, 45)
 EXTRACT_TIMEOUT_S = 30.0

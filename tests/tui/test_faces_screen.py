@@ -7,8 +7,9 @@ from screens.dashboard import DashboardScreen
 from screens.face_detail import FaceDetailScreen
 from screens.faces import FacesScreen
 from screens.help import HelpScreen
-from store import face_query, identities, review
-from store.connection import integrity_check
+from store import identities, review
+from store.views import face_query
+from store.schema.connection import integrity_check
 from store.project import Project
 from tests.pipeline.test_cluster_job import run_cluster
 from tests.pipeline.test_histogram import seed_families

@@ -8,7 +8,7 @@ from textual.message import Message
 
 from store import jobs
 from store.project import Project
-from store.snapshot import read
+from store.views.snapshot import read
 from tui.poller import StorePoller
 
 

@@ -17,8 +17,8 @@ from tui.widgets.settings_form import read_values
 from store import jobs, lr_sweeps, sessions
 from store.lr_sweeps import SweepSettings
 from store.project import Project
-from store.train_catalogue import load
-from store.train_view import read_view
+from store.requests.train_catalogue import load
+from store.views.train import read_view
 from tests.pipeline.train.test_data import pair, seeded_pair
 from tests.pipeline.train.tiny_model import NAME as TINY
 from tui.app import SwapdeckApp

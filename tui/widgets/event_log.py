@@ -5,7 +5,7 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 from store.events import Event
-from store.snapshot import Snapshot
+from store.views.snapshot import Snapshot
 from tui.printable import printable
 
 LEVEL_STYLES = {"WARNING": "yellow", "ERROR": "bold red", "CRITICAL": "bold red", "DEBUG": "dim"}

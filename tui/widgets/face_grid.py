@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from store.face_query import FaceListing
+from store.views.face_query import FaceListing
 from tui.grid_state import GridState
 from tui.thumbs import Thumb, ThumbCache, render_strips
 

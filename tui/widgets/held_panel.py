@@ -9,8 +9,8 @@ from textual.containers import Vertical
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from store.job_targets import HeldJob
-from store.snapshot import Snapshot
+from store.views.job_targets import HeldJob
+from store.views.snapshot import Snapshot
 from tui.printable import printable
 
 OUTSIDE_STYLE = {"reads": "bold yellow", "writes": "bold red"}

@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from store.jobs import Job, JobStatus
-from store.snapshot import Snapshot
+from store.views.snapshot import Snapshot
 from tui.format import job_target
 from tui.printable import printable
 from tui.widgets.table_rows import Row, replace_rows, selected_key

@@ -13,8 +13,8 @@ from textual.containers import Horizontal
 from textual.widgets import Checkbox, Input, Select
 
 from store import sessions
-from store.train_catalogue import Option, OptionValueError
-from store.train_jobs import FROZEN_GROUPS, NESTED_GROUPS
+from store.requests.train_catalogue import Option, OptionValueError
+from store.requests.train import FROZEN_GROUPS, NESTED_GROUPS
 from tui.widgets.form_row import form_row
 
 UNSET = object()              # a form control showing its option's default

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from store.snapshot import Snapshot
+from store.views.snapshot import Snapshot
 from store.sources import Source
 from tui.format import source_facts
 from tui.printable import printable

@@ -4,7 +4,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from store.snapshot import Snapshot
+from store.views.snapshot import Snapshot
 from tui.format import describe_worker
 
 

@@ -19,10 +19,10 @@ from pipeline.convert import marking
 from pipeline.convert.verify import verify
 from pipeline.train.job import new_session
 from store import conversions, convert_previews, jobs, sessions, sources
-from store.connection import integrity_check
+from store.schema.connection import integrity_check
 from pipeline.extract.frames import read_frame
-from store.convert_faces import all_frames, unprocessed_frames
-from store.convert_jobs import ConvertRequestError, convert_params
+from store.views.convert_faces import all_frames, unprocessed_frames
+from store.requests.convert import ConvertRequestError, convert_params
 from store.jobs import JobStatus
 from store.pixel_limit import DEFAULT_MAX_PIXELS
 from tests.conftest import REPO, wait_until

@@ -8,14 +8,14 @@ from pipeline.convert.alignments import SAME_PERSON_DISTANCE, is_person, targets
 from pipeline.convert.catalogue import CATALOGUE_PATH, render
 from pipeline.convert.settings import (ConvertSettings, ConvertSettingsError, frame_ranges,
                                        in_ranges)
-from store.convert_catalogue import groups
-from store.convert_faces import FrameFace
+from store.requests.convert_catalogue import groups
+from store.views.convert_faces import FrameFace
 from tests.pipeline.train.test_data import astronaut_landmarks
 
 
 def test_the_catalogue_file_is_up_to_date() -> None:
     assert CATALOGUE_PATH.read_text(encoding="utf-8") == render(), (
-        "store/convert_catalogue.json is stale: run python -m pipeline.convert.catalogue")
+        "store/requests/convert_catalogue.json is stale: run python -m pipeline.convert.catalogue")
 
 
 def test_every_option_has_help_and_round_trips() -> None:

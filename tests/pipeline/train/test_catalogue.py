@@ -5,12 +5,12 @@ import pytest
 
 from pipeline.train import models
 from pipeline.train.catalogue import CATALOGUE_PATH, render
-from store.train_catalogue import OptionValueError, load
+from store.requests.train_catalogue import OptionValueError, load
 
 
 def test_the_catalogue_file_is_current() -> None:
     assert CATALOGUE_PATH.read_text(encoding="utf-8") == render(), (
-        "store/train_catalogue.json is out of date: run python -m pipeline.train.catalogue")
+        "store/requests/train_catalogue.json is out of date: run python -m pipeline.train.catalogue")
 
 
 def test_every_registered_model_is_listed_with_its_options() -> None:

@@ -17,7 +17,7 @@ from pipeline.train.job import new_session
 from pipeline.train.models import config_class, model_names
 from pipeline.worker import Worker, WorkerOptions
 from store import identities, jobs, sessions
-from store.extract_settings import ExtractSettings
+from store.requests.extract import ExtractSettings
 from store.jobs import JobStatus
 from store.project import Project, create_project
 from tests.conftest import real_media

@@ -9,7 +9,7 @@ from pipeline.errors import JobError
 from pipeline.train import checkpoint
 from pipeline.train.multi_gpu import processes_and_backend
 from store import sessions
-from store.connection import integrity_check
+from store.schema.connection import integrity_check
 from store.jobs import JobStatus
 from store.project import Project
 from tests.pipeline.train.test_trainer import make_session, newest_weights, run_train

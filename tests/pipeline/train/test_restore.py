@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from store import sessions
-from store.analysis_view import health
-from store.connection import integrity_check
+from store.views.analysis import health
+from store.schema.connection import integrity_check
 from store.jobs import JobStatus
 from store.project import Project
-from store.session_restore import RestoreError, archives, restore
+from store.files.session_restore import RestoreError, archives, restore
 from tests.pipeline.train.test_trainer import make_session, run_train
 
 

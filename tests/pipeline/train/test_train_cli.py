@@ -12,7 +12,7 @@ from store.jobs import JobStatus
 from store.project import Project
 from tests.conftest import wait_until
 from tests.pipeline.train.tiny_model import NAME as TINY
-from tui.cli import main
+from tui.cli.main import main
 
 SHORT = ["--batch-size", "2", "--save-every", "2", "--no-worker"]
 

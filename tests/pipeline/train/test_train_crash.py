@@ -18,10 +18,10 @@ from pathlib import Path
 from pipeline.train import checkpoint
 from pipeline.train.job import new_session
 from store import jobs, sessions
-from store.connection import integrity_check
+from store.schema.connection import integrity_check
 from store.jobs import JobStatus
 from store.project import Project
-from store.session_files import file_sha256
+from store.files.session_files import file_sha256
 from tests.conftest import WorkerProcesses, wait_until
 
 SAVE_EVERY = 2      # a save (with its backup) at 2, then the run's closing save at its target,

@@ -8,7 +8,7 @@ from pipeline.train import checkpoint
 from pipeline.train.job import new_session
 from pipeline.worker import Worker, WorkerOptions
 from store import jobs, sessions
-from store.connection import integrity_check
+from store.schema.connection import integrity_check
 from store.jobs import JobStatus
 from store.project import Project
 from tests.pipeline.train.tiny_model import NAME as TINY

@@ -13,7 +13,7 @@ from pipeline.train.transfer import TransferError, transfer_file
 from store import sessions
 from store.jobs import JobStatus
 from store.project import Project
-from store.train_jobs import TrainRequestError, new_session_params
+from store.requests.train import TrainRequestError, new_session_params
 from tests.pipeline.train.test_trainer import FAST, make_session, newest_weights, run_train
 from tests.pipeline.train.tiny_model import NAME as TINY
 from tests.pipeline.train.tiny_model import Tiny, TinyConfig

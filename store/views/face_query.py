@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from store.connection import rows_in
+from store.schema.connection import rows_in
 
 # Sort key -> ORDER BY clause. `distance` puts outliers (far from their cluster centre) first.
 SORT_KEYS = {

@@ -11,27 +11,31 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from store import events, faces, jobs, pixel_limit, snapshot, sources, workers
-from store.extract_settings import ALIGNERS, DETECTORS, ExtractSettings
-from store.extract_settings import HELP as EXTRACT_HELP
+from store import events, faces, jobs, pixel_limit, sources, workers
+
+from store.views import snapshot
+from store.errors import RequestError
+from store.requests.extract import ALIGNERS, DETECTORS, ExtractSettings, extract_jobs
+from store.requests.extract import HELP as EXTRACT_HELP
 from store.jobs import JobStatus
 from store.pixel_limit import DEFAULT_MAX_PIXELS
 from store.origin import origin
+from store.requests.ingest import ingest_params
 from store.project import ProjectError, create_project, open_or_create, open_project
-from tui.cli_common import (JSON_SCHEMA, CliError, add_queue_options, print_json, queue,
+from tui.cli.common import (JSON_SCHEMA, CliError, add_queue_options, print_json, queue,
                             start_worker_if_needed)
-from tui.cli_convert import COMMANDS as CONVERT_COMMANDS
-from tui.cli_convert import add_convert_parsers
-from tui.cli_curate import COMMANDS as CURATE_COMMANDS
-from tui.cli_curate import add_curation_parsers
-from tui.cli_jobs import ACTIONS as JOB_ACTIONS
-from tui.cli_jobs import COMMANDS as JOB_ACTION_COMMANDS
-from tui.cli_jobs import build_action_parser, held_note, list_held
-from tui.cli_lr_find import add_lr_find_parser, cmd_lr_find
-from tui.cli_sessions import COMMANDS as SESSION_COMMANDS
-from tui.cli_sessions import add_session_parsers
-from tui.cli_train import COMMANDS as TRAIN_COMMANDS
-from tui.cli_train import add_train_parsers, stop_session
+from tui.cli.convert import COMMANDS as CONVERT_COMMANDS
+from tui.cli.convert import add_convert_parsers
+from tui.cli.curate import COMMANDS as CURATE_COMMANDS
+from tui.cli.curate import add_curation_parsers
+from tui.cli.jobs import ACTIONS as JOB_ACTIONS
+from tui.cli.jobs import COMMANDS as JOB_ACTION_COMMANDS
+from tui.cli.jobs import build_action_parser, held_note, list_held
+from tui.cli.lr_find import add_lr_find_parser, cmd_lr_find
+from tui.cli.sessions import COMMANDS as SESSION_COMMANDS
+from tui.cli.sessions import add_session_parsers
+from tui.cli.train import COMMANDS as TRAIN_COMMANDS
+from tui.cli.train import add_train_parsers, stop_session
 from tui.format import cancel_outcome, describe_job, describe_source, describe_worker
 from tui.launcher import python_module_command, start_detached_worker
 from tui.printable import printable
@@ -193,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = COMMANDS[args.command]
     try:
         return command(args)
-    except (CliError, ProjectError, jobs.JobNotFoundError) as exc:
+    except (CliError, RequestError, ProjectError, jobs.JobNotFoundError) as exc:
         print(f"swapdeck {args.command}: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -243,21 +247,6 @@ def cmd_add(args: argparse.Namespace) -> int:
     with project.connection() as conn:
         set_max_mpx(conn, args)
         return queue(project, conn, "ingest", params, args)
-
-
-def ingest_params(path: Path, label: str) -> dict:
-    """The parameters of an ingest job, with the size and mtime the file has now.
-
-    The job refuses a file that differs when it runs (it changed after it was added).
-    """
-    path = Path(os.path.abspath(path.expanduser()))
-    if not path.exists():
-        raise CliError(f"no such file or folder: {path}")
-    params: dict = {"path": str(path), "label": label}
-    if path.is_file():
-        stat = path.stat()
-        params.update(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
-    return params
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -350,22 +339,6 @@ def extract_settings(args: argparse.Namespace) -> ExtractSettings:
     if problems := settings.problems():
         raise CliError("; ".join(problems))
     return settings
-
-
-def extract_jobs(conn, references: Sequence[str], settings: ExtractSettings, *,
-                 force: bool = False, skip_existing: bool = False) -> list[dict]:
-    """The params of one extract job per source; sources already extracted are left out when
-    `skip_existing`."""
-    params = []
-    for reference in references:
-        try:
-            source = sources.resolve(conn, reference)
-        except sources.SourceNotFoundError as exc:
-            raise CliError(str(exc)) from None
-        if skip_existing and faces.get_extraction(conn, source.id) is not None:
-            continue
-        params.append({"source_id": source.id, "settings": settings.to_json(), "force": force})
-    return params
 
 
 def cmd_extract(args: argparse.Namespace) -> int:

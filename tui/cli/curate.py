@@ -6,11 +6,13 @@ import sys
 import time
 from pathlib import Path
 
-from store import face_query, identities, review, sources
-from store.extract_settings import HELP as EXTRACT_HELP
-from store.extract_settings import ExtractSettings
+from store import identities, review, sources
+
+from store.views import face_query
+from store.requests.extract import HELP as EXTRACT_HELP
+from store.requests.extract import ExtractSettings
 from store.project import open_project
-from tui.cli_common import JSON_SCHEMA, CliError, add_queue_options, print_json, queue
+from tui.cli.common import JSON_SCHEMA, CliError, add_queue_options, print_json, queue
 from tui.printable import printable
 
 

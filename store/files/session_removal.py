@@ -4,7 +4,7 @@ The session's folder is renamed aside inside the transaction that deletes its ro
 renamed back if the transaction fails), then removed. A crash after the commit leaves only
 a `deleted-*` folder, which the next deletion sweeps away; a new session that happens to
 get the same id never finds the old files in its folder. Removal goes through
-`store.contained`: a session folder that is a symlink leading out of the project (a crafted
+`store.files.contained`: a session folder that is a symlink leading out of the project (a crafted
 or carelessly copied project) is removed as a link, and what it points to is never touched.
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from store import sessions
-from store.connection import write
-from store.contained import UnsafePathError, inside, remove_tree_contained
-from store.session_files import session_folder
+from store.schema.connection import write
+from store.files.contained import UnsafePathError, inside, remove_tree_contained
+from store.files.session_files import session_folder
 from store.sessions import Session
 
 DELETED_PREFIX = "deleted-"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from store import events, jobs, sources, workers
-from store.job_targets import HeldJob, held_jobs
+from store.views.job_targets import HeldJob, held_jobs
 from store.jobs import Job, JobStatus
 from store.origin import origin
 

@@ -1,7 +1,7 @@
 """What the Analysis screen and `swapdeck sessions` / `session show` say about sessions.
 
 Read in one go, cheaply: the files are looked at with the quick header check only
-(store/session_files.py), so listing sessions never reads a gigabyte of weights.
+(store/files/session_files.py), so listing sessions never reads a gigabyte of weights.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 from store import jobs, sessions
 from store.jobs import Job, JobStatus
-from store.session_files import FileState, checkpoint_state, describe
-from store.session_restore import Archive, archives, restorable
+from store.files.session_files import FileState, checkpoint_state, describe
+from store.files.session_restore import Archive, archives, restorable
 from store.sessions import Checkpoint, Run, Session, SwapMetrics
 
 

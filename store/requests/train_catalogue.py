@@ -11,11 +11,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from store.errors import RequestError
+
 CATALOGUE_FILE = Path(__file__).with_name("train_catalogue.json")
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 
-class OptionValueError(ValueError):
+class OptionValueError(RequestError):
     """A value typed for an option has the wrong type or is not one of its choices."""
 
 

@@ -1,6 +1,6 @@
 """The training commands: train (a new session or --resume), save and stop of a session.
 
-Their options come from the trainer's catalogue (store/train_catalogue.json), so this
+Their options come from the trainer's catalogue (store/requests/train_catalogue.json), so this
 module needs no torch: the flags, their help and their types are the trainer's own.
 """
 from __future__ import annotations
@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterable
 
 from store import jobs, sessions
 from store.project import Project, open_project
-from store.train_catalogue import Group, Option, OptionValueError, load
-from store.train_jobs import TrainRequestError, new_session_params, resume_params
-from tui.cli_common import CliError, add_queue_options, queue
+from store.requests.train_catalogue import Group, Option, OptionValueError, load
+from store.requests.train import TrainRequestError, new_session_params, resume_params
+from tui.cli.common import CliError, add_queue_options, queue
 from tui.format import cancel_outcome
 from tui.printable import printable
 

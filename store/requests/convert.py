@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from store import faces, sessions, sources
-from store.convert_catalogue import option
-from store.train_catalogue import OptionValueError
+from store.requests.convert_catalogue import option
+from store.requests.train_catalogue import OptionValueError
 from store.training_faces import PersonError, choose_person
+from store.errors import RequestError
 
 EXTENSIONS = {"video": ".mp4", "gif": ".gif", "png": ""}
 
 
-class ConvertRequestError(ValueError):
+class ConvertRequestError(RequestError):
     """A conversion that cannot be queued; the message is one line."""
 
 

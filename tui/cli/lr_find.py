@@ -18,18 +18,17 @@ from contextlib import nullcontext, redirect_stdout
 from dataclasses import fields
 from typing import Any
 
-import numpy as np
 import plotext
 
 from store import jobs, lr_sweeps, sessions
 from store.lr_sweeps import KIND, LrSweep, SweepRequestError, SweepSettings
 from store.project import Project, open_project
-from tui.cli_common import (JSON_SCHEMA, CliError, add_queue_options, print_json,
+from tui.cli.common import (JSON_SCHEMA, CliError, add_queue_options, print_json,
                             start_worker_if_needed, wait_for)
-from tui.cli_train import resolve_session
+from tui.cli.train import resolve_session
 from tui.printable import printable
+from tui.sweep_plot import describe_sweep, draw_sweep
 
-SKIP_BEGIN, SKIP_END = 10, 1   # faceswap's graph leaves out the first steps and the last
 PLOT_SIZE = (80, 18)           # columns and lines when the terminal's size is unknown
 OPTIONS = {option.name: option for option in fields(SweepSettings)}
 
@@ -128,23 +127,6 @@ def _shown(conn: sqlite3.Connection, session: sessions.Session, use_it: bool) ->
     return sweep
 
 
-def describe_sweep(sweep: LrSweep, session_rate: float | None) -> list[str]:
-    """What a sweep found, in a few lines (`session_rate`: the session's learning rate)."""
-    lines = [f"sweep {sweep.id}: {sweep.steps} of {sweep.iterations} steps, strength "
-             f"{sweep.strength}"]
-    if sweep.stop_reason:
-        lines.append(f"stopped early: {sweep.stop_reason}")
-    if sweep.suggested is None:
-        lines.append("no learning rate found: the loss never fell; sweep with more iterations")
-    elif session_rate == sweep.suggested:
-        lines.append(f"suggested learning rate {sweep.suggested:.3g}: the session's learning "
-                     "rate now")
-    else:
-        lines.append(f"suggested learning rate {sweep.suggested:.3g} (the session's: "
-                     f"{session_rate if session_rate is not None else 'the default'})")
-    return lines
-
-
 def _print_sweep(session: sessions.Session, sweep: LrSweep) -> None:
     """The sweep's lines and its curve, sized to the terminal (plain text when piped)."""
     print("\n".join(map(printable, describe_sweep(sweep, session.settings.get("learning_rate")))))
@@ -157,24 +139,3 @@ def _print_sweep(session: sessions.Session, sweep: LrSweep) -> None:
         plotext.theme("clear")
     text = plotext.build()
     print(text if colour else plotext.uncolorize(text))
-
-
-def draw_sweep(plt: Any, sweep: LrSweep | None) -> None:
-    """The smoothed loss against log10 of the learning rate, the suggestion marked; `plt` is
-    plotext's module or a PlotextPlot widget's `plt`."""
-    plt.clear_figure()
-    plt.title("learning-rate sweep: smoothed loss A + B")
-    plt.xlabel("log10 learning rate")
-    if sweep is None or sweep.steps == 0:
-        plt.text("no learning-rate sweep yet", 0, 0)
-        return
-    shown = (slice(SKIP_BEGIN, sweep.steps - SKIP_END)
-             if sweep.steps > SKIP_BEGIN + SKIP_END + 1 else slice(None))
-    rates, losses = sweep.rates[shown], sweep.losses[shown]
-    plt.plot(np.log10(rates).tolist(), losses.tolist(), marker="braille", label="loss")
-    if sweep.suggested is not None:
-        at = int(np.clip(np.searchsorted(rates, sweep.suggested), 0, len(rates) - 1))
-        where = float(np.log10(sweep.suggested))
-        plt.vline(where, "red")
-        plt.scatter([where], [float(losses[at])], marker="x", color="red",
-                    label=f"suggested {sweep.suggested:.3g}")

@@ -5,8 +5,13 @@ import the pipeline); a pipeline test checks the backend names against its regis
 """
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+from store import faces, sources
+from store.errors import RequestError
 
 AUTO = "auto"
 DETECTORS = (AUTO, "dlib-hog", "dlib-mmod", "s3fd")
@@ -73,3 +78,19 @@ class ExtractSettings:
         known = {f.name for f in fields(cls)}
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
         return cls(**values)
+
+
+def extract_jobs(conn: sqlite3.Connection, references: Sequence[str], settings: ExtractSettings, *,
+                 force: bool = False, skip_existing: bool = False) -> list[dict]:
+    """The params of one extract job per source; sources already extracted are left out when
+    `skip_existing`."""
+    params = []
+    for reference in references:
+        try:
+            source = sources.resolve(conn, reference)
+        except sources.SourceNotFoundError as exc:
+            raise RequestError(str(exc)) from None
+        if skip_existing and faces.get_extraction(conn, source.id) is not None:
+            continue
+        params.append({"source_id": source.id, "settings": settings.to_json(), "force": force})
+    return params

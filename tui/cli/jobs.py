@@ -11,9 +11,9 @@ import shlex
 import sqlite3
 
 from store import jobs
-from store.job_targets import HeldJob, held_jobs
+from store.views.job_targets import HeldJob, held_jobs
 from store.project import Project, open_project
-from tui.cli_common import (JSON_SCHEMA, CliError, add_queue_options, print_json,
+from tui.cli.common import (JSON_SCHEMA, CliError, add_queue_options, print_json,
                             start_worker_if_needed, wait_for)
 from tui.format import cancel_outcome
 from tui.printable import printable

@@ -25,17 +25,17 @@ from pathlib import Path
 import plotext
 
 from store import sessions
-from store.analysis_view import SessionDetail, SessionRow, list_rows, read_detail
+from store.views.analysis import SessionDetail, SessionRow, list_rows, read_detail
 from store.project import open_project
-from store.contained import UnsafePathError
-from store.session_files import FileState, checkpoint_path, describe, verify
-from store.session_removal import DeleteError, delete_session, refusal
-from store.session_restore import Plan, RestoreError, plan, restore
-from store.temp_names import temp_path
-from store.train_catalogue import load
-from store.train_jobs import describe_settings
-from tui.cli_common import JSON_SCHEMA, CliError, add_queue_options, print_json
-from tui.cli_train import add_setting, queue_resume, resolve_session
+from store.files.contained import UnsafePathError
+from store.files.session_files import FileState, checkpoint_path, describe, verify
+from store.files.session_removal import DeleteError, delete_session, refusal
+from store.files.session_restore import Plan, RestoreError, plan, restore
+from store.files.temp_names import temp_path
+from store.requests.train_catalogue import load
+from store.requests.train import describe_settings
+from tui.cli.common import JSON_SCHEMA, CliError, add_queue_options, print_json
+from tui.cli.train import add_setting, queue_resume, resolve_session
 from tui.format import human_age
 from tui.printable import printable
 from tui.loss_curves import (METRIC_GRAPHS, SMOOTHING_HELP, Smoothing, draw_losses,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.connection import write
+from store.schema.connection import write
 
 
 @dataclass(frozen=True)

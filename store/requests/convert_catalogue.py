@@ -6,7 +6,7 @@ import functools
 import json
 from pathlib import Path
 
-from store.train_catalogue import Group, Option, OptionValueError, options_from_json
+from store.requests.train_catalogue import Group, Option, OptionValueError, options_from_json
 
 CATALOGUE_FILE = Path(__file__).with_name("convert_catalogue.json")
 

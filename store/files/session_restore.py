@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from store import sessions
-from store.connection import write
-from store.session_files import FileState, describe, verify
+from store.schema.connection import write
+from store.files.session_files import FileState, describe, verify
 from store.sessions import Checkpoint, Session
 
 # live table -> its archived twin, with the columns both have

@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 from store import conversions, sources
-from store.convert_catalogue import groups
-from store.convert_jobs import ConvertRequestError, convert_params, preview_params
+from store.requests.convert_catalogue import groups
+from store.requests.convert import ConvertRequestError, convert_params, preview_params
 from store.project import open_project
-from tui.cli_common import JSON_SCHEMA, CliError, add_queue_options, print_json, queue
-from tui.cli_train import add_setting_groups, resolve_session, settings_given
+from tui.cli.common import JSON_SCHEMA, CliError, add_queue_options, print_json, queue
+from tui.cli.train import add_setting_groups, resolve_session, settings_given
 from tui.format import human_age
 from tui.printable import printable
 

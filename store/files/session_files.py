@@ -4,7 +4,7 @@ The quick check reads a safetensors file's header and compares the length the he
 promises with the file's size, which finds a missing or cut-short file without reading
 the gigabyte behind it. `verify` reads it all and compares its sha256 with the one the
 store recorded when it was written. A checkpoint's path comes from its row, so it is
-resolved through `store.contained`: one that leads out of the project is REFUSED, never read.
+resolved through `store.files.contained`: one that leads out of the project is REFUSED, never read.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 
-from store.contained import UnsafePathError, contained
+from store.files.contained import UnsafePathError, contained
 from store.sessions import Checkpoint
 
 CHUNK = 8 << 20

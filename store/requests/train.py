@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from store import lr_sweeps, sessions
-from store.analysis_view import health
-from store.train_catalogue import OptionValueError, load
+from store.views.analysis import health
+from store.requests.train_catalogue import OptionValueError, load
 from store.training_faces import PersonError, choose_person
+from store.errors import RequestError
 
 FROZEN_GROUPS = ("data", "loss", "optimizer")   # with the model options: the session's config
 NESTED_GROUPS = ("augment", "extras")   # per-run settings kept under their own key
 
 
-class TrainRequestError(ValueError):
+class TrainRequestError(RequestError):
     """A train or resume request that cannot be queued; the message is one line."""
 
 

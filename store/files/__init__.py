@@ -1,0 +1,1 @@
+"""Project file operations: containment of stored paths, model files, temp names."""

@@ -1,0 +1,1 @@
+"""The schema: the connection recipe and the numbered migrations."""

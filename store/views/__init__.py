@@ -1,0 +1,1 @@
+"""Read views: what a screen or a CLI report shows, read in one go."""

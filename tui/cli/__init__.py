@@ -1,0 +1,1 @@
+"""The command line: `swapdeck COMMAND ...`, one module per family of commands."""
