@@ -38,7 +38,7 @@ from store.faces import DESCRIPTOR_MODEL, EncodedImage, NewFace  # noqa: E402
 from store.project import Project, create_project, open_project  # noqa: E402
 from store.sources import FrameRow, MediaFacts  # noqa: E402
 from tui.app import SwapdeckApp  # noqa: E402
-from tui.widgets.face_grid import FaceGrid  # noqa: E402
+from screens.widgets.face_grid import FaceGrid  # noqa: E402
 
 BATCH = 2000
 PEOPLE = 40

@@ -40,7 +40,7 @@ from tui.launcher import ensure_worker
 from tui.loss_curves import Curve, Smoothing, draw_losses, draw_metrics, read_curves
 from tui.printable import printable
 from tui.thumbs import decode, widget_class
-from tui.widgets.table_rows import Row, replace_rows, selected_key
+from screens.widgets.table_rows import Row, replace_rows, selected_key
 
 ZOOM_STEP = 4          # each zoom shows a quarter (or four times) the iterations
 MIN_ZOOM = 50          # iterations: the closest zoom

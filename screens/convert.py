@@ -40,8 +40,8 @@ from tui.keymap import key_for
 from tui.launcher import ensure_worker
 from tui.printable import printable
 from tui.thumbs import decode, widget_class
-from tui.widgets.form_row import form_row
-from tui.widgets.settings_form import control_value, option_field, read_values
+from screens.widgets.form_row import form_row
+from screens.widgets.settings_form import control_value, option_field, read_values
 
 DEBOUNCE_S = 0.3        # a preview is queued once the settings stop changing this long
 FINISHED_SHOWN = 5      # the newest conversions of the session listed at the bottom

@@ -31,11 +31,11 @@ from tui.host import Host
 from tui.keymap import key_for
 from tui.launcher import ensure_worker
 from tui.printable import printable
-from tui.widgets.event_log import EventLog
-from tui.widgets.held_panel import HeldPanel
-from tui.widgets.jobs_panel import JobsPanel
-from tui.widgets.sources_panel import SourcesPanel
-from tui.widgets.worker_panel import WorkerPanel
+from screens.widgets.event_log import EventLog
+from screens.widgets.held_panel import HeldPanel
+from screens.widgets.jobs_panel import JobsPanel
+from screens.widgets.sources_panel import SourcesPanel
+from screens.widgets.worker_panel import WorkerPanel
 
 
 class DashboardScreen(Screen[None]):

@@ -41,10 +41,10 @@ from tui.host import Host
 from tui.keymap import key_for
 from tui.launcher import ensure_worker
 from tui.printable import printable
-from tui.widgets.form_row import form_row
-from tui.widgets.jobs_panel import job_detail, progress_bar, status_text
-from tui.widgets.path_input import SEPARATOR, PathInput
-from tui.widgets.table_rows import Row, replace_rows
+from screens.widgets.form_row import form_row
+from screens.widgets.jobs_panel import job_detail, progress_bar, status_text
+from screens.widgets.path_input import SEPARATOR, PathInput
+from screens.widgets.table_rows import Row, replace_rows
 
 EXTRACT = "extract"
 FLAG_HELP = {  # the CLI's own words for its two flags that are not settings

@@ -31,7 +31,7 @@ from store.views.snapshot import Snapshot
 from tui.host import Host
 from tui.launcher import ensure_worker
 from tui.thumbs import ThumbCache, make_thumb
-from tui.widgets.face_grid import IMAGE_HEIGHT, IMAGE_WIDTH, FaceGrid
+from screens.widgets.face_grid import IMAGE_HEIGHT, IMAGE_WIDTH, FaceGrid
 
 # Finished jobs of these kinds change what the review shows.
 RELOAD_KINDS = frozenset({"extract", "cluster", "histogram", "identity-filter"})

@@ -42,8 +42,8 @@ from tui.keymap import key_for
 from tui.launcher import ensure_worker
 from tui.printable import printable
 from tui.thumbs import decode, widget_class
-from tui.widgets.form_row import form_row
-from tui.widgets.settings_form import (UNSET, control_value, option_field, read_values,
+from screens.widgets.form_row import form_row
+from screens.widgets.settings_form import (UNSET, control_value, option_field, read_values,
                                        set_control, stored_values)
 
 NEW = -1                      # the session picker's "new session" entry

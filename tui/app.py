@@ -38,8 +38,8 @@ from tui.keymap import check_keymap, declared_ids
 from tui.launcher import ensure_worker
 from tui.poller import StorePoller
 from tui.thumbs import resolve
-from tui.widgets.face_grid import FaceGrid
-from tui.widgets.path_input import PathInput
+from screens.widgets.face_grid import FaceGrid
+from screens.widgets.path_input import PathInput
 
 
 @runtime_checkable

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from tui.widgets.path_input import SEPARATOR, PathInput
+from screens.widgets.path_input import SEPARATOR, PathInput
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 from store import sessions
 from store.requests.train_catalogue import load
 from store.requests.train import describe_settings
-from tui.widgets.settings_form import control_value, option_field, read_values, stored_values
+from screens.widgets.settings_form import control_value, option_field, read_values, stored_values
 
 PREFIX = "resume"
 

@@ -10,7 +10,7 @@ from screens.dialogs.add_media import AddMediaDialog, parse_paths
 from store import jobs
 from store.project import Project
 from tui.app import SwapdeckApp
-from tui.widgets.path_input import PathInput
+from screens.widgets.path_input import PathInput
 
 SIZE = (140, 45)
 

@@ -13,9 +13,9 @@ from store.jobs import JobStatus
 from store.project import Project
 from tests.conftest import real_media
 from tui.app import SwapdeckApp
-from tui.widgets.jobs_panel import JobsPanel
-from tui.widgets.sources_panel import SourcesPanel
-from tui.widgets.worker_panel import WorkerPanel
+from screens.widgets.jobs_panel import JobsPanel
+from screens.widgets.sources_panel import SourcesPanel
+from screens.widgets.worker_panel import WorkerPanel
 
 SIZE = (140, 45)
 INGEST_TIMEOUT_S = 60.0

@@ -14,7 +14,7 @@ from store.project import Project
 from tests.pipeline.test_cluster_job import run_cluster
 from tests.pipeline.test_histogram import seed_families
 from tui.app import SwapdeckApp
-from tui.widgets.face_grid import FaceGrid
+from screens.widgets.face_grid import FaceGrid
 
 SIZE = (160, 50)
 
@@ -163,7 +163,7 @@ async def test_sixel_tiles_write_their_image_over_cells_they_leave_unprinted(
         project: Project, wait_for) -> None:
     from textual_image._terminal import get_cell_size
 
-    from tui.widgets.face_grid import IMAGE_HEIGHT, IMAGE_WIDTH, TILE_HEIGHT, TILE_WIDTH
+    from screens.widgets.face_grid import IMAGE_HEIGHT, IMAGE_WIDTH, TILE_HEIGHT, TILE_WIDTH
 
     seed_families(project, people_count=1, faces_each=3)
     app = SwapdeckApp(project, start_worker=False, thumbnails="sixel")

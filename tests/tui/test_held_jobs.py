@@ -9,8 +9,8 @@ from store.jobs import JobStatus
 from store.origin import origin
 from store.project import Project
 from tui.app import SwapdeckApp
-from tui.widgets.held_panel import HeldPanel
-from tui.widgets.jobs_panel import JobsPanel
+from screens.widgets.held_panel import HeldPanel
+from screens.widgets.jobs_panel import JobsPanel
 
 ELSEWHERE = "gpu-box/0123abcd:/home/me/p"
 SMALL = (80, 24)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.widgets.path_input import PathSuggester, complete_path
+from screens.widgets.path_input import PathSuggester, complete_path
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from store.jobs import Job, JobStatus
-from tui.widgets.jobs_panel import progress_bar
+from screens.widgets.jobs_panel import progress_bar
 
 JOB = Job(id=1, kind="ingest", params={}, status=JobStatus.RUNNING, priority=0, attempts=1,
           worker_id=1, created_at=0.0, started_at=0.0, heartbeat_at=0.0,

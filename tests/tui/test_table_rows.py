@@ -5,7 +5,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
-from tui.widgets.table_rows import replace_rows, selected_key
+from screens.widgets.table_rows import replace_rows, selected_key
 
 
 class TableApp(App[None]):

@@ -13,7 +13,7 @@ from pipeline.worker import Worker, WorkerOptions
 from screens import train as train_screen
 from screens.dashboard import DashboardScreen
 from screens.train import TrainScreen, describe_sweeping
-from tui.widgets.settings_form import read_values
+from screens.widgets.settings_form import read_values
 from store import jobs, lr_sweeps, sessions
 from store.lr_sweeps import SweepSettings
 from store.project import Project

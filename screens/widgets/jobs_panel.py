@@ -11,7 +11,7 @@ from store.jobs import Job, JobStatus
 from store.views.snapshot import Snapshot
 from tui.format import job_target
 from tui.printable import printable
-from tui.widgets.table_rows import Row, replace_rows, selected_key
+from screens.widgets.table_rows import Row, replace_rows, selected_key
 
 BAR_WIDTH = 16
 COLUMNS = (("id", "ID"), ("kind", "Kind"), ("status", "Status"), ("progress", "Progress"),

@@ -15,7 +15,7 @@ from textual.widgets import Checkbox, Input, Select
 from store import sessions
 from store.requests.train_catalogue import Option, OptionValueError
 from store.requests.train import FROZEN_GROUPS, NESTED_GROUPS
-from tui.widgets.form_row import form_row
+from screens.widgets.form_row import form_row
 
 UNSET = object()              # a form control showing its option's default
 

@@ -10,7 +10,7 @@ from store.views.snapshot import Snapshot
 from store.sources import Source
 from tui.format import source_facts
 from tui.printable import printable
-from tui.widgets.table_rows import Cell, Row, replace_rows
+from screens.widgets.table_rows import Cell, Row, replace_rows
 
 COLUMNS = (("id", "ID"), ("name", "Name"), ("kind", "Kind"), ("status", "Status"),
            ("facts", "Facts"), ("disk", "On disk"))
