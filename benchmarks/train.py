@@ -266,7 +266,7 @@ def timed(advance: Callable[[int], None], iterations: int) -> tuple[float, float
 
 # ---- the run -----------------------------------------------------------------------------
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=30,
                         help="timed iterations of each contender, split evenly over the "
@@ -291,13 +291,69 @@ def main() -> int:
     if min(args.rounds, args.batch) < 1 or args.iterations < args.rounds or args.warmup < 0:
         parser.error("--rounds and --batch must be 1 or more, --iterations at least --rounds, "
                      "--warmup 0 or more")
+    return args
+
+
+def unmet_need(args: argparse.Namespace) -> str | None:
+    """Why the benchmark cannot run here (None when it can)."""
     missing = [clip for clip, _, _ in PEOPLE if not (VIDEOS / clip).is_file()]
     if missing:
-        print(f"no test clips {', '.join(missing)} in {VIDEOS}: the benchmark needs "
-              "../shared/testdata beside the project", file=sys.stderr)
-        return 2
+        return (f"no test clips {', '.join(missing)} in {VIDEOS}: the benchmark needs "
+                "../shared/testdata beside the project")
     if args.device == "cuda" and not torch.cuda.is_available():
-        print("--device cuda: torch sees no CUDA device", file=sys.stderr)
+        return "--device cuda: torch sees no CUDA device"
+    return None
+
+
+Rates = dict[str, list[float]]
+
+
+def run_rounds(contenders: dict[str, Callable[[int], None]],
+               args: argparse.Namespace) -> tuple[Rates, Rates]:
+    """Warm up, then the timed rounds, the contenders taking turns (the order reversed every
+    other round): each contender's examples/s per round, by wall clock and by CPU time."""
+    for advance in contenders.values():
+        advance(args.warmup)
+    per_round = [args.iterations // args.rounds + (turn < args.iterations % args.rounds)
+                 for turn in range(args.rounds)]
+    rates: Rates = {label: [] for label in contenders}
+    cpu_rates: Rates = {label: [] for label in contenders}
+    for turn, iterations in enumerate(per_round):
+        order = list(contenders) if turn % 2 == 0 else list(reversed(contenders))
+        for label in order:
+            wall, cpu = timed(contenders[label], iterations)
+            rates[label].append(args.batch * 2 * iterations / wall)
+            cpu_rates[label].append(args.batch * 2 * iterations / cpu)
+        print(f"  round {turn + 1} of {args.rounds} ({iterations} iterations): "
+              + ", ".join(f"{label} {rates[label][-1]:.1f}" for label in contenders),
+              flush=True)
+    return rates, cpu_rates
+
+
+def report(rates: Rates, cpu_rates: Rates) -> None:
+    """The table of medians and the two verdicts; `rates` holds the trainer, the reference
+    and the data feed, in that order."""
+    medians = {label: statistics.median(values) for label, values in rates.items()}
+    trainer_label, reference_label, feed_label = rates
+    print(f"\n{'contender':<22}{'examples/s':>11}{'min':>9}{'max':>9}{'vs reference':>14}"
+          f"{'per CPU-s':>11}")
+    for label, values in rates.items():
+        versus = ("-" if label == feed_label
+                  else f"{medians[label] / medians[reference_label]:.2f}x")
+        print(f"{label:<22}{medians[label]:>11.1f}{min(values):>9.1f}{max(values):>9.1f}"
+              f"{versus:>14}{statistics.median(cpu_rates[label]):>11.1f}")
+    ratio = medians[trainer_label] / medians[reference_label]
+    print(f"\ntrainer / reference: {ratio:.2f}x examples/s (target >= {TARGET}x: "
+          f"{'met' if ratio >= TARGET else 'NOT met'})")
+    share = medians[trainer_label] / medians[feed_label]
+    print(f"data feed: {share:.0%} of a trainer iteration's time is its sampling and "
+          f"augmentation, so {'the feed' if share > 0.5 else 'the model step'} limits")
+
+
+def main() -> int:
+    args = parse_args()
+    if (need := unmet_need(args)) is not None:
+        print(need, file=sys.stderr)
         return 2
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -315,40 +371,11 @@ def main() -> int:
               f"{args.device} ({name}); model {MODEL} 64 px, batch {args.batch} per side; "
               f"{len(trainer.data.a.sampler.rows)} + {len(trainer.data.b.sampler.rows)} "
               "training faces")
-        for advance in contenders.values():
-            advance(args.warmup)
-        per_round = [args.iterations // args.rounds + (turn < args.iterations % args.rounds)
-                     for turn in range(args.rounds)]
-        rates: dict[str, list[float]] = {label: [] for label in contenders}
-        cpu_rates: dict[str, list[float]] = {label: [] for label in contenders}
-        for turn, iterations in enumerate(per_round):
-            order = list(contenders) if turn % 2 == 0 else list(reversed(contenders))
-            for label in order:
-                wall, cpu = timed(contenders[label], iterations)
-                rates[label].append(args.batch * 2 * iterations / wall)
-                cpu_rates[label].append(args.batch * 2 * iterations / cpu)
-            print(f"  round {turn + 1} of {args.rounds} ({iterations} iterations): "
-                  + ", ".join(f"{label} {rates[label][-1]:.1f}" for label in contenders),
-                  flush=True)
+        rates, cpu_rates = run_rounds(contenders, args)
     finally:
         close_trainer(trainer)
-    medians = {label: statistics.median(values) for label, values in rates.items()}
-    trainer_label, reference_label, feed_label = contenders
-    print(f"\n{'contender':<22}{'examples/s':>11}{'min':>9}{'max':>9}{'vs reference':>14}"
-          f"{'per CPU-s':>11}")
-    for label, values in rates.items():
-        versus = ("-" if label == feed_label
-                  else f"{medians[label] / medians[reference_label]:.2f}x")
-        print(f"{label:<22}{medians[label]:>11.1f}{min(values):>9.1f}{max(values):>9.1f}"
-              f"{versus:>14}{statistics.median(cpu_rates[label]):>11.1f}")
-    ratio = medians[trainer_label] / medians[reference_label]
-    print(f"\ntrainer / reference: {ratio:.2f}x examples/s (target >= {TARGET}x: "
-          f"{'met' if ratio >= TARGET else 'NOT met'})")
-    share = medians[trainer_label] / medians[feed_label]
-    print(f"data feed: {share:.0%} of a trainer iteration's time is its sampling and "
-          f"augmentation, so {'the feed' if share > 0.5 else 'the model step'} limits")
+    report(rates, cpu_rates)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,12 +8,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from store import faces, sources
-
 from store.views import face_query
 from store.faces import Face, crop_matrix
 from tui.host import Host
@@ -46,6 +46,13 @@ class FaceDetailScreen(ModalScreen[None]):
         Binding("L", "landmarks", "Landmarks", id="detail.landmarks",
                 tooltip="Show or hide the 68 landmarks"),
     ]
+
+    class Read(Message, bubble=False):
+        """A face and its images, read in a thread worker."""
+
+        def __init__(self, detail: FaceDetail) -> None:
+            super().__init__()
+            self.detail = detail
 
     def __init__(self, ids: list[int], index: int) -> None:
         super().__init__()
@@ -84,10 +91,14 @@ class FaceDetailScreen(ModalScreen[None]):
             masks = {kind: faces.face_mask(conn, face_id, kind).data
                      for kind in faces.mask_kinds(conn, face_id)}
         detail = FaceDetail(face, listing, source, decode(crop), masks)
-        if self.mask_kind not in masks:
-            self.mask_kind = next(iter(masks), None)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, detail)
+            self.post_message(self.Read(detail))
+
+    def on_face_detail_screen_read(self, message: FaceDetailScreen.Read) -> None:
+        """Show the face read; its mask kind stays shown when this face has that mask too."""
+        if self.mask_kind not in message.detail.masks:
+            self.mask_kind = next(iter(message.detail.masks), None)
+        self._show(message.detail)
 
     def _show(self, detail: FaceDetail) -> None:
         self.detail = detail

@@ -1,20 +1,21 @@
 """Shared fixtures: real project folders, real media, and real worker processes."""
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
-import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from store import workers
 from store.project import Project, create_project
-
-REPO = Path(__file__).resolve().parents[1]
-TESTDATA = REPO.parent / "shared" / "testdata"
+from tests.pipeline.train.people import pair, seeded_pair  # noqa: F401  (fixtures for every test)
+from tests.run_cache import built_once
+from tests.worker_processes import WorkerProcesses
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -24,13 +25,17 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["OMP_NUM_THREADS"] = "1"
 
 
-def real_media(relative: str) -> Path:
-    """A file from ../shared/testdata, or skip the test saying why."""
-    path = TESTDATA / relative
-    if not path.exists():
-        pytest.skip(f"real test data not found: {path} (../shared/testdata is not beside this "
-                    "checkout)")
-    return path
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with the fewest tests first, each module's tests kept together and in order.
+    Here the few-test modules are the slow ones (a test that starts workers, trains or drives
+    the TUI is written once, not parametrized over hundreds of quick cases), so the two
+    xdist processes start on them and end on quick tests, finishing at about the same time."""
+    counts = Counter(item.path for item in items)
+    first: dict[Path, int] = {}
+    for index, item in enumerate(items):
+        first.setdefault(item.path, index)
+    items.sort(key=lambda item: (counts[item.path], first[item.path]))
 
 
 @pytest.fixture
@@ -59,10 +64,30 @@ def astronaut_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory):
-    """A project ready to convert (tests/convert_project.py), built once per test run."""
-    from tests.convert_project import build
+    """A project ready to convert (tests/convert_project.py), built once per test run and
+    shared by its xdist processes: read it, or change a copy (`ready`)."""
+    from tests.convert_project import build, load
 
-    return build(tmp_path_factory.mktemp("convert"))
+    return load(built_once(tmp_path_factory, "convert", build))
+
+
+@pytest.fixture
+def prebuilt(project: Project, tmp_path_factory: pytest.TempPathFactory
+             ) -> Callable[[str, Callable[[Project, Path], object]], object]:
+    """`prebuilt(name, build)`: the test's `project` becomes a copy of the project that
+    `build(project, folder)` filled once per test run (shared by the xdist processes;
+    `folder`, beside that project, is for media it needs), and what `build` returned (JSON
+    data: ids) comes back. For a project extracted or trained for real that many tests read."""
+    def copy_of(name: str, build: Callable[[Project, Path], object]) -> object:
+        def make(folder: Path) -> None:
+            made = build(create_project(folder / "project"), folder)
+            (folder / "made.json").write_text(json.dumps(made))
+
+        folder = built_once(tmp_path_factory, name, make)
+        shutil.copytree(folder / "project", project.root, dirs_exist_ok=True)
+        return json.loads((folder / "made.json").read_text())
+
+    return copy_of
 
 
 @pytest.fixture
@@ -71,61 +96,11 @@ def ready(built, tmp_path: Path):
     return built.copy_to(tmp_path)
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.05,
-               what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-class WorkerProcesses:
-    """Starts real `python -m pipeline.worker` processes and always cleans them up."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.started: list[tuple[subprocess.Popen, Path]] = []
-
-    def start(self, project: Project, *args: str, inbox: bool = False) -> subprocess.Popen:
-        """A worker whose stderr goes to a file (a pipe nobody reads could block it)."""
-        log = self.log_dir / f"worker-{len(self.started)}.log"
-        with log.open("w") as stderr:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "pipeline.worker", str(project.root),
-                 *([] if inbox else ["--no-inbox"]), *args],
-                cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        self.started.append((process, log))
-        return process
-
-    def run(self, project: Project, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        """Run a worker until the queue is drained; its stderr comes back as text."""
-        process = self.start(project, "--exit-when-idle", *args)
-        process.wait(timeout=timeout)
-        stderr = self.started[-1][1].read_text()
-        return subprocess.CompletedProcess(process.args, process.returncode, "", stderr)
-
-    def cleanup(self) -> None:
-        for process, _ in self.started:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-
-
 @pytest.fixture
 def worker_processes(tmp_path: Path) -> Iterator[WorkerProcesses]:
     processes = WorkerProcesses(tmp_path)
     yield processes
     processes.cleanup()
-
-
-def live_worker_count(project: Project) -> int:
-    with project.connection() as conn:
-        return len(workers.live_workers(conn))
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ B, and a tiny session trained until it saved. Tests copy it rather than build it
 from __future__ import annotations
 
 import functools
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +20,13 @@ from store.requests.extract import ExtractSettings
 from store.jobs import JobStatus
 from store.project import Project, create_project, open_project
 from tests.media import write_video
-from tests.pipeline.train.test_data import seed_person
+from tests.pipeline.train.people import seed_person
 from tests.pipeline.train.tiny_model import NAME as TINY
 
 FRAMES = 24
 SIZE = 512
 EVERY_N = 3
+FACTS = "facts.json"
 TRAIN = {"batch_size": 4, "save_every": 10, "iterations": 20, "mixed_precision": True}
 
 
@@ -43,6 +45,17 @@ class ConvertProject:
     @property
     def project(self) -> Project:
         return open_project(self.root)
+
+    def save_facts(self, path: Path) -> None:
+        path.write_text(json.dumps({"root": str(self.root), "video": str(self.video),
+                                    "source_id": self.source_id,
+                                    "session_id": self.session_id}))
+
+    @classmethod
+    def from_facts(cls, path: Path) -> ConvertProject:
+        facts = json.loads(path.read_text())
+        return cls(Path(facts["root"]), Path(facts["video"]), facts["source_id"],
+                   facts["session_id"])
 
 
 @functools.cache
@@ -79,6 +92,8 @@ def run_job(project: Project, kind: str, params: dict) -> jobs.Job:
 
 
 def build(folder: Path) -> ConvertProject:
+    """The project in `folder`/project, the video beside it and, in `folder`/facts.json,
+    what `load(folder)` needs to find them again (from another test process)."""
     project = create_project(folder / "project")
     video = write_video(folder / "two.mp4", FRAMES, pictures=two_faces, audio=True)
     stat = video.stat()
@@ -99,4 +114,11 @@ def build(folder: Path) -> ConvertProject:
     with project.connection() as conn:
         session = new_session(conn, "swap", TINY, {}, settings=TRAIN, seed=7)
     run_job(project, "train", {"session_id": session.id})
-    return ConvertProject(project.root, video, source_id, session.id)
+    built = ConvertProject(project.root, video, source_id, session.id)
+    built.save_facts(folder / FACTS)
+    return built
+
+
+def load(folder: Path) -> ConvertProject:
+    """The project `build(folder)` made."""
+    return ConvertProject.from_facts(folder / FACTS)

@@ -3,25 +3,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from store import workers
 from store.project import open_project
-from tests.conftest import REPO, real_media, wait_until
-
-
-def swapdeck(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "tui", *map(str, args)], cwd=REPO,
-                            capture_output=True, text=True, timeout=timeout,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+from tests.cli_subprocess import swapdeck
+from tests.paths import real_media
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -107,7 +97,7 @@ def test_extract_from_the_command_line(project_path: Path, astronaut_png: Path) 
     swapdeck("new", project_path)
     swapdeck("add", project_path, astronaut_png, "--wait")
     bad = swapdeck("extract", project_path, "1", "--size", "64", check=False)
-    assert bad.returncode == 2 and "--size must be 256 to 1024" in bad.stderr
+    assert bad.returncode == 2 and "argument --size: size is from 256 to 1024, not 64" in bad.stderr
     missing = swapdeck("extract", project_path, "7", check=False)
     assert missing.returncode == 2 and "no source 7" in missing.stderr
     done = swapdeck("extract", project_path, str(astronaut_png), "--size", "256", "--wait")

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from store import jobs
-from store.requests.convert_catalogue import groups
+from store.requests.catalogue import load
 from store.jobs import JobStatus
-from tests.conftest import REPO, wait_until
 from tests.convert_project import ConvertProject, run_worker
+from tests.paths import REPO
+from tests.waiting import wait_until
 from tui.cli.main import main
 
 
@@ -31,7 +32,7 @@ def test_convert_help_lists_every_converter_setting(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["convert", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    for group in groups():
+    for group in load().convert.groups:
         assert f"{group.name} settings" in out
         for option in group.options:
             assert option.flag in out

@@ -13,13 +13,9 @@ from store import jobs, lr_sweeps, sessions
 from store.jobs import JobStatus
 from store.lr_sweeps import SweepSettings
 from store.project import Project
-from tests.conftest import wait_until
-from tests.pipeline.train.test_data import pair, seeded_pair
-from tests.pipeline.train.test_train_cli import drain
-from tests.pipeline.train.test_trainer import make_session
+from tests.pipeline.train.tiny_sessions import drain, make_session
+from tests.waiting import wait_until
 from tui.cli.main import main
-
-__all__ = ["pair", "seeded_pair"]  # fixtures
 
 
 @pytest.fixture(scope="module", autouse=True)

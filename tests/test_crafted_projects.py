@@ -27,9 +27,10 @@ from pipeline.extract.frames import read_frame
 from pipeline.errors import JobError
 from pipeline.train import checkpoint
 from pipeline.train.data_settings import DataSettings
-from pipeline.train.face_cache import _paths, cache_key, find_cache
+from pipeline.train.face_cache import cache_key, cache_paths, find_cache
 from pipeline.train.job import new_session
 from pipeline.train.keeper import Keeper
+from pipeline.train.store_reporter import StoreCheckpointLedger
 from pipeline.train.transfer import TransferError, transfer_file
 from pipeline.worker import Worker, WorkerOptions
 from store import conversions, jobs, sessions, sources
@@ -213,7 +214,8 @@ def test_a_session_folder_that_is_a_symlink_out_is_never_followed(
     assert "is refused" in capsys.readouterr().err
     with project.connection() as conn:
         with pytest.raises(UnsafePathError, match=f"sessions row {made.id} .its folder."):
-            Keeper(conn, project.models, made.id, logging.LoggerAdapter(logging.getLogger(), {}))
+            Keeper(StoreCheckpointLedger(conn, made.id), project.models, made.id,
+                   logging.LoggerAdapter(logging.getLogger(), {}))
     assert cli("session", "delete", project.root, "s", "--yes") == 0
     assert "0 files" in capsys.readouterr().out
     assert not (project.models / str(made.id)).is_symlink()   # the link went, not its target
@@ -230,7 +232,7 @@ def test_training_never_reads_or_deletes_through_a_crafted_row(
     older = add_checkpoint(project, session.id, "save", 10,
                            crafted_path(how, project, session.id, canaries, "old.safetensors"))
     with project.connection() as conn:
-        keeper = Keeper(conn, project.models, session.id,
+        keeper = Keeper(StoreCheckpointLedger(conn, session.id), project.models, session.id,
                         logging.LoggerAdapter(logging.getLogger("crafted"), {}))
         crafted_save = sessions.checkpoint(conn, older)
         with pytest.raises(UnsafePathError, match=f"checkpoints row {older}"):
@@ -270,7 +272,7 @@ def test_a_crafted_transfer_entry_names_its_row(project: Project, canaries: Cana
 def test_a_cache_file_that_leads_out_is_never_read(project: Project,
                                                    canaries: Canaries) -> None:
     settings = DataSettings(size=32)
-    paths = _paths(project.cache, "A", cache_key([], settings))
+    paths = cache_paths(project.cache, "A", cache_key([], settings))
     for path in (paths.manifest, paths.images, paths.masks):
         path.symlink_to(canaries.fifo)
     assert find_cache(project.cache, "A", [], settings) is None
@@ -379,7 +381,7 @@ def test_model_files_no_row_names_are_removed_when_a_run_begins(
     temp.write_bytes(b"t")
     (saves / "notes.txt").write_text("mine")
     with project.connection() as conn:
-        keeper = Keeper(conn, project.models, session.id,
+        keeper = Keeper(StoreCheckpointLedger(conn, session.id), project.models, session.id,
                         logging.LoggerAdapter(logging.getLogger("orphans"), {}))
         files, size = keeper.remove_unrecorded()
         assert keeper.newest_good().row.iteration == 20   # the recorded snapshot is whole

@@ -1,6 +1,7 @@
 """The layer rules of DESIGN.md, checked in fresh interpreters and by import-linter."""
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 import grimp
 import pytest
 
-from tests.conftest import REPO
+from tests.paths import REPO
 
 
 def modules_loaded_by(statement: str) -> set[str]:
@@ -79,3 +80,61 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     graph.add_import(importer="a.two", imported="a.one")
     graph.add_import(importer="a.three", imported="a.one")
     assert import_cycles(graph) == [["a.one", "a.two"]]
+
+
+PACKAGES = ("store", "pipeline", "tui", "screens", "tests")
+
+
+def defined_names(module_file: Path) -> set[str]:
+    """The names a module defines or imports at its top level."""
+    names: set[str] = set()
+    for node in ast.parse(module_file.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(name.id for target in targets for name in ast.walk(target)
+                         if isinstance(name, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
+def unresolved_imports(script: Path, root: Path) -> list[str]:
+    """`from package.module import name` lines of `script` naming a module or a name that
+    the tree under `root` does not have (found without running anything)."""
+    missing = []
+    for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
+        if not (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                and node.module.split(".")[0] in PACKAGES):
+            continue
+        base = root.joinpath(*node.module.split("."))
+        module_file = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+        if not module_file.is_file():
+            missing.append(f"{script.name}:{node.lineno}: no module {node.module}")
+            continue
+        defined = defined_names(module_file)
+        missing += [f"{script.name}:{node.lineno}: {node.module} has no {alias.name}"
+                    for alias in node.names
+                    if alias.name not in defined and not (base / f"{alias.name}.py").is_file()
+                    and not (base / alias.name).is_dir()]
+    return missing
+
+
+@pytest.mark.parametrize("script", sorted((REPO / "benchmarks").glob("*.py"))
+                         + sorted((REPO / "tools").glob("*.py")), ids=lambda p: p.name)
+def test_benchmarks_and_tools_import_what_exists(script: Path) -> None:
+    """Scripts no test imports still find what they import after code moves."""
+    assert unresolved_imports(script, REPO) == []
+
+
+def test_a_moved_module_is_found_missing(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "__init__.py").write_text("")
+    (tmp_path / "store" / "jobs.py").write_text("def enqueue(): ...\nLIMIT = 3\n")
+    script = tmp_path / "bench.py"
+    script.write_text("from store import jobs, convert_jobs\nfrom store.jobs import LIMIT, gone\n"
+                      "from store.old import x\n")
+    assert unresolved_imports(script, tmp_path) == [
+        "bench.py:1: store has no convert_jobs", "bench.py:2: store.jobs has no gone",
+        "bench.py:3: no module store.old"]

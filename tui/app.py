@@ -19,27 +19,16 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from screens.analysis import AnalysisScreen
-from screens.convert import ConvertScreen
+import screens
 from screens.dashboard import DashboardScreen
-from screens.dialogs.add_media import AddMediaDialog
-from screens.dialogs.choose import AskTextDialog, ChooseDialog
-from screens.dialogs.confirm import ConfirmDialog
-from screens.dialogs.resume import ResumeDialog
-from screens.extract import ExtractScreen
-from screens.face_detail import FaceDetailScreen
-from screens.faces import FacesScreen
 from screens.help import HelpScreen
-from screens.train import TrainScreen
 from store.project import Project
 from store.views.snapshot import Snapshot
 from tui.config import load_config
-from tui.keymap import check_keymap, declared_ids
+from tui.keymap import check_keymap, remappable_ids
 from tui.launcher import ensure_worker
 from tui.poller import StorePoller
 from tui.thumbs import resolve
-from screens.widgets.face_grid import FaceGrid
-from screens.widgets.path_input import PathInput
 
 
 @runtime_checkable
@@ -134,11 +123,8 @@ class SwapdeckApp(App[None]):
     def _apply_config(self) -> None:
         config = load_config()
         self.thumbnail_renderer = resolve(self.forced_thumbnails or config.thumbnails)
-        remappable = [type(self), DashboardScreen, AddMediaDialog, ExtractScreen, HelpScreen,
-                      PathInput, FacesScreen, FaceGrid, FaceDetailScreen, ChooseDialog,
-                      AskTextDialog, TrainScreen, AnalysisScreen, ConfirmDialog,
-                      ResumeDialog, ConvertScreen]
-        self.key_overrides, problems = check_keymap(config.keys, declared_ids(remappable))
+        # Every screen, dialog and widget's ids, found from the classes themselves.
+        self.key_overrides, problems = check_keymap(config.keys, remappable_ids([screens]))
         problems = [*config.problems, *problems]
         if self.key_overrides:
             self.set_keymap(self.key_overrides)

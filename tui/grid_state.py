@@ -95,6 +95,11 @@ class GridState:
         else:
             self.selected.clear()
 
+    def unselect_all(self) -> None:
+        """Leave visual mode and unselect everything (an action took the chosen faces)."""
+        self.anchor = None
+        self.selected.clear()
+
     def _range(self) -> set[int]:
         if self.anchor is None or not self.ids:
             return set()

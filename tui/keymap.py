@@ -6,8 +6,11 @@ the command palette read the bindings from here rather than from a hand-written 
 """
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 
 from textual.binding import Binding, Keymap
 from textual.dom import DOMNode
@@ -39,6 +42,37 @@ def declared_ids(node_types: Iterable[type[DOMNode]]) -> set[str]:
                 if binding.id:
                     ids.add(binding.id)
     return ids
+
+
+def bound_classes() -> list[type[DOMNode]]:
+    """Every loaded class of the DOM (apps, screens, widgets) that declares bindings with ids
+    of its own, found from Python's record of subclasses: no list to keep up to date."""
+    found: list[type[DOMNode]] = []
+    unseen: list[type] = [DOMNode]
+    seen: set[type] = set()
+    while unseen:
+        cls = unseen.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        unseen += cls.__subclasses__()
+        if any(b.id for b in Binding.make_bindings(cls.__dict__.get("BINDINGS", []))):
+            found.append(cls)
+    return found
+
+
+def import_all(package: ModuleType) -> None:
+    """Import every module under `package`, so that its classes are loaded (and found)."""
+    for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+        importlib.import_module(module.name)
+
+
+def remappable_ids(packages: Iterable[ModuleType]) -> set[str]:
+    """The binding ids users may remap: those of every class under `packages`, and of any
+    other class loaded (the app's own, for one)."""
+    for package in packages:
+        import_all(package)
+    return declared_ids(bound_classes())
 
 
 def is_valid_key(key: str) -> bool:

@@ -72,7 +72,7 @@ def match_colour(face: np.ndarray, target: np.ndarray, mask: np.ndarray, method:
     have = face.reshape(-1, 3)[inside]
     wanted = target.reshape(-1, 3)[inside]
     if method in ("lct", "mkl"):
-        out = _linear(face, have, wanted, _lct_matrix if method == "lct" else _mkl_matrix)
+        out = _linear(face, have, wanted, lct_matrix if method == "lct" else mkl_matrix)
     elif method == "hist-match":
         out = _hist_match(face, have, wanted)
     else:
@@ -135,15 +135,18 @@ def _sqrtm(cov: np.ndarray, power: float = 0.5) -> np.ndarray:
     return (vectors * np.maximum(values, 1e-12) ** power) @ vectors.T
 
 
-def _lct_matrix(have: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """DeepFaceLab's linear colour transfer (its default "pca" mode): the symmetric square
-    roots, wanted^(1/2) have^(-1/2)."""
+def lct_matrix(have: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """DeepFaceLab's linear colour transfer (its default "pca" mode): the 3x3 map that turns
+    the colour covariance `have` into `wanted` through their symmetric square roots,
+    wanted^(1/2) have^(-1/2). Both are 3x3 (with the RGB_EPS floor); training's batched
+    colour transfer uses it as well."""
     return _sqrtm(wanted) @ _sqrtm(have, -0.5)
 
 
-def _mkl_matrix(have: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Pitie & Kokaram 2007: the linear map with the least displacement that turns the
-    covariance `have` into `wanted`: A^-1/2 (A^1/2 B A^1/2)^1/2 A^-1/2."""
+def mkl_matrix(have: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Pitie & Kokaram 2007: the 3x3 linear map with the least displacement that turns the
+    colour covariance `have` (A) into `wanted` (B): A^-1/2 (A^1/2 B A^1/2)^1/2 A^-1/2.
+    Training's batched colour transfer uses it as well."""
     root, inverse_root = _sqrtm(have), _sqrtm(have, -0.5)
     return inverse_root @ _sqrtm(root @ wanted @ root) @ inverse_root
 

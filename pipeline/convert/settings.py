@@ -1,8 +1,8 @@
 """The settings of a conversion: faceswap's Convert options, grouped as the Convert screen and
 `swapdeck convert --help` show them. Percentages are typed as faceswap types them.
 
-`python -m pipeline.convert.catalogue` writes them to store/requests/convert_catalogue.json for the TUI
-and the CLI, which may not import this package.
+`python -m pipeline.catalogue` writes them to store/requests/catalogue.json (the convert family)
+for the TUI and the CLI, which may not import this package.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 from pipeline.convert.blend import BLEND_METHODS
 from pipeline.convert.colour import COLOUR_METHODS
 from pipeline.convert.sharpen import SHARPEN_METHODS
-from pipeline.train.settings_dict import field_problems
+from store.requests.options import field_problems
 
 DIRECTIONS = ("a-to-b", "b-to-a")
 MASK_CHOICES = ("auto", "extended", "components", "learned", "none")

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from pipeline.train.augment_landmarks import (LANDMARK_SIGMA, POINTS, check_landmarks,
                                               choose, landmark_warp_grid, move_landmarks)
 from pipeline.train.clahe import equalise_lightness, grid_sizes
-from pipeline.train.settings_dict import field_problems
+from store.requests.options import field_problems
 
 WARP_POINTS = 5            # faceswap's control grid is 5 x 5 over the whole image
 WARP_SIGMA = 5 / 256       # its normal displacement, as a fraction of the image size

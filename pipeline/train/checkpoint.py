@@ -65,7 +65,7 @@ def write(path: Path, checkpoint: Checkpoint) -> str:
     tensors = {f"model.{k}": v for k, v in checkpoint.model.items()}
     tensors |= {f"rng.{k}": v for k, v in checkpoint.generators.items()}
     tensors |= {f"extra.{k}": v for k, v in checkpoint.extra.items()}
-    optimizer_meta = _split_optimizer(checkpoint.optimizer, tensors)
+    optimizer_meta = split_optimizer(checkpoint.optimizer, tensors)
     metadata = {"format": FORMAT, "state": json.dumps(checkpoint.state),
                 "optimizer": json.dumps(optimizer_meta)}
     with atomic_path(path) as temp:
@@ -102,7 +102,7 @@ def read(path: Path) -> Checkpoint:
     model = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     generators = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
     extra = {k[6:]: v for k, v in tensors.items() if k.startswith("extra.")}
-    optimizer = _join_optimizer(json.loads(metadata["optimizer"]), tensors)
+    optimizer = join_optimizer(json.loads(metadata["optimizer"]), tensors)
     return Checkpoint(model, optimizer, generators, json.loads(metadata["state"]), extra)
 
 
@@ -116,8 +116,10 @@ def _cpu_copy(value: Any) -> Any:
     return value
 
 
-def _split_optimizer(state_dict: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict:
-    """The optimizer's tensors go into `tensors`; what remains is JSON."""
+def split_optimizer(state_dict: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict:
+    """An optimizer's state_dict split for a safetensors file: its tensors go into `tensors`
+    (named `optim.<parameter index>.<key>`), the rest is returned as JSON-ready data.
+    `join_optimizer` puts the two back together."""
     plain_state: dict[str, dict[str, Any]] = {}
     for index, values in state_dict["state"].items():
         plain_state[str(index)] = {}
@@ -129,7 +131,9 @@ def _split_optimizer(state_dict: dict[str, Any], tensors: dict[str, torch.Tensor
     return {"state": plain_state, "param_groups": state_dict["param_groups"]}
 
 
-def _join_optimizer(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
+def join_optimizer(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """The optimizer state_dict that `split_optimizer` split into `meta` and the `optim.*`
+    entries of `tensors` (other entries are ignored)."""
     state: dict[int, dict[str, Any]] = {int(i): dict(v) for i, v in meta["state"].items()}
     for name, value in tensors.items():
         if name.startswith("optim."):

@@ -55,12 +55,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pipeline.train.augment import AugmentedBatch
-from pipeline.train.checkpoint import _join_optimizer, _split_optimizer
+from pipeline.train.checkpoint import join_optimizer, split_optimizer
 from pipeline.train.data import SideData
 from pipeline.train.discriminators import CodeDiscriminator, PatchDiscriminator
 from pipeline.train.models.registry import ModelOutput, SwapModel
 from pipeline.train.sample_colour import COLOUR_MODES, transfer_pairs
-from pipeline.train.settings_dict import field_problems, known_names
+from store.requests.options import field_problems, known_names
 from pipeline.train.sampler import batch_tensors
 
 SOURCE, DESTINATION = "b", "a"   # DFL's src and dst in swapdeck's a-to-b swap
@@ -332,7 +332,7 @@ class Extras:
             tensors |= {f"{PREFIX}{name}.{key}": _cpu(value)
                         for key, value in critic.module.state_dict().items()}
             flat: dict[str, Tensor] = {}
-            optimizer = _split_optimizer(critic.optimizer.state_dict(), flat)
+            optimizer = split_optimizer(critic.optimizer.state_dict(), flat)
             tensors |= {f"{PREFIX}{name}_{key}": _cpu(value) for key, value in flat.items()}
             meta[name] = {"build": critic.build, "optimizer": optimizer}
         return ExtrasState(tensors, meta)
@@ -372,7 +372,7 @@ class Extras:
         moments = f"{PREFIX}{name}_"
         flat = {key[len(moments):]: value for key, value in tensors.items()
                 if key.startswith(moments)}
-        critic.optimizer.load_state_dict(_join_optimizer(optimizer, flat))
+        critic.optimizer.load_state_dict(join_optimizer(optimizer, flat))
 
     # ---- building -----------------------------------------------------------------------
 

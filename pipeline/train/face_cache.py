@@ -61,7 +61,8 @@ class FaceCache:
 
 
 @dataclass(frozen=True)
-class _Paths:
+class CachePaths:
+    """The three files of one side's cache."""
     images: Path
     masks: Path
     manifest: Path
@@ -90,9 +91,12 @@ def cut_landmarks(faces: Sequence[TrainingFace], settings: DataSettings) -> np.n
                      for face in faces], np.float32).reshape(len(faces), 68, 2)
 
 
-def _paths(folder: Path, side: str, key: str) -> _Paths:
+def cache_paths(folder: Path, side: str, key: str) -> CachePaths:
+    """Where the cache of `side` (A or B) with key `key` (see cache_key) lies in `folder`,
+    the project's cache folder: whether those files are there, or safe to read, is not
+    checked."""
     stem = f"train-{side}-{key}"
-    return _Paths(folder / f"{stem}.images.npy", folder / f"{stem}.masks.npy",
+    return CachePaths(folder / f"{stem}.images.npy", folder / f"{stem}.masks.npy",
                   folder / f"{stem}.json")
 
 
@@ -100,7 +104,7 @@ def find_cache(folder: Path, side: str, faces: Sequence[TrainingFace],
                settings: DataSettings) -> FaceCache | None:
     """The side's cache for these faces and settings, if it was built whole (`folder` is
     the project's cache folder; none of its files is read unless it is inside the project)."""
-    paths = _paths(folder, side, cache_key(faces, settings))
+    paths = cache_paths(folder, side, cache_key(faces, settings))
     face_ids = tuple(face.id for face in faces)
     try:
         for path in (paths.manifest, paths.images, paths.masks):
@@ -128,7 +132,7 @@ def build_cache(folder: Path, side: str, faces: Sequence[TrainingFace], settings
     inside(folder.parent, folder, where="the training cache folder")
     remove_stale_temps(folder)   # left by a process that died writing
     key = cache_key(faces, settings)
-    paths = _paths(folder, side, key)
+    paths = cache_paths(folder, side, key)
     count, size, channels = len(faces), settings.size, mask_channels(settings)
     with atomic_path(paths.images) as images_temp, atomic_path(paths.masks) as masks_temp:
         images = np.lib.format.open_memmap(images_temp, "w+", np.uint8, (count, size, size, 3))

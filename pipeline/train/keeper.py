@@ -2,7 +2,8 @@
 
 Every checkpoint gets a new file named by its iteration, then its row (with the file's
 sha256); only then is the save it replaces deleted. A crash at any point leaves at least
-one whole checkpoint that the store knows, and loading checks each file against its hash,
+one whole checkpoint that the store knows (the rows go through a `CheckpointLedger`: the
+store's for a job, an in-memory one in tests), and loading checks each file against its hash,
 falling back to older generations when one is damaged. A row's path is resolved through
 `store.files.contained` before its file is read, copied or deleted: a row (or a symlink) that
 leads out of the project is refused, and nothing outside is touched.
@@ -12,12 +13,12 @@ from __future__ import annotations
 import logging
 import secrets
 import shutil
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.atomic_files import atomic_path, remove_stale_temps
 from pipeline.train import checkpoint
+from pipeline.train.reporter import CheckpointLedger
 from store import sessions
 from store.files.contained import UnsafePathError, folder_inside, remove_stored
 from store.files.session_files import checkpoint_path, file_sha256, session_folder
@@ -31,10 +32,11 @@ class Loaded:
 
 
 class Keeper:
-    def __init__(self, conn: sqlite3.Connection, models: Path, session_id: int,
+    def __init__(self, ledger: CheckpointLedger, models: Path, session_id: int,
                  log: logging.LoggerAdapter) -> None:
-        """The files of session `session_id` under `models` (the project's models folder)."""
-        self.conn, self.models, self.session_id, self.log = conn, models, session_id, log
+        """The files of session `session_id` under `models` (the project's models folder),
+        named by the rows of `ledger` (that session's)."""
+        self.ledger, self.models, self.session_id, self.log = ledger, models, session_id, log
         self.root = models.parent
         self.base = session_folder(models, session_id).relative_to(self.root)
         where = f"sessions row {session_id} (its folder)"
@@ -47,8 +49,7 @@ class Keeper:
         worker killed between a file's rename and its row, or between a dropped row and
         its unlink, leaves one. Returns (files, bytes). Only for the run that owns the
         session's files: a live run's just-renamed save has no row yet."""
-        recorded = {row.path for row in sessions.checkpoints(self.conn, self.session_id,
-                                                              archived=True)}
+        recorded = {row.path for row in self.ledger.checkpoints(archived=True)}
         files = size = 0
         for kind in sessions.CHECKPOINT_KINDS:
             for entry in (self.folder / f"{kind}s").iterdir():
@@ -65,12 +66,12 @@ class Keeper:
     def save(self, data: checkpoint.Checkpoint, iteration: int, loss_a: float | None,
              loss_b: float | None) -> sessions.Checkpoint:
         """Write the new save, record it, then drop the older saves."""
-        older = sessions.checkpoints(self.conn, self.session_id, "save")
+        older = self.ledger.checkpoints("save")
         relative = _new_name("save", iteration)
         sha = checkpoint.write(self.folder / relative, data)
         self._record("save", iteration, relative, sha, loss_a, loss_b)
         self._drop([row for row in older if row.path != relative])
-        return sessions.checkpoints(self.conn, self.session_id, "save")[0]
+        return self.ledger.checkpoints("save")[0]
 
     def copy(self, save: sessions.Checkpoint, kind: str, keep: int | None = None) -> None:
         """A snapshot or backup of a save; with `keep`, only that many newest of the kind."""
@@ -79,7 +80,7 @@ class Keeper:
             shutil.copyfile(checkpoint_path(self.models, save), temp)
         self._record(kind, save.iteration, relative, save.sha256, save.loss_a, save.loss_b)
         if keep is not None:
-            self._drop(sessions.checkpoints(self.conn, self.session_id, kind)[keep:])
+            self._drop(self.ledger.checkpoints(kind)[keep:])
 
     def newest(self) -> Loaded | None:
         """The checkpoint a resume continues from (None for a session never saved); a
@@ -97,7 +98,7 @@ class Keeper:
         return None
 
     def _live(self) -> list[sessions.Checkpoint]:
-        return sorted(sessions.checkpoints(self.conn, self.session_id),
+        return sorted(self.ledger.checkpoints(),
                       key=lambda row: (row.iteration, row.kind == "save"), reverse=True)
 
     def _load(self, row: sessions.Checkpoint) -> Loaded:
@@ -105,16 +106,14 @@ class Keeper:
 
     def _record(self, kind: str, iteration: int, relative: str, sha: str,
                 loss_a: float | None, loss_b: float | None) -> None:
-        stale = [row for row in sessions.checkpoints(self.conn, self.session_id, kind)
-                 if row.path == relative]
-        sessions.drop_checkpoints(self.conn, [row.id for row in stale])
-        sessions.add_checkpoint(self.conn, self.session_id, kind, iteration, relative, sha,
-                                loss_a, loss_b)
+        stale = [row for row in self.ledger.checkpoints(kind) if row.path == relative]
+        self.ledger.drop_checkpoints([row.id for row in stale])
+        self.ledger.add_checkpoint(kind, iteration, relative, sha, loss_a, loss_b)
 
     def _drop(self, rows: list[sessions.Checkpoint]) -> None:
         """Forget the rows, then delete their files; a row whose path leads out of the
         project deletes nothing (said in the log)."""
-        sessions.drop_checkpoints(self.conn, [row.id for row in rows])
+        self.ledger.drop_checkpoints([row.id for row in rows])
         for row in rows:
             try:
                 remove_stored(self.root, row.path, where=f"checkpoints row {row.id}",

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from pipeline.train.loss_functions import LOSS_FUNCTIONS, LOSSES
-from pipeline.train.settings_dict import field_problems
+from store.requests.options import field_problems
 
 WEIGHT_BOUNDS = (0.0, 4.0)           # faceswap's 0 to 400 %
 MULTIPLIER_BOUNDS = (1, 40)

@@ -40,9 +40,9 @@ class _Stepper:
         except NonFinite:
             return math.nan
         self.done += 1
-        self.ctx.progress(self.done, self.iterations,
-                          f"sweep step {self.done} of {self.iterations}: learning rate "
-                          f"{rate:.1e}, loss {loss_a + loss_b:.4f}")
+        self.trainer.reporter.progress(self.done, self.iterations,
+                                       f"sweep step {self.done} of {self.iterations}: "
+                                       f"learning rate {rate:.1e}, loss {loss_a + loss_b:.4f}")
         return loss_a + loss_b
 
 

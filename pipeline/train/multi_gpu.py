@@ -4,7 +4,8 @@ The worker's train job stays the owner of the job: it builds the face caches fir
 ranks only read them), starts `python -m torch.distributed.run --nproc-per-node N -m
 pipeline.train.multi_gpu LAUNCH.json`, forwards a worker stop to it as SIGTERM, and turns
 rank 0's outcome file back into the job's result or error. Each rank runs the same Trainer
-with DistributedDataParallel; rank 0 alone writes the store and the model files.
+with DistributedDataParallel; rank 0 alone writes the model files and reports (through its
+StoreReporter, into the store).
 
 If the worker itself is killed, the kernel sends torchrun SIGTERM (PR_SET_PDEATHSIG), so no
 orphaned rank keeps training.
@@ -36,6 +37,7 @@ from pipeline.train.models.registry import config_class
 from pipeline.train.replicas import DistributedReplicas
 from pipeline.train.session_config import SessionConfig
 from pipeline.train.settings import RunSettings
+from pipeline.train.store_reporter import StoreReporter
 from pipeline.train.trainer import Faults, Trainer
 from store import sessions
 from store.project import open_project
@@ -60,12 +62,13 @@ def run_distributed(ctx: JobContext, session: sessions.Session, settings: RunSet
     """Run one training run of `session` on settings.gpus processes; the job's result."""
     backend = processes_and_backend(settings.gpus, cpu_processes)
     config = SessionConfig.from_dict(session.config)
+    reporter = StoreReporter(ctx, session.id)
     open_training_data(ctx.project, ctx.conn, config.data, settings.batch_size,
                        identity_a=session.identity_a, identity_b=session.identity_b,
-                       on_progress=lambda done, total: ctx.progress(
+                       on_progress=lambda done, total: reporter.progress(
                            done, total, f"caching faces {done}/{total}"),
                        checkpoint=ctx.checkpoint)
-    ctx.progress(0, None, f"starting {settings.gpus} training processes", force=True)
+    reporter.progress(0, None, f"starting {settings.gpus} training processes", force=True)
     with tempfile.TemporaryDirectory(prefix="swapdeck-ranks-") as folder:
         launch = Path(folder) / "launch.json"
         outcome = Path(folder) / "outcome.json"

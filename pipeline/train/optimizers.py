@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from pipeline.train.settings_dict import field_problems, known_names
+from store.requests.options import field_problems, known_names
 
 OPTIMIZERS = ("adam", "adamw", "nadam", "adamax", "rmsprop", "adabelief", "lion")
 WITH_AMSGRAD = ("adam", "adamw", "adabelief")

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from pipeline.convert.colour import (IDT_ITERATIONS, LAB_EPS, MAX_SAMPLES, RGB_EPS, SOT_BATCH,
-                                     SOT_STEPS, _lct_matrix, _mkl_matrix)
+                                     SOT_STEPS, lct_matrix, mkl_matrix)
 from pipeline.train.augment import lab_to_rgb, rgb_to_lab
 
 COLOUR_MODES = ("none", "rct", "lct", "mkl", "idt", "sot")
@@ -102,7 +102,7 @@ def _moments(batch: Tensor) -> tuple[Tensor, np.ndarray]:
 def _linear(images: Tensor, references: Tensor, mode: str) -> Tensor:
     """lct (DFL's linear transfer) or mkl (Pitie & Kokaram 2007): x -> M (x - mean) + mean'."""
     (have_mean, have_cov), (wanted_mean, wanted_cov) = _moments(images), _moments(references)
-    solve = _lct_matrix if mode == "lct" else _mkl_matrix
+    solve = lct_matrix if mode == "lct" else mkl_matrix
     matrices = torch.from_numpy(np.stack([solve(h, w) for h, w in zip(have_cov, wanted_cov)]))
     matrices = matrices.to(have_mean)
     shift = wanted_mean - matrices @ have_mean

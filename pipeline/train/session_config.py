@@ -10,7 +10,7 @@ from pipeline.train.data_settings import DataSettings
 from pipeline.train.losses import LossSettings
 from pipeline.train.models.registry import ModelConfig, config_to_dict, make_config
 from pipeline.train.optimizers import OptimizerSettings
-from pipeline.train.settings_dict import known_names
+from store.requests.options import known_names
 
 
 @dataclass(frozen=True)

@@ -5,51 +5,51 @@ session's frozen config; see `pipeline.train.session_config`.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipeline.train.augment import AugmentSettings
 from pipeline.train.extras import ExtrasSettings
-from pipeline.train.settings_dict import field_problems, known_names
+from store.requests.catalogue import load
+from store.requests.options import field_problems, known_names
 
 CLIPPINGS = ("none", "global_norm", "norm", "value", "autoclip")
-NESTED = ("augment", "extras")   # groups of settings kept under their own key
 
 
 @dataclass(frozen=True)
 class RunSettings:
     """Per-run settings (faceswap's defaults where it has one)."""
 
-    iterations: int = field(default=100_000, metadata={
+    iterations: int = field(default=100_000, metadata={"bounds": (1, 1_000_000_000),
         "help": "Stop when the session reaches this many iterations (its total, not this "
                 "run's)."})
-    batch_size: int = field(default=16, metadata={
+    batch_size: int = field(default=16, metadata={"bounds": (1, 4096),
         "help": "Faces of each side per iteration. Larger batches train faster per face but "
                 "need more memory."})
     learning_rate: float = field(default=5e-5, metadata={
+        "bounds": (1e-10, 1.0), "aliases": ("--lr",),
         "help": "The optimizer's learning rate. Lower it if the loss jumps about or turns "
                 "NaN (lion wants one 3 to 10 times lower than adam's)."})
-    epsilon: float = field(default=1e-7, metadata={
+    epsilon: float = field(default=1e-7, metadata={"bounds": (1e-20, 1.0),
         "help": "The optimizer's epsilon, which keeps its steps finite; raise it (1e-5, "
                 "1e-4) if mixed precision gives NaNs. adabelief wants far less (about "
                 "1e-16); lion has none."})
-    warmup: int = field(default=0, metadata={
+    warmup: int = field(default=0, metadata={"bounds": (0, 1_000_000_000),
         "help": "Iterations over which the learning rate rises from 0 to its value at the "
                 "start of the session (0: none)."})
     mixed_precision: bool = field(default=True, metadata={
         "help": "Compute in bfloat16 where it is safe and the hardware has it (GPUs, CPUs "
                 "with AVX-512 BF16 or AMX): about twice as fast, with float32 weights; "
                 "elsewhere float32 is used, as emulated bfloat16 is far slower."})
-    save_every: int = field(default=250, metadata={
+    save_every: int = field(default=250, metadata={"bounds": (1, 1_000_000_000),
         "help": "Save the model, a preview and the swap metrics every this many "
                 "iterations."})
-    snapshot_every: int = field(default=25_000, metadata={
+    snapshot_every: int = field(default=25_000, metadata={"bounds": (0, 1_000_000_000),
         "help": "Keep a copy of the model every this many iterations (0: never)."})
-    backups: int = field(default=3, metadata={
+    backups: int = field(default=3, metadata={"bounds": (0, 1000),
         "help": "How many backups to keep: one is made when the average loss reaches a "
                 "new low at a save."})
-    nan_retries: int = field(default=3, metadata={
+    nan_retries: int = field(default=3, metadata={"bounds": (0, 100),
         "help": "How many times a run rolls back to its last good save after a NaN or Inf, "
                 "halving the learning rate each time, before it gives up."})
     accumulation: int = field(default=1, metadata={"bounds": (1, 100),
@@ -85,16 +85,6 @@ class RunSettings:
     def __post_init__(self) -> None:
         if problems := field_problems(self):
             raise ValueError("; ".join(problems))
-        for name in ("iterations", "batch_size", "save_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be 1 or more, not {getattr(self, name)}")
-        for name in ("warmup", "snapshot_every", "backups", "nan_retries"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be 0 or more, not {getattr(self, name)}")
-        for name in ("learning_rate", "epsilon"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number, not {value}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,8 +110,4 @@ class RunSettings:
 def merge_settings(stored: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """A run's settings: the stored ones with some changed (the nested groups, augmentation
     and extras, setting by setting)."""
-    merged = {**stored, **overrides}
-    for group in NESTED:
-        if isinstance(stored.get(group), dict) and isinstance(overrides.get(group), dict):
-            merged[group] = {**stored[group], **overrides[group]}
-    return merged
+    return load().train.merge(stored, overrides)

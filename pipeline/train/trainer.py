@@ -34,15 +34,17 @@ from pipeline.train.models.registry import ModelOutput, SwapModel, build_model
 from pipeline.train.optimizers import build_optimizer
 from pipeline.train.preview import preview_columns, preview_png
 from pipeline.train.replicas import BothSides, Replicas, weights_digest
+from pipeline.train.reporter import Reporter
 from pipeline.train.sampler import batch_tensors
 from pipeline.train.session_config import SessionConfig
 from pipeline.train.settings import RunSettings
+from pipeline.train.store_reporter import StoreReporter
 from pipeline.train.swap_metrics import SwapMetricsProbe
 from pipeline.train.transfer import freeze, load_transfer
 from store import sessions
 from store.training_faces import training_centre
 
-RECORD_EVERY = 10          # iterations between loss rows written to the store
+RECORD_EVERY = 10          # iterations between losses reported (written to the store)
 PROGRESS_WINDOW = 50       # iterations over which the rate and ETA are measured
 
 
@@ -57,10 +59,15 @@ class Faults:
 
 
 class Trainer:
+    """Reads its faces and session through `ctx`; writes nothing itself: what it has to
+    say goes to `reporter` (by default the store's, for the job of `ctx`). Replicas other
+    than the writer report nothing."""
+
     def __init__(self, ctx: JobContext, session: sessions.Session, settings: RunSettings,
                  device: torch.device, faults: Faults | None = None,
-                 replicas: Replicas | None = None) -> None:
+                 replicas: Replicas | None = None, reporter: Reporter | None = None) -> None:
         self.ctx, self.session, self.settings, self.device = ctx, session, settings, device
+        self.reporter: Reporter = reporter or StoreReporter(ctx, session.id)
         self.replicas = replicas or Replicas()
         self.bf16 = settings.mixed_precision and native_bf16(device)
         self.faults = faults or Faults()
@@ -83,7 +90,7 @@ class Trainer:
         model_config = self.config.model
         self.augmenter = Augmenter(settings.augment, model_config.input_size,
                                    model_config.output_size)
-        self.keeper = Keeper(ctx.conn, ctx.project.models, session.id, ctx.log)
+        self.keeper = Keeper(self.reporter, ctx.project.models, session.id, ctx.log)
         self.iteration = 0
         self.saved_at = -1         # the iteration of the newest whole save
         self.best_loss = math.inf
@@ -134,7 +141,7 @@ class Trainer:
                 "replicas": self.replicas.world_size}
 
     def begin(self) -> None:
-        """Prepare, then start a run: the session's settings and a run row are written."""
+        """Prepare, then start a run: reported with the session's settings."""
         self.prepare()
         ctx = self.ctx
         if not self.replicas.is_writer:
@@ -143,29 +150,25 @@ class Trainer:
         self.probe = SwapMetricsProbe(str(self.device))
         self.centres = (training_centre(ctx.conn, self.session.identity_a),
                         training_centre(ctx.conn, self.session.identity_b))
-        sessions.forget_after(ctx.conn, self.session.id, self.iteration)
-        sessions.close_dead_runs(ctx.conn, self.session.id, self.iteration)
         files, size = self.keeper.remove_unrecorded()
         if files:
             ctx.log.warning("removed %d model file%s of session %d that no checkpoint names "
                             "(%.1f MB, left by a worker killed while saving)", files,
                             "s" if files != 1 else "", self.session.id, size / 1e6)
-        sessions.set_settings(ctx.conn, self.session.id, self.settings.to_dict())
-        self.run_id = sessions.start_run(ctx.conn, self.session.id, ctx.job_id, self.iteration,
-                                         self.settings.batch_size, str(self.device),
-                                         self.settings.to_dict())
+        self.run_id = self.reporter.run_started(self.iteration, self.settings.batch_size,
+                                                str(self.device), self.settings.to_dict())
 
     def prepare(self) -> None:
         """Open the training data and continue from the newest whole checkpoint; fresh
         weights when the session was never saved (a run that died before its first save
-        starts again from iteration 0). Nothing is written to the session."""
+        starts again from iteration 0). Nothing but progress is reported."""
         ctx = self.ctx
         writer = self.replicas.is_writer
         self.data = open_training_data(
             ctx.project, ctx.conn, self.config.data, self.settings.batch_size,
             identity_a=self.session.identity_a, identity_b=self.session.identity_b,
-            on_progress=(lambda done, total: ctx.progress(done, total,
-                                                          f"caching faces {done}/{total}"))
+            on_progress=(lambda done, total: self.reporter.progress(
+                done, total, f"caching faces {done}/{total}"))
             if writer else None,
             checkpoint=ctx.checkpoint if writer else None)
         # warp to landmarks: each face's nearest faces of the other side, by landmarks
@@ -183,7 +186,7 @@ class Trainer:
                            "`swapdeck restore` restores one)") from exc
         if loaded is not None:
             self._load(loaded, forget=False)
-        elif sessions.checkpoints(ctx.conn, self.session.id, archived=True):
+        elif self.reporter.checkpoints(archived=True):
             raise JobError(f"session {self.session.name} is at iteration "
                            f"{self.session.iteration} but has no model files: restore one of "
                            "its archived checkpoints, or start a new session")
@@ -334,8 +337,7 @@ class Trainer:
             raise JobCancelled()
 
     def _save_requested(self) -> bool:
-        asked = (self.replicas.is_writer
-                 and sessions.take_save_request(self.ctx.conn, self.session.id))
+        asked = self.replicas.is_writer and self.reporter.take_save_request()
         return self.replicas.agree([asked])[0]
 
     # ---- progress, saving, resuming ----------------------------------------------------
@@ -349,14 +351,13 @@ class Trainer:
                     * self.replicas.world_size)
         remaining = self.settings.iterations - self.iteration
         eta = f", {remaining / rate / 60:.0f} min left" if rate else ""
-        self.ctx.progress(self.iteration, self.settings.iterations,
-                          f"iteration {self.iteration} · loss A {loss_a:.4f} B {loss_b:.4f} · "
-                          f"{examples:.1f} examples/s{eta}")
+        self.reporter.progress(self.iteration, self.settings.iterations,
+                               f"iteration {self.iteration} · loss A {loss_a:.4f} "
+                               f"B {loss_b:.4f} · {examples:.1f} examples/s{eta}")
 
     def _record(self) -> None:
         if self.unrecorded and self.replicas.is_writer:
-            sessions.record_progress(self.ctx.conn, self.session.id, self.run_id, self.iteration,
-                                     self.unrecorded)
+            self.reporter.losses(self.run_id, self.iteration, self.unrecorded)
         self.unrecorded = []
 
     def _save(self) -> None:
@@ -434,10 +435,10 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=torch.bfloat16,
                             enabled=self.bf16):
             columns = preview_columns(self.model, faces_a, faces_b)
-        sessions.add_preview(self.ctx.conn, self.session.id, self.iteration, "png",
-                             preview_png(columns, self.session.name, self.iteration))
+        self.reporter.preview(self.iteration,
+                              preview_png(columns, self.session.name, self.iteration))
         if a.held_out_ids and all(centre is not None for centre in self.centres):
-            sessions.record_metrics(self.ctx.conn, self.session.id, self._metrics())
+            self.reporter.swap_metrics(self._metrics())
 
     @torch.no_grad()
     def _metrics(self) -> sessions.SwapMetrics:
@@ -455,8 +456,8 @@ class Trainer:
         return self.probe.measure(self.iteration, targets, swapped, landmarks, *self.centres)
 
     def _load(self, loaded: Loaded, forget: bool = True) -> None:
-        """Continue from a checkpoint; with `forget`, what was recorded after it is dropped
-        (a run does it as it begins; prepare() alone writes nothing)."""
+        """Continue from a checkpoint; with `forget` (a rollback), the reporter drops what
+        was reported after it (a run's start does that itself; prepare() reports nothing)."""
         rank = self.replicas.rank
         generators = _rank_names(self.generators, rank)
         if not set(generators) <= set(loaded.checkpoint.generators):
@@ -475,12 +476,12 @@ class Trainer:
             self.ctx.log.info("the training faces changed since iteration %d (or this replica "
                               "is new): the samplers start a new epoch", self.iteration)
         if forget and self.replicas.is_writer:
-            sessions.forget_after(self.ctx.conn, self.session.id, self.iteration)
+            self.reporter.forget_after(self.iteration)
 
     def _roll_back(self, reason: str) -> None:
         self.rollbacks += 1
         if self.run_id and self.replicas.is_writer:
-            sessions.count_rollback(self.ctx.conn, self.run_id)
+            self.reporter.rollback(self.run_id)
         if self.rollbacks > self.settings.nan_retries:
             raise JobError(f"{reason}; gave up after {self.settings.nan_retries} rollbacks "
                            "(lower the learning rate or raise epsilon)")
@@ -507,7 +508,7 @@ class Trainer:
     def _end(self, reason: str) -> None:
         if self.run_id and self.replicas.is_writer:
             self._record()
-            sessions.end_run(self.ctx.conn, self.run_id, self.iteration, reason)
+            self.reporter.run_ended(self.run_id, self.iteration, reason)
 
 
 def _rank_names(values: dict[str, Any], rank: int) -> dict[str, Any]:

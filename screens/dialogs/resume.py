@@ -15,9 +15,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from store import sessions
-from store.requests.train_catalogue import load
+from store.requests.catalogue import load
 from store.requests.train import describe_settings
-from screens.widgets.settings_form import control_value, option_field, read_values, stored_values
+from screens.widgets.settings_form import option_field, read_form, stored_values
 
 PREFIX = "resume"
 
@@ -49,7 +49,7 @@ class ResumeDialog(ModalScreen[dict[str, object] | None]):
         super().__init__()
         self.session = session
         self.starts_at = starts_at
-        self.groups = [group for group in load().groups if not group.frozen]
+        self.groups = [group for group in load().train.groups if not group.frozen]
         self.baseline, _ = stored_values(session)
 
     def compose(self) -> ComposeResult:
@@ -74,15 +74,15 @@ class ResumeDialog(ModalScreen[dict[str, object] | None]):
         self.changed()
 
     def reading(self) -> tuple[dict[str, object], list[str]]:
+        """The settings that differ from the session's, and what is wrong (the fields marked)."""
         options = [option for group in self.groups for option in group.options]
-        typed = {option.name: control_value(self.query_one(f"#{PREFIX}-{option.name}"))
-                 for option in options}
-        values, problems = read_values(typed, options, self.baseline)
+        values, problems = read_form(self, PREFIX, options, self.baseline)
         target = values.get("iterations", self.baseline.get("iterations"))
         if isinstance(target, int) and target <= self.session.iteration:
-            problems.append(f"iterations is the session's total: raise it above "
-                            f"{self.session.iteration:,} to train further")
-        return values, problems
+            problems["iterations"] = (f"iterations is the session's total: raise it above "
+                                      f"{self.session.iteration:,} to train further")
+            self.query_one(f"#{PREFIX}-iterations").add_class("-invalid")
+        return values, list(problems.values())
 
     @on(Input.Changed)
     @on(Checkbox.Changed)

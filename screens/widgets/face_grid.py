@@ -1,131 +1,46 @@
 """The review grid: a screenful of face tiles over any number of faces.
 
-Only the visible tiles exist: scrolling hands them other faces. Tiles draw thumbnails from
-the shared `ThumbCache`; faces whose thumbnail or listing is missing are asked for with a
-`FaceGrid.Wanted` message (the screen loads them in a thread worker and calls `provide`).
+Only the visible tiles exist: scrolling hands them other faces. The grid reads what it shows
+through the face_query view in thread workers, which post what they read back as messages:
+the faces in view in their order, then the listings and thumbnails of the visible faces (a
+screenful at a time, the visible ones first, then their neighbours).
 """
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from typing import Any
 
-from rich.control import Control
-from rich.segment import ControlType, Segment
-from rich.style import Style
+from textual import work
 from textual.binding import Binding
 from textual.events import Resize
-from textual.geometry import Region
 from textual.message import Message
-from textual.strip import Strip
 from textual.widget import Widget
+from textual.worker import get_current_worker
 
+from screens.widgets.faces_tile import IMAGE_HEIGHT, IMAGE_WIDTH, TILE_HEIGHT, TILE_WIDTH, FaceTile
+from store.views import face_query
 from store.views.face_query import FaceListing
 from tui.grid_state import GridState
-from tui.thumbs import Thumb, ThumbCache, render_strips
-
-IMAGE_WIDTH = 16
-IMAGE_HEIGHT = 8
-TILE_WIDTH = IMAGE_WIDTH + 2      # with the border
-TILE_HEIGHT = IMAGE_HEIGHT + 3    # with the caption line and the border
+from tui.thumbs import Thumb, ThumbCache, make_thumb
 
 Caption = Callable[[FaceListing], str]
+StoreOpener = Callable[[], AbstractContextManager[sqlite3.Connection]]
 
 
-# Tile looks: border colour variable and glyphs (top left, top, top right, side, bottom
-# left, bottom, bottom right).
-ROUND = "╭─╮│╰─╯"
-HEAVY = "┏━┓┃┗━┛"
-LOOKS = {"plain": ("panel-lighten-2", ROUND), "selected": ("success", ROUND),
-         "excluded": ("error", ROUND), "cursor": ("accent", HEAVY)}
-
-
-class FaceTile(Widget):
-    """One face: its thumbnail, a caption line, and a border that shows the cursor, the
-    selection and exclusion.
-
-    The tile draws its whole box itself from cached strips, past Textual's per-line styling:
-    a page of fresh tiles is thousands of differently coloured cells, and restyling each of
-    them on every page turn cost most of the paging time.
-    """
-
-    DEFAULT_CSS = f"""
-    FaceTile {{ width: {TILE_WIDTH}; height: {TILE_HEIGHT}; }}
-    """
-
-    def __init__(self, renderer: str, cache: ThumbCache) -> None:
-        super().__init__()
-        self.renderer = renderer
-        self.cache = cache
-        self.face_id: int | None = None
-        self.caption = ""
-        self.look = "plain"
-        self._thumb: Thumb | None = None
-        self._lines: list[Strip] | None = None
-
-    def show(self, face_id: int | None, caption: str, look: str) -> None:
-        thumb = self.cache.get(face_id) if face_id is not None else None
-        if (face_id, caption, thumb, look) != (self.face_id, self.caption, self._thumb,
-                                                self.look):
-            self.face_id, self.caption, self._thumb, self.look = face_id, caption, thumb, look
-            self._lines = None
-            self.refresh()
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        if self._lines is None:
-            self._lines = self._draw()
-        if self._sixel_drawable(crop):
-            return self._with_sixel(self._lines, self._thumb.sixel)
-        return [line.crop(crop.x, crop.right) for line in self._lines[crop.y:crop.bottom]]
-
-    def _sixel_drawable(self, crop: Region) -> bool:
-        """A Sixel image is written out only over a whole tile on the active screen: it
-        cannot be cropped, and would cover a dialog above it."""
-        return (self._thumb is not None and self._thumb.sixel is not None
-                and crop == Region(0, 0, TILE_WIDTH, TILE_HEIGHT) and self.screen.is_active)
-
-    def _with_sixel(self, lines: list[Strip], sixel: str) -> list[Strip]:
-        """The tile's lines with the image cells skipped rather than printed, and the Sixel
-        image written from the image's top left corner on its last line: the cursor then
-        goes back to where the line's printing carries on (Textual writes lines in order)."""
-        x, y = self.region.x + 1, self.region.y + 1
-        skip = Control.move(IMAGE_WIDTH, 0).segment
-        image = [Control.move_to(x, y).segment,
-                 Segment(sixel, None, [(ControlType.CURSOR_FORWARD, 0)]),
-                 Control.move_to(x + IMAGE_WIDTH, y + IMAGE_HEIGHT - 1).segment]
-        drawn = list(lines)
-        for row in range(1, IMAGE_HEIGHT + 1):
-            segments = list(lines[row])
-            middle = image if row == IMAGE_HEIGHT else [skip]
-            drawn[row] = Strip([segments[0], *middle, segments[-1]], TILE_WIDTH)
-        return drawn
-
-    def _draw(self) -> list[Strip]:
-        background = self.app.theme_variables.get("background", "#000000")
-        base = Style.parse(f"{self.app.theme_variables.get('foreground', '#e0e0e0')} "
-                           f"on {background}")
-        blank = Strip.blank(TILE_WIDTH, base)
-        if self.face_id is None:
-            return [blank] * TILE_HEIGHT
-        variable, glyphs = LOOKS[self.look]
-        edge = base + Style.parse(self.app.theme_variables.get(variable, "white"))
-        top_left, top, top_right, side, bottom_left, bottom, bottom_right = glyphs
-        left, right = Segment(side, edge), Segment(side, edge)
-        lines = [Strip([Segment(top_left + top * IMAGE_WIDTH + top_right, edge)], TILE_WIDTH)]
-        for image_line in self._image_lines(base):
-            lines.append(Strip([left, *image_line, right], TILE_WIDTH))
-        caption = self.caption[:IMAGE_WIDTH].ljust(IMAGE_WIDTH)
-        caption_style = edge if self.look != "plain" else base
-        lines.append(Strip([left, Segment(caption, caption_style), right], TILE_WIDTH))
-        lines.append(Strip([Segment(bottom_left + bottom * IMAGE_WIDTH + bottom_right, edge)],
-                           TILE_WIDTH))
-        return lines
-
-    def _image_lines(self, base: Style) -> list[Strip]:
-        thumb = self._thumb
-        if thumb is None or thumb.sixel is not None:  # Sixel images are written in their place
-            return [Strip.blank(IMAGE_WIDTH, base)] * IMAGE_HEIGHT
-        if thumb.strips is None:  # a renderer that must draw on the main thread
-            thumb.strips = render_strips(thumb.image, self.renderer, IMAGE_WIDTH, IMAGE_HEIGHT)
-        return thumb.strips
+def caption_for(sort: str) -> Caption:
+    """The tile caption: the face id and the number the grid is sorted by."""
+    values: dict[str, Caption] = {
+        "distance": lambda f: "-" if f.distance is None else f"{f.distance:.2f}",
+        "blur": lambda f: f"b{f.blur:.0f}",
+        "yaw": lambda f: f"y{f.yaw:+.0f}",
+        "pitch": lambda f: f"p{f.pitch:+.0f}",
+        "size": lambda f: f"{f.size * 100:.0f}%",
+        "score": lambda f: f"s{f.score:.2f}",
+    }
+    value = values.get(sort, lambda f: f"f{f.frame_idx}")
+    return lambda f: f"{f.id} {value(f)}{' ✗' if f.excluded else ''}"
 
 
 class FaceGrid(Widget, can_focus=True):
@@ -161,20 +76,29 @@ class FaceGrid(Widget, can_focus=True):
                 grid-columns: {TILE_WIDTH}; grid-rows: {TILE_HEIGHT}; }}
     """
 
-    class Wanted(Message):
-        """Visible faces (first) and their neighbours whose data is not here yet."""
+    class FacesRead(Message, bubble=False):
+        """The faces in view, in their order, read in a thread worker."""
 
         def __init__(self, ids: list[int]) -> None:
             super().__init__()
             self.ids = ids
 
+    class PageRead(Message, bubble=False):
+        """Listings and decoded thumbnails of some faces, read in a thread worker."""
+
+        def __init__(self, listings: dict[int, FaceListing], thumbs: dict[int, Thumb]) -> None:
+            super().__init__()
+            self.listings = listings
+            self.thumbs = thumbs
+
     class Moved(Message):
         """The cursor or selection changed: the screen updates its status line."""
 
-    def __init__(self, renderer: str, cache: ThumbCache, caption: Caption, **kwargs) -> None:
+    def __init__(self, store: StoreOpener, renderer: str, caption: Caption, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.store = store
         self.renderer = renderer
-        self.cache = cache
+        self.cache = ThumbCache()
         self.caption = caption
         self.state = GridState()
         self.listings: dict[int, FaceListing] = {}
@@ -200,12 +124,17 @@ class FaceGrid(Widget, can_focus=True):
             self.mount_all(fresh)
         self.redraw()
 
+    def current_listing(self) -> FaceListing | None:
+        """The listing of the face under the cursor, once it is read."""
+        current = self.state.current
+        return None if current is None else self.listings.get(current)
+
     def set_faces(self, ids: list[int], keep: int | None = None) -> None:
         self.state.reset(ids, keep if keep is not None else self.state.current)
         self.redraw()
 
     def provide(self, listings: dict[int, FaceListing]) -> None:
-        """New data arrived (listings; thumbnails are in the cache): show it."""
+        """New listings arrived (and thumbnails, in the cache): show them."""
         self.listings.update(listings)
         self.redraw(ask=False)
 
@@ -244,7 +173,42 @@ class FaceGrid(Widget, can_focus=True):
         missing = [state.ids[i] for i in ordered
                    if state.ids[i] not in self.listings or state.ids[i] not in self.cache]
         if missing:
-            self.post_message(self.Wanted(missing))
+            self.read_page(missing, {i for i in missing if i not in self.cache},
+                           max(state.page_size, 1))
+
+    @work(thread=True, exclusive=True, group="faces-ids")
+    def read_faces(self, sort: str, filters: tuple[str, ...], scope: dict[str, Any]) -> None:
+        """Show the faces of `scope` (face_ids' arguments) in `sort` order, through `filters`."""
+        with self.store() as conn:
+            ids = face_query.face_ids(conn, sort=sort, filters=filters, **scope)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.FacesRead(ids))
+
+    def on_face_grid_faces_read(self, message: FaceGrid.FacesRead) -> None:
+        self.set_faces(message.ids)
+
+    @work(thread=True, exclusive=True, group="faces-thumbs")
+    def read_page(self, ids: list[int], unthumbed: set[int], page: int) -> None:
+        """Listings and thumbnails, `page` faces at a time, in the order of `ids`. Thumbnails
+        never change, so those decoded before a newer read cancelled this one are kept."""
+        worker = get_current_worker()
+        for start in range(0, len(ids), page):
+            part = ids[start:start + page]
+            with self.store() as conn:
+                listings = face_query.listings(conn, part)
+                encoded = face_query.thumbnails(conn, [i for i in part if i in unthumbed])
+            thumbs = {face_id: make_thumb(data, self.renderer, IMAGE_WIDTH, IMAGE_HEIGHT)
+                      for face_id, data in encoded.items()}
+            cancelled = worker.is_cancelled
+            if thumbs or not cancelled:
+                self.post_message(self.PageRead({} if cancelled else listings, thumbs))
+            if cancelled:
+                return
+
+    def on_face_grid_page_read(self, message: FaceGrid.PageRead) -> None:
+        for face_id, thumb in message.thumbs.items():
+            self.cache.put(face_id, thumb)
+        self.provide(message.listings)
 
     def _changed(self, action: Callable[[], None]) -> None:
         before = self.state.top

@@ -10,22 +10,24 @@ from collections.abc import Iterable
 from typing import Any
 
 from textual.containers import Horizontal
+from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select
 
 from store import sessions
-from store.requests.train_catalogue import Option, OptionValueError
-from store.requests.train import FROZEN_GROUPS, NESTED_GROUPS
+from store.requests.catalogue import load
+from store.requests.options import Option, OptionValueError
 from screens.widgets.form_row import form_row
 
 UNSET = object()              # a form control showing its option's default
 
 
 def read_values(typed: dict[str, object], options: Iterable[Option],
-                baseline: dict[str, object]) -> tuple[dict[str, object], list[str]]:
+                baseline: dict[str, object]) -> tuple[dict[str, object], dict[str, str]]:
     """Typed text (Inputs; blank means the baseline) and picked values (checkboxes, selects)
-    as option values, keeping only those that differ from `baseline`."""
+    as option values, keeping only those that differ from `baseline`; and what is wrong with
+    the others, by option name."""
     values: dict[str, object] = {}
-    problems = []
+    problems: dict[str, str] = {}
     for option in options:
         raw = typed.get(option.name)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -33,23 +35,33 @@ def read_values(typed: dict[str, object], options: Iterable[Option],
         try:
             value = option.parse(raw) if isinstance(raw, str) else raw
         except OptionValueError as exc:
-            problems.append(str(exc))
+            problems[option.name] = str(exc)
             continue
         if value != baseline.get(option.name, option.default):
             values[option.name] = value
     return values, problems
 
 
+def read_form(root: Widget, prefix: str, options: Iterable[Option],
+              baseline: dict[str, object]) -> tuple[dict[str, object], dict[str, str]]:
+    """read_values of the controls `#{prefix}-{name}` under `root`, marking the controls of
+    the options with a problem (CSS class -invalid) and unmarking the others. One walk of
+    the form: a form has dozens of fields and is read at every key typed."""
+    controls = {widget.id: widget for widget in root.query("Input, Select, Checkbox")
+                if widget.id is not None and widget.id.startswith(f"{prefix}-")}
+    shown = {option.name: controls[f"{prefix}-{option.name}"] for option in options
+             if f"{prefix}-{option.name}" in controls}
+    values, problems = read_values({name: control_value(control)
+                                    for name, control in shown.items()}, options, baseline)
+    for name, control in shown.items():
+        control.set_class(name in problems, "-invalid")
+    return values, problems
+
+
 def stored_values(session: sessions.Session) -> tuple[dict[str, object], dict[str, object]]:
     """A session's settings and model options, flat by name, as the form shows them."""
-    config, settings = session.config, session.settings
-    flat: dict[str, object] = {}
-    for group in FROZEN_GROUPS:
-        flat.update(config.get(group, {}))
-    flat.update({k: v for k, v in settings.items() if k not in NESTED_GROUPS})
-    for group in NESTED_GROUPS:
-        flat.update(settings.get(group, {}))
-    return flat, dict(config.get("model_options", {}))
+    flat = load().train.flatten(session.config, session.settings)
+    return flat, dict(session.config.get("model_options", {}))
 
 
 def option_field(prefix: str, option: Option, value: object = UNSET,
@@ -86,5 +98,5 @@ def set_control(control: Any, option: Option, value: object) -> None:
 
 def control_value(control: Any) -> object:
     if isinstance(control, Select):
-        return None if control.value is Select.BLANK else control.value
+        return None if control.is_blank() else control.value
     return control.value

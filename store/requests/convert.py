@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from store import faces, sessions, sources
-from store.requests.convert_catalogue import option
-from store.requests.train_catalogue import OptionValueError
+from store.requests.catalogue import load
+from store.requests.options import OptionValueError
 from store.training_faces import PersonError, choose_person
 from store.errors import RequestError
 
@@ -33,9 +33,9 @@ def side_from(direction: str) -> str:
 def check_settings(values: Mapping[str, object]) -> dict[str, object]:
     """The settings with their names, choices and bounds checked."""
     try:
-        return {name: option(name).check(value) for name, value in values.items()}
+        return load().convert.check(values)
     except OptionValueError as exc:
-        raise ConvertRequestError(str(exc)) from None
+        raise ConvertRequestError(str(exc), field=exc.field) from None
 
 
 def default_output(outputs: Path, source: sources.Source, session: sessions.Session,
@@ -80,9 +80,9 @@ def convert_params(conn: sqlite3.Connection, outputs: Path,
     """A job that converts `source` with `session`'s model into `output` (default: a new
     name under the project's outputs folder)."""
     checked = check_settings(settings)
-    direction = str(checked.get("direction") or option("direction").default)
+    direction = str(checked.get("direction") or load().convert.option("direction").default)
     person = _usable(conn, session, source, checked.get("person"), direction)
-    output_format = str(checked.get("format") or option("format").default)
+    output_format = str(checked.get("format") or load().convert.option("format").default)
     if output is None:
         output = default_output(outputs, source, session, output_format)
     else:
@@ -101,7 +101,7 @@ def preview_params(conn: sqlite3.Connection, session: sessions.Session,
     """A job that swaps one frame and keeps it before and after (and writes them side by side
     to `out`, when given)."""
     checked = check_settings(settings)
-    direction = str(checked.get("direction") or option("direction").default)
+    direction = str(checked.get("direction") or load().convert.option("direction").default)
     person = _usable(conn, session, source, checked.get("person"), direction)
     if not 0 <= frame < source.frame_count:
         raise ConvertRequestError(f"frame {frame} is not in {source.name}: it has frames 0 to "

@@ -1,4 +1,5 @@
-"""The settings of an extraction: names, defaults, limits and help, in one place.
+"""The settings of an extraction (names, defaults, bounds and help, in field metadata) and
+the extract job's request.
 
 The CLI, the Extract screen and the extract job all read them from here (the TUI cannot
 import the pipeline); a pipeline test checks the backend names against its registry.
@@ -7,11 +8,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from store import faces, sources
 from store.errors import RequestError
+from store.requests.options import field_problems
 
 AUTO = "auto"
 DETECTORS = (AUTO, "dlib-hog", "dlib-mmod", "s3fd")
@@ -19,52 +21,37 @@ ALIGNERS = (AUTO, "dlib", "fan")
 MASKS = ("components", "extended")
 MIN_CROP, MAX_CROP = 256, 1024
 
-HELP = {
-    "every_n": "extract every n-th frame (1: every frame)",
-    "detector": "face detector: dlib-hog (fast, CPU), dlib-mmod (CNN, slow on CPU), s3fd "
-                "(face-alignment, needs its weights; best on GPU); auto picks s3fd with CUDA, "
-                "else dlib-hog",
-    "aligner": "68-point aligner: dlib (CPU) or fan (face-alignment 2D-FAN, needs its weights); "
-               "auto picks fan with CUDA, else dlib",
-    "size": f"side of the aligned crop stored per face, {MIN_CROP} to {MAX_CROP} px (it has head "
-            "room: face or head centering is cut from it at train time)",
-    "min_size": "smallest face kept, as a percentage of the frame's short side (smaller ones "
-                "are stored as rejected)",
-    "filter": "reference photos: keep only faces that look like these people",
-    "nfilter": "reference photos: drop faces that look like these people",
-    "threshold": "identity distance under which a face counts as the same person as a "
-                 "reference photo (dlib descriptors; 0.6 is dlib's usual threshold)",
-    "masks": f"landmark masks to store, comma-separated: {', '.join(MASKS)}",
-}
-
 
 @dataclass(frozen=True)
 class ExtractSettings:
-    every_n: int = 1
-    detector: str = AUTO
-    aligner: str = AUTO
-    size: int = 512
-    min_size: float = 2.0
-    filter: tuple[str, ...] = ()
-    nfilter: tuple[str, ...] = ()
-    threshold: float = 0.6
-    masks: tuple[str, ...] = MASKS
+    every_n: int = field(default=1, metadata={"bounds": (1, 100_000),
+        "help": "extract every n-th frame (1: every frame)"})
+    detector: str = field(default=AUTO, metadata={"choices": DETECTORS,
+        "help": "face detector: dlib-hog (fast, CPU), dlib-mmod (CNN, slow on CPU), s3fd "
+                "(face-alignment, needs its weights; best on GPU); auto picks s3fd with CUDA, "
+                "else dlib-hog"})
+    aligner: str = field(default=AUTO, metadata={"choices": ALIGNERS,
+        "help": "68-point aligner: dlib (CPU) or fan (face-alignment 2D-FAN, needs its "
+                "weights); auto picks fan with CUDA, else dlib"})
+    size: int = field(default=512, metadata={"bounds": (MIN_CROP, MAX_CROP),
+        "help": f"side of the aligned crop stored per face, {MIN_CROP} to {MAX_CROP} px (it "
+                "has head room: face or head centering is cut from it at train time)"})
+    min_size: float = field(default=2.0, metadata={"bounds": (0.0, 99.0),
+        "help": "smallest face kept, as a percentage of the frame's short side (smaller ones "
+                "are stored as rejected)"})
+    filter: tuple[str, ...] = field(default=(), metadata={
+        "help": "reference photos: keep only faces that look like these people"})
+    nfilter: tuple[str, ...] = field(default=(), metadata={
+        "help": "reference photos: drop faces that look like these people"})
+    threshold: float = field(default=0.6, metadata={"bounds": (0.01, 1.99),
+        "help": "identity distance under which a face counts as the same person as a "
+                "reference photo (dlib descriptors; 0.6 is dlib's usual threshold)"})
+    masks: tuple[str, ...] = field(default=MASKS, metadata={
+        "help": f"landmark masks to store, comma-separated: {', '.join(MASKS)}"})
 
     def problems(self) -> list[str]:
         """What is wrong with these settings, one line each (empty when they are fine)."""
-        found = []
-        if self.every_n < 1:
-            found.append(f"--every-n must be 1 or more, not {self.every_n}")
-        if self.detector not in DETECTORS:
-            found.append(f"unknown detector {self.detector!r} (known: {', '.join(DETECTORS)})")
-        if self.aligner not in ALIGNERS:
-            found.append(f"unknown aligner {self.aligner!r} (known: {', '.join(ALIGNERS)})")
-        if not MIN_CROP <= self.size <= MAX_CROP:
-            found.append(f"--size must be {MIN_CROP} to {MAX_CROP}, not {self.size}")
-        if not 0 <= self.min_size < 100:
-            found.append(f"--min-size is a percentage of the frame, 0 to 100, not {self.min_size}")
-        if not 0 < self.threshold < 2:
-            found.append(f"--threshold must be between 0 and 2, not {self.threshold}")
+        found = field_problems(self)
         unknown = [m for m in self.masks if m not in MASKS]
         if unknown:
             found.append(f"unknown mask(s) {', '.join(unknown)} (known: {', '.join(MASKS)})")
@@ -78,6 +65,9 @@ class ExtractSettings:
         known = {f.name for f in fields(cls)}
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
         return cls(**values)
+
+
+HELP = {setting.name: setting.metadata["help"] for setting in fields(ExtractSettings)}
 
 
 def extract_jobs(conn: sqlite3.Connection, references: Sequence[str], settings: ExtractSettings, *,

@@ -14,12 +14,11 @@ from typing import Any
 
 from store import lr_sweeps, sessions
 from store.views.analysis import health
-from store.requests.train_catalogue import OptionValueError, load
+from store.requests.catalogue import load
+from store.requests.options import OptionValueError
 from store.training_faces import PersonError, choose_person
 from store.errors import RequestError
 
-FROZEN_GROUPS = ("data", "loss", "optimizer")   # with the model options: the session's config
-NESTED_GROUPS = ("augment", "extras")   # per-run settings kept under their own key
 
 
 class TrainRequestError(RequestError):
@@ -27,33 +26,25 @@ class TrainRequestError(RequestError):
 
 
 def split_settings(values: Mapping[str, object]) -> tuple[dict[str, dict], dict[str, Any]]:
-    """Flat {setting: value} as `(frozen groups, per-run settings)` in the job's shapes."""
-    frozen: dict[str, dict] = {group: {} for group in FROZEN_GROUPS}
-    run: dict[str, Any] = {}
-    for name, value in values.items():
-        try:
-            group, _ = load().setting(name)
-        except OptionValueError as exc:
-            raise TrainRequestError(str(exc)) from None
-        if group.name in FROZEN_GROUPS:
-            frozen[group.name][name] = value
-        elif group.name in NESTED_GROUPS:
-            run.setdefault(group.name, {})[name] = value
-        else:
-            run[name] = value
-    return frozen, run
+    """Flat {setting: value}, each checked, as `(frozen groups, per-run settings)` in the
+    shapes a session stores them."""
+    try:
+        return load().train.nest(values)
+    except OptionValueError as exc:
+        raise TrainRequestError(str(exc), field=exc.field) from None
 
 
 def check_model_options(model: str, options: Mapping[str, object]) -> None:
+    """Each model option a known one of `model`, of its type, choices and bounds."""
     try:
-        entry = load().model(model)
+        known = {option.name: option for option in load().model(model).options}
+        for name, value in options.items():
+            if name not in known:
+                raise TrainRequestError(f"model {model} has no option {name} (options: "
+                                        f"{', '.join(known)})", field=name)
+            known[name].check(value)
     except OptionValueError as exc:
-        raise TrainRequestError(str(exc)) from None
-    known = {option.name for option in entry.options}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise TrainRequestError(f"model {model} has no option {', '.join(unknown)} (options: "
-                                f"{', '.join(option.name for option in entry.options)})")
+        raise TrainRequestError(str(exc), field=exc.field) from None
 
 
 def _person(conn: sqlite3.Connection, name: str | None, side: str) -> str:
@@ -134,13 +125,13 @@ def resume_params(conn: sqlite3.Connection, models: Path, session: sessions.Sess
 
 def describe_settings(session: sessions.Session) -> tuple[list[str], list[str]]:
     """(frozen, per-run) settings of a session as `group: key=value, ...` lines."""
-    config, settings = session.config, session.settings
+    family, config, settings = load().train, session.config, session.settings
     model_options = ", ".join(f"{k}={v}" for k, v in config.get("model_options", {}).items())
     frozen = [f"model: {session.model}" + (f" ({model_options})" if model_options else "")]
-    for group in FROZEN_GROUPS:
+    for group in family.frozen_groups:
         values = ", ".join(f"{k}={v}" for k, v in config.get(group, {}).items())
         frozen.append(f"{group}: {values or 'defaults'}")
-    run = [", ".join(f"{k}={v}" for k, v in settings.items() if k not in NESTED_GROUPS)]
+    run = [", ".join(f"{k}={v}" for k, v in settings.items() if k not in family.nested_groups)]
     run += [f"{group}: " + ", ".join(f"{k}={v}" for k, v in settings.get(group, {}).items())
-            for group in NESTED_GROUPS if settings.get(group)]
+            for group in family.nested_groups if settings.get(group)]
     return frozen, run

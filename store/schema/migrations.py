@@ -20,8 +20,9 @@ class Migration:
     apply: Callable[[sqlite3.Connection], None]
 
 
-def _0001_initial(conn: sqlite3.Connection) -> None:
-    for statement in (
+# The statements keep the indentation they had inside the function: it is part of the SQL
+# this released migration runs.
+_0001_INITIAL_SQL: tuple[str, ...] = (
         """CREATE TABLE settings (
             key TEXT PRIMARY KEY,
             value TEXT NOT NULL
@@ -88,7 +89,11 @@ def _0001_initial(conn: sqlite3.Connection) -> None:
             job_id INTEGER,
             message TEXT NOT NULL
         )""",
-    ):
+)
+
+
+def _0001_initial(conn: sqlite3.Connection) -> None:
+    for statement in _0001_INITIAL_SQL:
         conn.execute(statement)
 
 
@@ -232,8 +237,8 @@ def _0005_review(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-def _0006_training(conn: sqlite3.Connection) -> None:
-    for statement in (
+# Indented as _0001_INITIAL_SQL is, for the same reason.
+_0006_TRAINING_SQL: tuple[str, ...] = (
         # A session: one model for one pair of people. Its model config is frozen at
         # creation; `settings` holds the per-run settings its newest run used.
         """CREATE TABLE sessions (
@@ -300,7 +305,11 @@ def _0006_training(conn: sqlite3.Connection) -> None:
             expression_error REAL,
             PRIMARY KEY (session_id, iteration)
         )""",
-    ):
+)
+
+
+def _0006_training(conn: sqlite3.Connection) -> None:
+    for statement in _0006_TRAINING_SQL:
         conn.execute(statement)
 
 

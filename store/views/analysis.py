@@ -57,6 +57,13 @@ class CheckpointState:
 
 
 @dataclass(frozen=True)
+class PreviewImage:
+    session_id: int
+    iteration: int
+    png: bytes
+
+
+@dataclass(frozen=True)
 class SessionDetail:
     row: SessionRow
     runs: tuple[Run, ...]
@@ -64,6 +71,7 @@ class SessionDetail:
     archives: tuple[Archive, ...]
     metrics: tuple[SwapMetrics, ...]
     preview_iterations: tuple[int, ...]
+    failed_job: Job | None         # the newest train job of the session, when it failed
 
     @property
     def session(self) -> Session:
@@ -87,7 +95,36 @@ def read_detail(conn: sqlite3.Connection, models: Path, session_id: int) -> Sess
                               key=_checkpoint_order)]
     return SessionDetail(row, tuple(runs), tuple(states), tuple(archives(conn, session_id)),
                          tuple(sessions.metrics(conn, session_id)),
-                         tuple(sessions.preview_iterations(conn, session_id)))
+                         tuple(sessions.preview_iterations(conn, session_id)),
+                         _failed(latest_train_job(conn, session_id)))
+
+
+def rows_and_detail(conn: sqlite3.Connection, models: Path, session_id: int | None
+                    ) -> tuple[list[SessionRow], SessionDetail | None]:
+    """Every session's row, and the detail of the chosen one; of the first when the chosen
+    one is gone (or none was chosen); None when there is no session."""
+    rows = list_rows(conn, models)
+    ids = [row.session.id for row in rows]
+    if session_id not in ids:
+        session_id = ids[0] if ids else None
+    return rows, read_detail(conn, models, session_id) if session_id is not None else None
+
+
+def latest_train_job(conn: sqlite3.Connection, session_id: int) -> Job | None:
+    """The session's newest train job, whatever its status: a resume's, or the one that made
+    the session."""
+    row = conn.execute(
+        "SELECT j.id FROM jobs j, sessions s WHERE s.id = ? AND j.kind = 'train'"
+        " AND (json_extract(j.params, '$.session_id') = s.id OR j.id = s.created_by_job)"
+        " ORDER BY j.id DESC LIMIT 1", (session_id,)).fetchone()
+    return None if row is None else jobs.get(conn, row[0])
+
+
+def read_preview(conn: sqlite3.Connection, session_id: int,
+                 iteration: int) -> PreviewImage | None:
+    """One preview of the session's timelapse, None when it is gone (restored away)."""
+    found = sessions.preview(conn, session_id, iteration)
+    return None if found is None else PreviewImage(session_id, *found)
 
 
 def health(conn: sqlite3.Connection, models: Path, session: Session) -> Health:
@@ -120,6 +157,10 @@ def _row(conn: sqlite3.Connection, models: Path, session: Session, runs: int,
     return SessionRow(session, runs, last_run,
                       jobs.get(conn, job_id) if job_id is not None else None,
                       health(conn, models, session))
+
+
+def _failed(job: Job | None) -> Job | None:
+    return job if job is not None and job.status == JobStatus.FAILED else None
 
 
 def _checkpoint_order(checkpoint: Checkpoint) -> tuple[bool, int, bool, int]:

@@ -1,10 +1,12 @@
-"""What the Train screen shows of one session, read in one go."""
+"""What the Train screen shows: the people, the sessions and the chosen one's state, read in
+one go."""
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
 
-from store import jobs, lr_sweeps, sessions
+from store import identities, jobs, lr_sweeps, sessions
+from store.identities import Identity
 
 LOSS_POINTS = 400   # the newest loss rows the sparklines show
 
@@ -39,3 +41,19 @@ def read_view(conn: sqlite3.Connection, session_id: int,
                      tuple(sessions.metrics(conn, session_id)),
                      sessions.last_run(conn, session_id), lr_sweeps.newest(conn, session_id),
                      jobs.get(conn, sweep_job_id) if sweep_job_id is not None else None)
+
+
+@dataclass(frozen=True)
+class TrainState:
+    """Everything the Train screen shows, read in one go."""
+    people: list[Identity]
+    listed: list[sessions.Session]
+    view: TrainView | None                    # None when no session is chosen
+
+
+def read_state(conn: sqlite3.Connection, session_id: int | None,
+               shown_preview: int | None = None) -> TrainState:
+    """The people and sessions, and the view of `session_id` (None: a new session's form)."""
+    people, listed = identities.list_identities(conn), sessions.list_sessions(conn)
+    view = read_view(conn, session_id, shown_preview) if session_id is not None else None
+    return TrainState(people, listed, view)

@@ -25,8 +25,8 @@ from store import events, faces, jobs, pixel_limit, sources
 from store.requests.extract import ExtractSettings
 from store.jobs import JobStatus
 from store.project import Project
-from tests.conftest import wait_until
 from tests.media import write_flat_png, write_video
+from tests.waiting import wait_until
 from tui.cli.main import ingest_params, main
 from tui.printable import printable
 

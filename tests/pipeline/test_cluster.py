@@ -5,16 +5,7 @@ import numpy as np
 import pytest
 
 from pipeline.curate import cluster as clustering
-
-
-def people(count: int, faces_each: int, spread: float = 0.008, seed: int = 0):
-    """Descriptors of `count` people about 0.85 apart (dlib's different-person distance)."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(count, 128))
-    centres *= 0.6 / np.linalg.norm(centres, axis=1, keepdims=True)
-    truth = np.repeat(np.arange(count), faces_each)
-    vectors = centres[truth] + rng.normal(scale=spread, size=(len(truth), 128))
-    return vectors.astype(np.float32), truth
+from tests.pipeline.seeded_faces import people
 
 
 def same_partition(labels: np.ndarray, truth: np.ndarray) -> bool:

@@ -1,44 +1,13 @@
 """The cluster job on a real store: runs recorded, names carried over, hand choices kept."""
 from __future__ import annotations
 
-import numpy as np
-
 from pipeline.worker import Worker, WorkerOptions
-from store import faces, identities, jobs, sources
+from store import faces, identities, jobs
 from store.schema.connection import write
-from store.faces import DESCRIPTOR_MODEL, EncodedImage, NewFace
 from store.jobs import JobStatus
 from store.project import Project
-from store.sources import FrameRow, MediaFacts
-from tests.pipeline.test_cluster import people
+from tests.pipeline.seeded_faces import people, run_cluster, seed_faces
 from tui.cli.main import main as swapdeck
-
-
-def seed_faces(project: Project, vectors: np.ndarray) -> list[int]:
-    """One face per frame of a made-up source, with these descriptors."""
-    blank = EncodedImage("jpeg", b"\xff\xd8\xff\xd9")
-    with project.connection() as conn:
-        source_id = sources.begin_ingest(conn, "/made/up.mp4", "", "video", 1, 1, None)
-        sources.add_frames(conn, source_id, [FrameRow(i, i, None) for i in range(len(vectors))])
-        sources.complete_ingest(conn, source_id, MediaFacts("0" * 64, 8, 8, 25.0, False,
-                                                            len(vectors), 1.0, 0, "h264",
-                                                            False, None))
-        faces.start_extraction(conn, source_id, {}, len(vectors), 0)
-        frame_ids = [r[0] for r in conn.execute("SELECT id FROM frames ORDER BY idx")]
-        new = [NewFace(frame_id, 0, (0, 0, 8, 8), 1.0, np.zeros((68, 2)), np.zeros((2, 3)), 1.0,
-                       0, 0, 0, 0.5, None, None, blank, 8, blank, {}, 8,
-                       {DESCRIPTOR_MODEL: vector})
-               for frame_id, vector in zip(frame_ids, vectors)]
-        faces.save_frames(conn, source_id, frame_ids, new)
-        return [f.id for f in faces.list_faces(conn)]
-
-
-def run_cluster(project: Project, **params) -> jobs.Job:
-    with project.connection() as conn:
-        job_id = jobs.enqueue(conn, "cluster", params)
-    Worker(project, WorkerOptions(exit_when_idle=True, watch_inbox=False)).run()
-    with project.connection() as conn:
-        return jobs.get(conn, job_id)
 
 
 def test_a_run_is_recorded_with_members_and_distances(project: Project) -> None:

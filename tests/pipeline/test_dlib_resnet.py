@@ -24,6 +24,8 @@ from pipeline.extract.model_files import MMOD, RESNET, SHAPE_68, dlib_model_file
 TESTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "testdata"
 JOHNS_PER_PERSON = 5  # of 11: enough pairs, and dlib's own descriptor costs ~70 ms a face
 THRESHOLD = 0.6  # dlib's same-person distance
+# one test process finds and describes the faces and loads the network for every test here
+pytestmark = pytest.mark.xdist_group("dlib_resnet")
 
 
 @dataclass(frozen=True)

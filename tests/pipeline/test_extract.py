@@ -10,38 +10,13 @@ import pytest
 from PIL import Image
 from skimage.data import astronaut
 
-from pipeline.worker import Worker, WorkerOptions
-from store import faces, jobs, sources
+from store import faces, jobs
 from store.schema.connection import integrity_check
-from store.requests.extract import ExtractSettings
 from store.jobs import JobStatus
 from store.project import Project
-from tests.conftest import real_media
 from tests.media import write_video
-from tui.cli.main import ingest_params
-
-
-def run_worker(project: Project) -> None:
-    Worker(project, WorkerOptions(exit_when_idle=True, watch_inbox=False)).run()
-
-
-def add(project: Project, path: Path) -> int:
-    """Ingest `path` and return its source id."""
-    with project.connection() as conn:
-        jobs.enqueue(conn, "ingest", ingest_params(path, ""))
-    run_worker(project)
-    with project.connection() as conn:
-        return sources.find_by_path(conn, str(path)).id
-
-
-def extract(project: Project, source_id: int, force: bool = False, **settings) -> jobs.Job:
-    with project.connection() as conn:
-        job_id = jobs.enqueue(conn, "extract", {
-            "source_id": source_id, "force": force,
-            "settings": ExtractSettings(**settings).to_json()})
-    run_worker(project)
-    with project.connection() as conn:
-        return jobs.get(conn, job_id)
+from tests.paths import real_media
+from tests.pipeline.extract_jobs import add, extract, run_worker
 
 
 def stored_faces(project: Project, source_id: int) -> list[faces.Face]:
@@ -132,7 +107,7 @@ def test_folder_with_a_bad_image_reports_it_and_goes_on(project: Project, tmp_pa
 
 def test_bad_requests_fail_clearly(project: Project, astronaut_png: Path) -> None:
     source_id = add(project, astronaut_png)
-    assert "--size must be" in extract(project, source_id, size=64).error
+    assert extract(project, source_id, size=64).error == "size is from 256 to 1024, not 64"
     with project.connection() as conn:
         job_id = jobs.enqueue(conn, "extract", {"source_id": 99, "settings": {}})
     run_worker(project)

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,10 +32,11 @@ from store.jobs import JobStatus
 from store.project import DB_NAME, Project, ProjectError, create_project, open_project
 from store.files.session_files import file_sha256
 from store.files.temp_names import writer_of
-from tests.conftest import REPO, WorkerProcesses, live_worker_count, wait_until
 from tests.media import write_image
-from tests.pipeline.train.test_data import pair, seeded_pair
+from tests.paths import REPO
 from tests.pipeline.train.tiny_model import NAME as TINY
+from tests.waiting import wait_until
+from tests.worker_processes import WorkerProcesses, live_worker_count
 from tui.cli.main import ingest_params
 
 FAST = {"batch_size": 4, "save_every": 2, "mixed_precision": True}
@@ -43,9 +45,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 CHECKPOINT_BYTES = 1 << 20   # about the size of a save of the tiny model
 TINY_WORKER = ("import sys, tests.pipeline.train.tiny_model; from pipeline.worker import main; "
                "sys.exit(main())")
-
-
-__all__ = ["pair", "seeded_pair"]   # fixtures: the seeded pair of people to train on
 
 
 # ---- helpers ----------------------------------------------------------------------------
@@ -325,6 +324,45 @@ def test_two_workers_started_at_once_one_runs_the_other_says_so(
 LOCKED = ("locked", "busy")
 
 
+def _guarded(errors: list[str]):
+    """Runs a thread's body and keeps any exception it raises as a finding."""
+    def wrap(body):
+        def run() -> None:
+            try:
+                body()
+            except Exception as exc:  # noqa: BLE001 - every failure is the test's finding
+                errors.append(f"{type(exc).__name__}: {exc}")
+        return run
+    return wrap
+
+
+@contextmanager
+def _busy_worker(project: Project, worker_processes: WorkerProcesses, process: bool,
+                 capfd: pytest.CaptureFixture, errors: list[str]):
+    """A worker, in its own process or in a thread of this one, for the length of the block;
+    yields a one-item list that holds the worker's stderr once it has stopped."""
+    if process:
+        worker = worker_processes.start(project)
+    else:
+        in_thread = Worker(project, WorkerOptions(watch_inbox=False))
+        worker = threading.Thread(target=_guarded(errors)(in_thread.run))
+        worker.start()
+    wait_until(lambda: live_worker_count(project) == 1, timeout=120, what="the worker")
+    stderr: list[str] = [""]
+    try:
+        yield stderr
+    finally:
+        with project.connection() as conn:
+            workers.request_stop(conn)
+    if process:
+        assert worker.wait(60) == 0
+        stderr[0] = worker_processes.started[-1][1].read_text()
+    else:
+        worker.join(60)
+        assert not worker.is_alive()
+        stderr[0] = capfd.readouterr().err
+
+
 @pytest.mark.parametrize("seconds, process", [
     pytest.param(5, False, id="5s-worker-thread"),
     pytest.param(60, True, id="60s-worker-process", marks=pytest.mark.slow)])
@@ -339,15 +377,7 @@ def test_tui_polling_and_a_cli_writing_beside_a_busy_worker_never_see_a_lock(
     errors: list[str] = []
     stop = threading.Event()
 
-    def guarded(body):
-        def run() -> None:
-            try:
-                body()
-            except Exception as exc:  # noqa: BLE001 - every failure is the test's finding
-                errors.append(f"{type(exc).__name__}: {exc}")
-        return run
-
-    @guarded
+    @_guarded(errors)
     def poll() -> None:   # what tui.poller.StorePoller does, without its delays
         with project.connection() as conn:
             while not stop.is_set():
@@ -355,7 +385,7 @@ def test_tui_polling_and_a_cli_writing_beside_a_busy_worker_never_see_a_lock(
 
     count = {"queued": 0}
 
-    @guarded
+    @_guarded(errors)
     def cli() -> None:    # `swapdeck add --no-worker` and `swapdeck cancel`, over and over
         with project.connection() as conn:
             while not stop.is_set():
@@ -367,33 +397,18 @@ def test_tui_polling_and_a_cli_writing_beside_a_busy_worker_never_see_a_lock(
                 count["queued"] = n + 1
 
     (tmp_path / "media").mkdir()
-    if process:
-        worker = worker_processes.start(project)
-    else:
-        in_thread = Worker(project, WorkerOptions(watch_inbox=False))
-        worker = threading.Thread(target=guarded(in_thread.run))
-        worker.start()
-    wait_until(lambda: live_worker_count(project) == 1, timeout=120, what="the worker")
-    threads = [threading.Thread(target=poll), threading.Thread(target=cli)]
-    for thread in threads:
-        thread.start()
-    time.sleep(seconds)
-    stop.set()
-    for thread in threads:
-        thread.join(30)
-    with project.connection() as conn:
-        workers.request_stop(conn)
-    if process:
-        assert worker.wait(60) == 0
-        stderr = worker_processes.started[-1][1].read_text()
-    else:
-        worker.join(60)
-        assert not worker.is_alive()
-        stderr = capfd.readouterr().err
+    with _busy_worker(project, worker_processes, process, capfd, errors) as stderr:
+        threads = [threading.Thread(target=poll), threading.Thread(target=cli)]
+        for thread in threads:
+            thread.start()
+        time.sleep(seconds)
+        stop.set()
+        for thread in threads:
+            thread.join(30)
     with project.connection() as conn:
         done = jobs.count_by_status(conn)[JobStatus.DONE]
         events = [row[0] for row in conn.execute("SELECT message FROM events")]
     assert errors == []
-    assert [line for line in stderr.splitlines() if any(w in line for w in LOCKED)] == []
+    assert [line for line in stderr[0].splitlines() if any(w in line for w in LOCKED)] == []
     assert [line for line in events if any(w in line for w in LOCKED)] == []
     assert count["queued"] > seconds * 5 and done > seconds * 2, (count, done)

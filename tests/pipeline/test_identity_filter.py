@@ -10,9 +10,9 @@ from PIL import Image
 from store import jobs, review
 from store.jobs import JobStatus
 from store.project import Project
-from tests.conftest import real_media
-from tests.pipeline.test_extract import add, extract, run_worker
-from tests.test_cli import swapdeck
+from tests.cli_subprocess import swapdeck
+from tests.paths import real_media
+from tests.pipeline.extract_jobs import add, extract, run_worker
 
 KEEP, OTHER = "leonard", "penny"
 
@@ -21,18 +21,23 @@ def photo(who: str, number: int) -> Path:
     return real_media(f"identities/bbt/{who}/{who}{number}.png")
 
 
-@pytest.fixture
-def two_people(project: Project, tmp_path: Path) -> int:
-    """A folder source of three photos of each person, extracted; its source id."""
-    folder = tmp_path / "stills"
-    folder.mkdir()
+def extract_two_people(project: Project, folder: Path) -> dict[str, int]:
+    """A folder source of three photos of each person, extracted."""
+    stills = folder / "stills"
+    stills.mkdir()
     for who in (KEEP, OTHER):
         for number in (1, 2, 3):
-            shutil.copy(photo(who, number), folder)
-    source_id = add(project, folder)
+            shutil.copy(photo(who, number), stills)
+    source_id = add(project, stills)
     job = extract(project, source_id, size=256)
     assert job.status == JobStatus.DONE and job.result["faces"] == 6, job.error
-    return source_id
+    return {"source_id": source_id}
+
+
+@pytest.fixture
+def two_people(prebuilt) -> int:
+    """The project holds `extract_two_people`'s source (extracted once per run); its id."""
+    return prebuilt("two_people", extract_two_people)["source_id"]
 
 
 def faces_by_photo(project: Project) -> dict[str, tuple]:

@@ -12,8 +12,8 @@ from store import jobs, sources
 from store.schema.connection import integrity_check
 from store.jobs import JobStatus
 from store.project import Project, create_project
-from tests.conftest import real_media
 from tests.media import write_image, write_video
+from tests.paths import real_media
 from tui.cli.main import ingest_params
 
 

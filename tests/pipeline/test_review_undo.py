@@ -7,8 +7,7 @@ import pytest
 from store import identities, review
 from store.schema.connection import integrity_check
 from store.project import Project
-from tests.pipeline.test_cluster import people
-from tests.pipeline.test_cluster_job import run_cluster, seed_faces
+from tests.pipeline.seeded_faces import people, run_cluster, seed_faces
 from tui.cli.main import main as swapdeck
 
 REVIEW_TABLES = ("faces", "clusters", "cluster_members", "identities")

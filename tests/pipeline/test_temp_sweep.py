@@ -9,7 +9,7 @@ from pipeline.atomic_files import atomic_path
 from pipeline.temp_sweep import sweep_temps
 from store.project import Project
 from store.files.temp_names import temp_path, writer_of
-from tests.conftest import WorkerProcesses
+from tests.worker_processes import WorkerProcesses
 
 HOUR_AGO = time.time() - 3600
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from pipeline.watch import InboxWatcher
 from store import jobs, sources, workers
 from store.project import Project
-from tests.conftest import WorkerProcesses, wait_until
+from tests.waiting import wait_until
+from tests.worker_processes import WorkerProcesses
 
 SETTLE_S = 1.0
 

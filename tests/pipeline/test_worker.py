@@ -12,11 +12,14 @@ from store import jobs, sources, workers
 from store.schema.connection import integrity_check
 from store.jobs import JobStatus
 from store.project import Project
-from tests.conftest import WorkerProcesses, live_worker_count, wait_until
 from tests.media import write_image, write_video
+from tests.waiting import wait_until
+from tests.worker_processes import WorkerProcesses, live_worker_count
 from tui.cli.main import ingest_params
 
 LONG_VIDEO_FRAMES = 30000
+# one test process makes the long video (seconds) for every test here (pytest-xdist)
+pytestmark = pytest.mark.xdist_group("long_video")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from store import identities
 from store.schema.connection import write
 from store.training_faces import training_centre
 from store.project import Project
-from tests.pipeline.test_cluster_job import seed_faces
+from tests.pipeline.seeded_faces import seed_faces
 
 
 def test_the_centre_is_the_unit_mean_of_included_kept_faces(project: Project) -> None:

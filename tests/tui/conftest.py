@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 
 from store import workers
 from store.project import Project
+from tui import launcher
 
 WORKER_EXIT_TIMEOUT_S = 30.0
 
@@ -24,8 +25,17 @@ def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def worker_project(project: Project) -> Iterator[Project]:
-    """The project, whose workers (started by the app) are asked to stop and waited for."""
+def worker_project(project: Project, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
+    """The project, whose workers (started by the app) are asked to stop and waited for; one
+    the app started too late to see the request (still starting up) is ended by its pid."""
+    started: list[int] = []
+    start = launcher.start_detached_worker
+
+    def recorded_start(*args: object, **kwargs: object) -> int:
+        started.append(start(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(launcher, "start_detached_worker", recorded_start)
     yield project
     with project.connection() as conn:
         workers.request_stop(conn)
@@ -34,7 +44,25 @@ def worker_project(project: Project) -> Iterator[Project]:
             time.sleep(0.1)
     for worker in live:  # did not stop in time: end the processes the test started
         os.kill(worker.pid, signal.SIGTERM)
+    for pid in started:
+        _end_child(pid)
     assert not live, f"workers did not stop within {WORKER_EXIT_TIMEOUT_S}s: {live}"
+
+
+def _end_child(pid: int) -> None:
+    """Reap a worker this process started: SIGTERM if it still runs, SIGKILL if that is not
+    enough within the timeout."""
+    try:
+        if os.waitpid(pid, os.WNOHANG) != (0, 0):
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + WORKER_EXIT_TIMEOUT_S
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+            time.sleep(0.1)
+    except ChildProcessError:   # already reaped (by subprocess's own clean-up)
+        pass
 
 
 async def _wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 10.0,

@@ -1,8 +1,10 @@
 """The Analysis screen on a real store with sessions the real trainer made: runs, graphs,
-resume with a lower learning rate, restore, compare and delete, all by keyboard."""
+resume with a lower learning rate, restore, compare and delete, all by keyboard; and a
+failed run's error under the session."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Input, Static, TabbedContent
@@ -13,26 +15,36 @@ from screens.dashboard import DashboardScreen
 from screens.dialogs.choose import ChooseDialog
 from screens.dialogs.confirm import ConfirmDialog
 from screens.dialogs.resume import ResumeDialog
+from screens.widgets.analysis_losses import LossGraph
+from screens.widgets.analysis_previews import PreviewPanel
 from store import jobs, sessions
 from store.jobs import JobStatus
 from store.project import Project
 from store.files.session_restore import archives
-from tests.pipeline.train.test_data import pair, seeded_pair
-from tests.pipeline.train.test_trainer import make_session, run_train
+from tests.pipeline.train.people import copy_pair
+from tests.pipeline.train.tiny_sessions import make_session, run_train
 from tui.app import SwapdeckApp
 
-__all__ = ["pair", "seeded_pair"]  # fixtures
 SIZE = (160, 60)
 
 
 @pytest.fixture
-def trained(project: Project, pair) -> tuple[sessions.Session, sessions.Session]:
-    """Two sessions: `first` at 30 iterations (snapshots at 10, 20, 30), `second` at 20."""
-    first = make_session(project, "first", snapshot_every=10)
-    second = make_session(project, "second")
-    assert run_train(project, first.id, settings={"iterations": 30}).status == JobStatus.DONE
-    assert run_train(project, second.id, settings={"iterations": 20}).status == JobStatus.DONE
-    return first, second
+def trained(project: Project, prebuilt, seeded_pair
+            ) -> tuple[sessions.Session, sessions.Session]:
+    """Two sessions: `first` at 30 iterations (snapshots at 10, 20, 30), `second` at 20.
+    Trained once per test run; each test has a copy."""
+    def build(built: Project, _media: Path) -> list[int]:
+        copy_pair(seeded_pair, built)
+        first = make_session(built, "first", snapshot_every=10)
+        second = make_session(built, "second")
+        for session, iterations in ((first, 30), (second, 20)):
+            done = run_train(built, session.id, settings={"iterations": iterations})
+            assert done.status == JobStatus.DONE, done.error
+        return [first.id, second.id]
+
+    first_id, second_id = prebuilt("analysis_trained", build)
+    with project.connection() as conn:
+        return sessions.get(conn, first_id), sessions.get(conn, second_id)
 
 
 def text_of(screen: AnalysisScreen, widget_id: str) -> str:
@@ -73,8 +85,9 @@ async def test_sessions_runs_graphs_and_previews_by_keyboard(
         [run] = rows_of(screen, "#runs")
         assert run[3] == "4" and run[4] == "0→30" and run[8] == "reached 30 iterations"
 
+        graph = screen.query_one(LossGraph)
         await pilot.press("1", "z")   # 30 iterations: nothing closer to zoom to
-        assert screen.zoom is None
+        assert graph.zoom is None
         await pilot.press("s", "l")
         state = text_of(screen, "#graph-state")
         assert "all iterations · smoothing raw · log scale" in state
@@ -84,7 +97,7 @@ async def test_sessions_runs_graphs_and_previews_by_keyboard(
         await pilot.press("down", "enter")
         await wait_for(pilot, lambda: "compared with second" in text_of(screen, "#graph-state"),
                        what="the compared curve")
-        assert [curve.label for curve in screen._curves] == ["first", "second"]
+        assert [curve.label for curve in graph.curves] == ["first", "second"]
 
         await pilot.press("4")
         kinds = [(row[1], row[2], row[6], row[7]) for row in rows_of(screen, "#checkpoints")]
@@ -95,7 +108,8 @@ async def test_sessions_runs_graphs_and_previews_by_keyboard(
         await wait_for(pilot, lambda: "preview 3 of 3, iteration 30" in text_of(
             screen, "#preview-caption"), what="the newest preview")
         await pilot.press("left_square_bracket", "left_square_bracket")
-        await wait_for(pilot, lambda: screen.shown_preview == (first.id, 10),
+        previews = screen.query_one(PreviewPanel)
+        await wait_for(pilot, lambda: previews.shown_preview == (first.id, 10),
                        what="the oldest preview")
         assert "preview 1 of 3, iteration 10" in text_of(screen, "#preview-caption")
 
@@ -252,17 +266,42 @@ async def test_a_session_with_many_losses_is_drawn_downsampled(
         screen = await open_analysis(app, pilot, wait_for)
         state = text_of(screen, "#graph-state")
         assert "all iterations, each point the mean of 200 iterations" in state
-        assert len(screen._curves[0].series) == 1000
+        graph = screen.query_one(LossGraph)
+        assert len(graph.curves[0].series) == 1000
         await pilot.press("z")
         await wait_for(pilot, lambda: "the newest 50,000 iterations, each point the mean of "
                        "50 iterations" in text_of(screen, "#graph-state"), what="the zoom")
         await pilot.press(*"zzzzzzz")   # down to 200,000 / 4**6 = 48: the closest is 50
         await wait_for(pilot, lambda: "the newest 50 iterations ·" in text_of(
             screen, "#graph-state"), what="the closest zoom")
-        assert screen.zoom_level == 6
+        assert graph.zoom_level == 6
         await pilot.press(*"ZZZZZ")
         await wait_for(pilot, lambda: "the newest 50,000 iterations" in text_of(
             screen, "#graph-state"), what="zoomed out")
         await pilot.press("Z")
         await wait_for(pilot, lambda: "all iterations" in text_of(screen, "#graph-state"),
                        what="zoomed out")
+
+
+async def test_a_resume_the_worker_refused_shows_its_error_until_a_newer_one(
+        project: Project, trained, wait_for) -> None:
+    first, _ = trained
+    refused = run_train(project, first.id, settings={"no_such_setting": 1})
+    assert refused.status == JobStatus.FAILED and "no_such_setting" in refused.error
+    app = SwapdeckApp(project, start_worker=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_analysis(app, pilot, wait_for)
+        assert screen.detail.session.name == "first"
+        assert (f"last run failed: {refused.error} (job {refused.id})"
+                in text_of(screen, "#summary"))
+        await pilot.press("down")
+        await wait_for(pilot, lambda: screen.detail.session.name == "second", what="second")
+        assert "last run failed" not in text_of(screen, "#summary")   # not its job
+        await pilot.press("up")
+        await wait_for(pilot, lambda: "last run failed" in text_of(screen, "#summary"),
+                       what="first again")
+        with project.connection() as conn:
+            queued = jobs.enqueue(conn, "train", {"session_id": first.id})
+        await wait_for(pilot, lambda: f"queued (job {queued})" in text_of(screen, "#summary"),
+                       what="the newer job")
+        assert "last run failed" not in text_of(screen, "#summary")

@@ -1,6 +1,7 @@
 """The Convert screen on a real project (a trained session and an extracted video): the form
 with every option's help, frames stepped by keyboard into preview jobs that the real worker
-renders, a bad setting refused, and a conversion queued with the changed settings only."""
+renders, a bad setting refused, and a conversion queued with the changed settings only; and
+on an empty project, what is missing said instead of a preview."""
 from __future__ import annotations
 
 import asyncio
@@ -10,12 +11,14 @@ from textual.widgets import Checkbox, Input, ProgressBar, Select, Static
 
 from screens.convert import ConvertScreen
 from screens.dashboard import DashboardScreen
+from screens.widgets.convert_preview import NO_SESSION
 from store import jobs, sessions, sources
-from store.requests.convert_catalogue import groups
+from store.requests.catalogue import load
 from store.requests.convert import convert_params, preview_params
 from store.jobs import Job, JobStatus
 from store.project import Project
 from tests.convert_project import ConvertProject, run_worker
+from tests.tui.open_screens import from_dashboard, open_convert
 from tui.app import SwapdeckApp
 
 SIZE = (160, 50)
@@ -31,17 +34,6 @@ def jobs_of(project: Project, kind: str) -> list[Job]:
         return [job for job in jobs.list_jobs(conn) if job.kind == kind]
 
 
-async def open_convert(app: SwapdeckApp, ready: ConvertProject, pilot,
-                       wait_for) -> ConvertScreen:
-    await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
-    await pilot.press("v")
-    screen = await wait_for(pilot, lambda: isinstance(app.screen, ConvertScreen)
-                            and app.screen, what="the Convert screen")
-    await wait_for(pilot, lambda: screen.session_id == ready.session_id
-                   and screen.source_id == ready.source_id, what="the session and the source")
-    return screen
-
-
 async def first_preview(project: Project, pilot, wait_for) -> Job:
     [job] = await wait_for(pilot, lambda: jobs_of(project, "convert_preview"),
                            what="the preview queued on opening")
@@ -54,7 +46,7 @@ async def test_the_form_shows_every_option_and_frame_keys_queue_rendered_preview
     app = SwapdeckApp(project, start_worker=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_convert(app, ready, pilot, wait_for)
-        for group in groups():
+        for group in load().convert.groups:
             for known in group.options:
                 assert known.help in text_of(screen, f"#opt-{known.name}-field .help")
         opening = await first_preview(project, pilot, wait_for)
@@ -89,6 +81,15 @@ async def test_the_form_shows_every_option_and_frame_keys_queue_rendered_preview
         await wait_for(pilot, lambda: [j for j in jobs_of(project, "convert_preview")
                                        if j.params["frame"] == 23], what="the last frame")
         assert screen.query_one("#frame", Input).value == "23"
+
+        [last] = [j for j in jobs_of(project, "convert_preview") if j.params["frame"] == 23]
+        await pilot.press("escape")   # nobody will look at the waiting preview now
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen),
+                       what="the dashboard again")
+        await wait_for(pilot, lambda: [j for j in jobs_of(project, "convert_preview")
+                                       if j.id == last.id
+                                       and j.status == JobStatus.CANCELLED],
+                       what="the waiting preview cancelled")
 
 
 async def test_a_bad_setting_is_refused_and_ctrl_s_sends_only_the_changes(
@@ -137,3 +138,18 @@ async def test_a_bad_setting_is_refused_and_ctrl_s_sends_only_the_changes(
         assert bar.display and bar.percentage == 1
         assert Path(expected["output"]).is_file()
         assert text_of(screen, "#finished").startswith(f"{expected['output']}  24 frames")
+
+
+async def test_an_empty_project_says_what_is_missing_and_queues_nothing(
+        project: Project, wait_for) -> None:
+    app = SwapdeckApp(project, start_worker=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await from_dashboard(app, pilot, wait_for, "v", ConvertScreen)
+        await wait_for(pilot, lambda: text_of(screen, "#preview-caption") == NO_SESSION,
+                       what="the missing session")
+        assert screen.session_id is None and screen.source_id is None
+        assert text_of(screen, "#finished") == "no conversions with this session yet"
+        await pilot.press("ctrl+s", "p")
+        await pilot.pause(0.5)
+        assert jobs_of(project, "convert") == jobs_of(project, "convert_preview") == []
+        assert not screen.query_one("#convert-progress", ProgressBar).display

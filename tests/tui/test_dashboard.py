@@ -11,7 +11,7 @@ from screens.dialogs.add_media import AddMediaDialog
 from store import jobs
 from store.jobs import JobStatus
 from store.project import Project
-from tests.conftest import real_media
+from tests.paths import real_media
 from tui.app import SwapdeckApp
 from screens.widgets.jobs_panel import JobsPanel
 from screens.widgets.sources_panel import SourcesPanel

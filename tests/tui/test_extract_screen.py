@@ -3,40 +3,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.text import Text
 from textual.widgets import DataTable, Input, Static
 
 from screens.dashboard import DashboardScreen
-from screens.extract import ExtractScreen, SourcePicker, read_form
+from screens.extract import ExtractScreen
+from screens.widgets.extract_form import read_form
+from screens.widgets.extract_sources import SourcePicker
 from screens.help import HelpScreen
-from store import jobs, sources
+from store import jobs
 from store.requests.extract import MASKS, ExtractSettings
 from store.project import Project
-from store.sources import FrameRow, MediaFacts
+from tests.tui.open_screens import column, open_extract
+from tests.tui.ready_source import seed_ready_video
 from tui.app import SwapdeckApp
 from store.requests.ingest import ingest_params
 
 SIZE = (140, 45)
 EXTRACT_TIMEOUT_S = 30.0
-
-
-def seed_ready_video(project: Project, path: Path, frames: int = 10) -> int:
-    """A ready source as an ingest job would leave it (the file is not a real video)."""
-    path.write_bytes(b"not really a video")
-    stat = path.stat()
-    with project.connection() as conn:
-        source_id = sources.begin_ingest(conn, str(path), "", "video", stat.st_size,
-                                         stat.st_mtime_ns, None)
-        sources.add_frames(conn, source_id, [FrameRow(i, i * 1000, i / 25) for i in range(frames)])
-        sources.complete_ingest(conn, source_id, MediaFacts(
-            hash="0" * 64, width=256, height=256, fps=25.0, variable_fps=False,
-            frame_count=frames, duration=frames / 25, rotation=0, video_codec="h264",
-            has_audio=False, audio_codec=None))
-    return source_id
-
-
-def column(table: DataTable, key: str) -> list[str]:
-    return [cell.plain if isinstance(cell, Text) else str(cell) for cell in table.get_column(key)]
 
 
 def extract_jobs_in(project: Project) -> list[jobs.Job]:
@@ -46,18 +29,6 @@ def extract_jobs_in(project: Project) -> list[jobs.Job]:
 
 def problems_text(screen: ExtractScreen) -> str:
     return str(screen.query_one("#problems", Static).render())
-
-
-async def open_extract(app: SwapdeckApp, pilot, wait_for, rows: int = 1) -> ExtractScreen:
-    await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
-    await pilot.press("x")
-    screen = await wait_for(pilot, lambda: isinstance(app.screen, ExtractScreen) and app.screen,
-                            what="the Extract screen")
-    picker = screen.query_one(SourcePicker)
-    await wait_for(pilot, lambda: picker.row_count == rows, what="the sources")
-    await wait_for(pilot, lambda: app.snapshot and "..." not in column(picker, "state"),
-                   what="the extraction state")
-    return screen
 
 
 async def test_settings_typed_by_keyboard_become_an_extract_job(
@@ -128,7 +99,7 @@ async def test_an_invalid_size_is_shown_and_nothing_is_queued(
         await pilot.press("space")
         screen.query_one("#size", Input).focus()
         await pilot.press(*"100")
-        assert "--size must be 256 to 1024, not 100" in problems_text(screen)
+        assert "size is from 256 to 1024, not 100" in problems_text(screen)
         assert screen.query_one("#size", Input).has_class("-invalid")
         await pilot.press("ctrl+r")
         await app.workers.wait_for_complete()
@@ -137,7 +108,7 @@ async def test_an_invalid_size_is_shown_and_nothing_is_queued(
         assert extract_jobs_in(project) == []
         screen.query_one("#size", Input).value = "1024"
         await pilot.pause()
-        assert "--size" not in problems_text(screen)
+        assert "size is" not in problems_text(screen)
         assert not screen.query_one("#size", Input).has_class("-invalid")
 
 
@@ -185,7 +156,9 @@ def test_read_form_matches_the_cli_defaults() -> None:
               "min-size": "2", "threshold": "0.6"}
     assert read_form(values, MASKS, [], []).settings == ExtractSettings()
     bad = read_form({**values, "every-n": "", "threshold": "2"}, MASKS, [], [])
-    assert bad.settings is None and bad.bad_fields == {"every-n"}
+    assert bad.settings is None and bad.bad_fields == {"every-n", "threshold"}
+    assert bad.problems == ("every_n takes a whole number, not ''",
+                            "threshold is from 0.01 to 1.99, not 2")
     bad = read_form({**values, "threshold": "2", "min-size": "100"}, MASKS, [], [])
     assert bad.bad_fields == {"threshold", "min-size"}
 

@@ -1,20 +1,25 @@
 """The Faces screen by keyboard alone, on a real store with real face thumbnails."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+from textual.pilot import Pilot
 
 from screens.dashboard import DashboardScreen
 from screens.face_detail import FaceDetailScreen
 from screens.faces import FacesScreen
 from screens.help import HelpScreen
 from store import identities, review
+from store.identities import ClusterRow
 from store.views import face_query
 from store.schema.connection import integrity_check
 from store.project import Project
-from tests.pipeline.test_cluster_job import run_cluster
-from tests.pipeline.test_histogram import seed_families
+from tests.pipeline.seeded_faces import run_cluster, seed_families
 from tui.app import SwapdeckApp
 from screens.widgets.face_grid import FaceGrid
+from screens.widgets.faces_bar import FacesBar
 
 SIZE = (160, 50)
 
@@ -38,82 +43,117 @@ def store_value(project: Project, sql: str, *args) -> object:
         return None if row is None else row[0]
 
 
+@dataclass
+class Reviewer:
+    """Someone at the Faces screen: presses keys, then waits on the screen or the store."""
+    pilot: Pilot
+    app: SwapdeckApp
+    project: Project
+    wait_for: Callable
+
+    async def until(self, condition: Callable[[], object], what: str) -> None:
+        await self.wait_for(self.pilot, condition, what=what)
+
+    async def until_stored(self, expected: object, sql: str, *args, what: str) -> None:
+        await self.until(lambda: store_value(self.project, sql, *args) == expected, what)
+
+    async def until_reloaded(self) -> None:
+        await self.until(lambda: loaded(self.app), "the reloaded grid")
+
+    @property
+    def grid(self) -> FaceGrid:
+        return grid_of(self.app)
+
+
+async def open_the_review(user: Reviewer) -> None:
+    await user.until(lambda: isinstance(user.app.screen, DashboardScreen), "dashboard")
+    await user.pilot.press("f")
+    await user.until(lambda: loaded(user.app), "the grid")
+    assert len(user.grid.state.ids) == 24
+    tile_text = [t.caption for t in user.grid.tiles() if t.face_id is not None]
+    assert tile_text and all(caption.split()[0].isdigit() for caption in tile_text)
+
+
+async def name_the_first_cluster(user: Reviewer, first: ClusterRow) -> None:
+    await user.pilot.press("tab", "down", "enter")
+    await user.until(lambda: len(user.grid.state.ids) == first.size, "the cluster's faces")
+    await user.pilot.press("n")
+    await user.pilot.press(*"Ann", "enter")
+    await user.until_stored("Ann", "SELECT i.name FROM clusters c JOIN identities i"
+                            " ON i.id = c.identity_id WHERE c.id = ?", first.id,
+                            what="the name in the store")
+
+
+async def exclude_and_undo(user: Reviewer) -> None:
+    """Exclude the face under the cursor, see it shown excluded, then undo it."""
+    await user.until_reloaded()
+    face = user.grid.state.current
+    await user.pilot.press("x")
+    await user.until_stored(1, "SELECT excluded FROM faces WHERE id = ?", face, what="exclusion")
+    await user.until(lambda: loaded(user.app) and user.grid.listings[face].excluded,
+                     "the excluded face shown")
+    await user.pilot.press("u")
+    await user.until_stored(0, "SELECT excluded FROM faces WHERE id = ?", face, what="undo")
+
+
+async def move_two_faces_to_a_new_person(user: Reviewer) -> None:
+    await user.until_reloaded()
+    await user.pilot.press("space", "l", "space")
+    assert len(user.grid.state.chosen()) == 2
+    await user.pilot.press("m", *"Bob", "enter")
+    await user.until_stored(2, "SELECT COUNT(*) FROM faces f JOIN identities i"
+                            " ON i.id = f.identity_id WHERE i.name = 'Bob'"
+                            " AND f.identity_manual = 1", what="the move")
+
+
+async def split_off_a_visual_range(user: Reviewer, run_id: int) -> None:
+    """A visual range of three faces split off into a new cluster."""
+    await user.until_reloaded()
+    await user.pilot.press("g", "v", "l", "l")
+    assert len(user.grid.state.chosen()) == 3
+    await user.pilot.press("v", "s")
+    await user.until_stored(3, "SELECT COUNT(*) FROM clusters WHERE run_id = ? AND size > 0",
+                            run_id, what="the split")
+
+
+async def make_side_a_then_merge(user: Reviewer, first: ClusterRow) -> None:
+    """Ann is side A; then the cluster is merged into the other one."""
+    await user.until_reloaded()
+    await user.pilot.press("A")
+    await user.until_stored("A", "SELECT side FROM identities WHERE name = 'Ann'", what="side A")
+    await user.pilot.press("M")
+    await user.pilot.pause()
+    await user.pilot.press("enter")
+    await user.until_stored(0, "SELECT size FROM clusters WHERE id = ?", first.id,
+                            what="the merge")
+
+
+async def open_and_close_the_detail(user: Reviewer) -> None:
+    await user.until_reloaded()
+    await user.pilot.press("enter")
+    await user.until(lambda: isinstance(user.app.screen, FaceDetailScreen) and "sharpness"
+                     in str(user.app.screen.query_one("#detail-facts").render()),
+                     "the face detail")
+    await user.pilot.press("escape")
+    await user.until(lambda: isinstance(user.app.screen, FacesScreen), "back")
+
+
 async def test_review_by_keyboard_reaches_the_store_and_undoes(
-        project: Project, wait_for, monkeypatch) -> None:
+        project: Project, wait_for) -> None:
     seed_families(project, people_count=2, faces_each=12)
     run = run_cluster(project)
     with project.connection() as conn:
-        first, second = identities.clusters(conn, run.result["run_id"])
+        first, _second = identities.clusters(conn, run.result["run_id"])
     app = SwapdeckApp(project, start_worker=False, thumbnails="halfcell")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), what="dashboard")
-        await pilot.press("f")
-        await wait_for(pilot, lambda: loaded(app), what="the grid")
-        grid = grid_of(app)
-        assert len(grid.state.ids) == 24
-        tile_text = [t.caption for t in grid.tiles() if t.face_id is not None]
-        assert tile_text and all(caption.split()[0].isdigit() for caption in tile_text)
-
-        # the first cluster in the sidebar, then name it
-        await pilot.press("tab", "down", "enter")
-        await wait_for(pilot, lambda: len(grid_of(app).state.ids) == first.size,
-                       what="the cluster's faces")
-        await pilot.press("n")
-        await pilot.press(*"Ann", "enter")
-        await wait_for(pilot, lambda: store_value(
-            project, "SELECT i.name FROM clusters c JOIN identities i ON i.id = c.identity_id"
-                     " WHERE c.id = ?", first.id) == "Ann", what="the name in the store")
-
-        # exclude the face under the cursor, then undo it
-        await wait_for(pilot, lambda: loaded(app), what="the reloaded grid")
-        face = grid_of(app).state.current
-        await pilot.press("x")
-        await wait_for(pilot, lambda: store_value(
-            project, "SELECT excluded FROM faces WHERE id = ?", face) == 1, what="exclusion")
-        await wait_for(pilot, lambda: loaded(app) and grid_of(app).listings[face].excluded,
-                       what="the excluded face shown")
-        await pilot.press("u")
-        await wait_for(pilot, lambda: store_value(
-            project, "SELECT excluded FROM faces WHERE id = ?", face) == 0, what="undo")
-
-        # select two faces with space and move them to a new person
-        await wait_for(pilot, lambda: loaded(app), what="the reloaded grid")
-        await pilot.press("space", "l", "space")
-        moved = grid_of(app).state.chosen()
-        assert len(moved) == 2
-        await pilot.press("m", *"Bob", "enter")
-        await wait_for(pilot, lambda: store_value(
-            project, "SELECT COUNT(*) FROM faces f JOIN identities i ON i.id = f.identity_id"
-                     " WHERE i.name = 'Bob' AND f.identity_manual = 1") == 2, what="the move")
-
-        # a visual range of three faces split off into a new cluster
-        await wait_for(pilot, lambda: loaded(app), what="the reloaded grid")
-        await pilot.press("g", "v", "l", "l")
-        assert len(grid_of(app).state.chosen()) == 3
-        await pilot.press("v", "s")
-        await wait_for(pilot, lambda: store_value(
-            project, "SELECT COUNT(*) FROM clusters WHERE run_id = ? AND size > 0",
-            run.result["run_id"]) == 3, what="the split")
-
-        # Ann is side A; then merge this cluster into the other one
-        await wait_for(pilot, lambda: loaded(app), what="the reloaded grid")
-        await pilot.press("A")
-        await wait_for(pilot, lambda: store_value(
-            project, "SELECT side FROM identities WHERE name = 'Ann'") == "A", what="side A")
-        await pilot.press("M")
-        await pilot.pause()
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: store_value(
-            project, "SELECT size FROM clusters WHERE id = ?", first.id) == 0, what="the merge")
-
-        # the face detail opens and closes
-        await wait_for(pilot, lambda: loaded(app), what="the reloaded grid")
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, FaceDetailScreen)
-                       and "sharpness" in str(app.screen.query_one("#detail-facts").render()),
-                       what="the face detail")
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, FacesScreen), what="back")
+        user = Reviewer(pilot, app, project, wait_for)
+        await open_the_review(user)
+        await name_the_first_cluster(user, first)
+        await exclude_and_undo(user)
+        await move_two_faces_to_a_new_person(user)
+        await split_off_a_visual_range(user, run.result["run_id"])
+        await make_side_a_then_merge(user, first)
+        await open_and_close_the_detail(user)
 
     with project.connection() as conn:
         assert [a.action for a in review.history(conn)] == [
@@ -136,7 +176,7 @@ async def test_sort_menu_orders_the_grid_like_the_cli(project: Project, wait_for
         keys = list(face_query.SORT_HELP)
         await pilot.press(*["down"] * (keys.index("blur") - keys.index("distance")), "enter")
         await wait_for(pilot, lambda: grid_of(app).state.ids == expected, what="blur order")
-        assert app.screen.sort == "blur"
+        assert app.screen.query_one(FacesBar).sort == "blur"
         await pilot.press("question_mark")  # the help lists the screen's and the grid's keys
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
         ids = {row.id for row in app.screen.rows()}
@@ -163,7 +203,7 @@ async def test_sixel_tiles_write_their_image_over_cells_they_leave_unprinted(
         project: Project, wait_for) -> None:
     from textual_image._terminal import get_cell_size
 
-    from screens.widgets.face_grid import IMAGE_HEIGHT, IMAGE_WIDTH, TILE_HEIGHT, TILE_WIDTH
+    from screens.widgets.faces_tile import IMAGE_HEIGHT, IMAGE_WIDTH, TILE_HEIGHT, TILE_WIDTH
 
     seed_families(project, people_count=1, faces_each=3)
     app = SwapdeckApp(project, start_worker=False, thumbnails="sixel")

@@ -57,3 +57,14 @@ def test_reset_keeps_the_cursor_on_its_face_and_drops_vanished_selections() -> N
     state.reset([], keep=112)
     assert state.current is None and state.chosen() == []
 
+
+
+def test_unselect_all_leaves_visual_mode_and_the_selection_at_once() -> None:
+    state = grid()
+    state.toggle()
+    state.to(3)
+    state.visual()
+    state.move(columns=1)
+    assert state.chosen() == [100, 103, 104]
+    state.unselect_all()
+    assert (state.anchor, state.selected, state.chosen()) == (None, set(), [104])

@@ -1,17 +1,24 @@
 """The help screen lists every binding by id; users remap keys by id from config.toml."""
 from __future__ import annotations
 
+import sys
+import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import DataTable
 
+import screens
 from screens.dashboard import DashboardScreen
 from screens.dialogs.add_media import AddMediaDialog
 from screens.help import HelpScreen
 from store.project import Project
 from tui.app import SwapdeckApp
-from tui.keymap import check_keymap, is_valid_key
+from tui.keymap import check_keymap, is_valid_key, remappable_ids
 
 SIZE = (140, 45)
 
@@ -96,6 +103,64 @@ async def test_a_config_that_is_not_toml_is_reported(project: Project, config_fi
                                 what="a notification")
         assert "not valid TOML" in str(toasts[0].render())
         assert app.key_overrides == {}
+
+
+class BrandNewScreen(Screen[None]):
+    """A screen that no list names: its binding is remappable all the same."""
+
+    BINDINGS = [Binding("z", "zap", "Zap", id="brand_new.zap", tooltip="Zap")]
+    zapped = False
+
+    def action_zap(self) -> None:
+        self.zapped = True
+
+
+async def test_a_new_screen_binding_is_remappable_without_being_listed(
+        project: Project, config_file, wait_for) -> None:
+    config_file('[keys]\n"brand_new.zap" = "ctrl+z"\n')
+    app = SwapdeckApp(project, start_worker=False)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), what="dashboard")
+        assert app.key_overrides == {"brand_new.zap": "ctrl+z"}
+        await pilot.pause()
+        assert not list(app.screen.query("Toast"))  # no "unknown binding id"
+        screen = BrandNewScreen()
+        await app.push_screen(screen)
+        await pilot.press("z")
+        assert not screen.zapped
+        await pilot.press("ctrl+z")
+        await wait_for(pilot, lambda: screen.zapped, what="the remapped key")
+
+
+@pytest.fixture
+def unimported_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """A package whose one module (a dialog with a binding id) nothing has imported yet."""
+    package = tmp_path / "later_screens"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "later.py").write_text(textwrap.dedent("""
+        from textual.binding import Binding
+        from textual.screen import ModalScreen
+
+        class LaterDialog(ModalScreen[None]):
+            BINDINGS = [Binding("y", "yes", "Yes", id="later.yes")]
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import later_screens
+    try:
+        yield later_screens
+    finally:
+        for name in ("later_screens", "later_screens.later"):
+            sys.modules.pop(name, None)
+
+
+def test_a_module_nobody_imports_is_walked_for_its_bindings(
+        unimported_package: ModuleType) -> None:
+    assert "later_screens.later" not in sys.modules
+    ids = remappable_ids([screens, unimported_package])
+    assert "later.yes" in ids
+    assert {"app.quit", "dashboard.add_media", "faces.left", "detail.close", "choose.cancel",
+            "brand_new.zap"} <= ids
 
 
 @pytest.mark.parametrize("key", ["a", "?", "question_mark", "ctrl+a", "ctrl+shift+f5", "tab",

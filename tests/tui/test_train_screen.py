@@ -11,19 +11,18 @@ from textual_plotext import PlotextPlot
 from pipeline.train.job import new_session
 from pipeline.worker import Worker, WorkerOptions
 from screens import train as train_screen
-from screens.dashboard import DashboardScreen
-from screens.train import TrainScreen, describe_sweeping
+from screens.train import TrainScreen
+from screens.widgets.train_sweep import describe_sweeping
 from screens.widgets.settings_form import read_values
 from store import jobs, lr_sweeps, sessions
 from store.lr_sweeps import SweepSettings
 from store.project import Project
-from store.requests.train_catalogue import load
+from store.requests.catalogue import load
 from store.views.train import read_view
-from tests.pipeline.train.test_data import pair, seeded_pair
 from tests.pipeline.train.tiny_model import NAME as TINY
+from tests.tui.open_screens import open_train
 from tui.app import SwapdeckApp
 
-__all__ = ["pair", "seeded_pair"]  # fixtures
 SIZE = (160, 60)
 
 
@@ -34,24 +33,15 @@ def text_of(screen: TrainScreen, widget_id: str) -> str:
     return str(screen.query_one(widget_id, Static).render())
 
 
-async def open_train(app: SwapdeckApp, pilot, wait_for) -> TrainScreen:
-    await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
-    await pilot.press("t")
-    screen = await wait_for(pilot, lambda: isinstance(app.screen, TrainScreen) and app.screen,
-                            what="the Train screen")
-    await wait_for(pilot, lambda: screen.query_one("#side-a", Select).value == "Ann",
-                   what="the people")
-    return screen
-
-
 def test_blank_inputs_keep_defaults_and_only_changes_are_sent() -> None:
-    options = [load().setting(name)[1] for name in ("coverage", "warp", "loss", "batch_size")]
+    options = [load().train.option(name) for name in ("coverage", "warp", "loss", "batch_size")]
     values, problems = read_values({"coverage": "", "warp": False, "loss": "ssim",
                                     "batch_size": "8"}, options, {})
-    assert values == {"warp": False, "batch_size": 8} and problems == []
+    assert values == {"warp": False, "batch_size": 8} and problems == {}
     values, problems = read_values({"batch_size": "16", "coverage": "x"}, options,
                                    {"batch_size": 8})
-    assert values == {"batch_size": 16} and problems == ["coverage takes a number, not 'x'"]
+    assert values == {"batch_size": 16}
+    assert problems == {"coverage": "coverage takes a number, not 'x'"}
 
 
 async def test_the_form_queues_the_same_job_as_the_cli(project: Project, pair, wait_for) -> None:
@@ -169,7 +159,7 @@ async def test_a_sweep_is_queued_drawn_and_its_rate_used(
 
         await pilot.press("ctrl+g")
         learning_rate = screen.query_one("#opt-learning_rate", Input)
-        shown = load().setting("learning_rate")[1].show(sweep.suggested)
+        shown = load().train.option("learning_rate").show(sweep.suggested)
         await wait_for(pilot, lambda: learning_rate.value == shown, timeout=30,
                        what="the form's rate")
         await wait_for(pilot, lambda: "the session's learning rate now" in text_of(

@@ -6,14 +6,17 @@ import json
 import sys
 import time
 
-from store import jobs
+from store import jobs, pixel_limit
 from store.jobs import FINISHED, JobStatus
+from store.pixel_limit import DEFAULT_MAX_PIXELS
 from store.project import Project
 from tui.format import describe_job, params_target
 from tui.launcher import ensure_worker
 from tui.printable import printable
 
 JSON_SCHEMA = 2
+# what ArgumentParser.add_subparsers() returns: argparse gives its class no public name
+Commands = argparse._SubParsersAction
 WAIT_POLL_S = 0.25
 PROGRESS_EVERY_S = 5.0
 
@@ -81,3 +84,23 @@ def _show_progress(job: jobs.Job, shown: dict[int, tuple[str, float]]) -> None:
     if job.message != message and now - printed_at >= PROGRESS_EVERY_S:
         shown[job.id] = (job.message, now)
         print(printable(f"job {job.id}: {job.message}"), flush=True)
+
+
+def add_max_mpx_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-mpx", type=float, metavar="MPX",
+        help="set the project's limit on image (and video frame) size in megapixels, kept for "
+             "later jobs: larger images are refused before they are decoded, since a small "
+             f"file can decode to gigabytes (default {pixel_limit.mpx(DEFAULT_MAX_PIXELS)}, "
+             f"at most {pixel_limit.CEILING_PIXELS // 1_000_000})")
+
+
+def set_max_mpx(conn, args: argparse.Namespace) -> None:
+    """Store --max-mpx as the project's pixel limit, when given."""
+    if args.max_mpx is None:
+        return
+    try:
+        pixels = pixel_limit.put_mpx(conn, args.max_mpx)
+    except pixel_limit.PixelLimitError as exc:
+        raise CliError(str(exc)) from None
+    print(f"images above {pixel_limit.mpx(pixels)} are now refused in this project")

@@ -12,16 +12,17 @@ import time
 from pathlib import Path
 
 from store import conversions, sources
-from store.requests.convert_catalogue import groups
+from store.requests.catalogue import load
 from store.requests.convert import ConvertRequestError, convert_params, preview_params
 from store.project import open_project
-from tui.cli.common import JSON_SCHEMA, CliError, add_queue_options, print_json, queue
-from tui.cli.train import add_setting_groups, resolve_session, settings_given
+from tui.cli.common import JSON_SCHEMA, CliError, Commands, add_queue_options, print_json, queue
+from tui.cli.setting_flags import add_setting_groups, settings_given
+from tui.cli.train import resolve_session
 from tui.format import human_age
 from tui.printable import printable
 
 
-def add_convert_parsers(commands: argparse._SubParsersAction) -> None:
+def add_convert_parsers(commands: Commands) -> None:
     convert = commands.add_parser(
         "convert", help="swap a person's face in a video with a trained session's model",
         description="Queue a convert job: every frame of the source is searched for faces "
@@ -44,7 +45,7 @@ def add_convert_parsers(commands: argparse._SubParsersAction) -> None:
     convert.add_argument("--preview", type=int, metavar="FRAME",
                          help="swap only this frame (from 0) and write it before | after, side "
                               "by side, to --out; waits for it")
-    add_setting_groups(convert, groups())
+    add_setting_groups(convert, load().convert.groups)
     add_queue_options(convert)
 
     listing = commands.add_parser("conversions", help="list the outputs converted in a "
@@ -66,11 +67,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
                 if args.out is None:
                     raise CliError("--preview writes a PNG: give its name with --out")
                 params = preview_params(conn, session, source,
-                                        settings_given(args, groups()), args.preview, args.out)
+                                        settings_given(args, load().convert), args.preview, args.out)
                 args.wait = True
                 return queue(project, conn, "convert_preview", [params], args)
             params = convert_params(conn, project.outputs, session, source,
-                                    settings_given(args, groups()), args.out, args.overwrite)
+                                    settings_given(args, load().convert), args.out, args.overwrite)
         except ConvertRequestError as exc:
             raise CliError(str(exc)) from None
         print(printable(f"converting {source.name} with session {session.name}: "

@@ -12,11 +12,11 @@ from store.views import face_query
 from store.requests.extract import HELP as EXTRACT_HELP
 from store.requests.extract import ExtractSettings
 from store.project import open_project
-from tui.cli.common import JSON_SCHEMA, CliError, add_queue_options, print_json, queue
+from tui.cli.common import JSON_SCHEMA, CliError, Commands, add_queue_options, print_json, queue
 from tui.printable import printable
 
 
-def add_curation_parsers(commands: argparse._SubParsersAction) -> None:
+def add_curation_parsers(commands: Commands) -> None:
     cluster = commands.add_parser("cluster", help="group the project's faces by identity")
     cluster.add_argument("project", help="the project folder")
     cluster.add_argument("--source", nargs="+", default=[], metavar="SOURCE",
@@ -29,6 +29,11 @@ def add_curation_parsers(commands: argparse._SubParsersAction) -> None:
                               "through k-means compression)")
     add_queue_options(cluster)
 
+    _add_identity_parser(commands)
+    _add_faces_parser(commands)
+
+
+def _add_identity_parser(commands: Commands) -> None:
     identity = commands.add_parser("identity", help="the people of the project")
     identity.add_argument("project", help="the project folder")
     actions = identity.add_subparsers(dest="action", required=True, metavar="ACTION",
@@ -47,6 +52,8 @@ def add_curation_parsers(commands: argparse._SubParsersAction) -> None:
     side.add_argument("name", help="the person's name")
     side.add_argument("side", choices=["A", "B", "none"], help="A, B, or none to clear it")
 
+
+def _add_faces_parser(commands: Commands) -> None:
     faces_ = commands.add_parser("faces", help="review decisions on single faces")
     faces_.add_argument("project", help="the project folder")
     face_actions = faces_.add_subparsers(dest="action", required=True, metavar="ACTION",
@@ -60,18 +67,7 @@ def add_curation_parsers(commands: argparse._SubParsersAction) -> None:
                                                 "re-clustering)")
     move.add_argument("name", help="the person's name (created if new)")
     move.add_argument("face", type=int, nargs="+", help="face ids")
-    listing = face_actions.add_parser("list", help="faces in a chosen order, with filters")
-    listing.add_argument("--sort", choices=list(face_query.SORT_KEYS), default="frame",
-                         help="; ".join(f"{k}: {v}" for k, v in face_query.SORT_HELP.items()))
-    listing.add_argument("--filter", nargs="+", default=[], choices=list(face_query.FILTERS),
-                         help="; ".join(f"{k}: {v}" for k, v in face_query.FILTER_HELP.items()))
-    listing.add_argument("--person", help="only this person's faces")
-    listing.add_argument("--cluster", type=int, help="only this cluster's faces (latest run)")
-    listing.add_argument("--max-blur", type=float,
-                         help="only low-quality faces: sharpness (blur score) under this")
-    listing.add_argument("--limit", type=int, default=100, help="how many faces (default 100)")
-    listing.add_argument("--offset", type=int, default=0, help="skip this many first")
-    listing.add_argument("--json", action="store_true", help="print a JSON document")
+    _add_faces_list_parser(face_actions)
     export = face_actions.add_parser("export", help="write a faceset as a folder of aligned PNGs")
     export.add_argument("folder", help="where the PNGs go (created if missing)")
     export.add_argument("--person", help="only this person's faces (default: every kept face)")
@@ -91,7 +87,22 @@ def add_curation_parsers(commands: argparse._SubParsersAction) -> None:
     history.add_argument("--json", action="store_true", help="print a JSON document")
 
 
-def _add_filter_parser(face_actions: argparse._SubParsersAction) -> None:
+def _add_faces_list_parser(face_actions: Commands) -> None:
+    listing = face_actions.add_parser("list", help="faces in a chosen order, with filters")
+    listing.add_argument("--sort", choices=list(face_query.SORT_KEYS), default="frame",
+                         help="; ".join(f"{k}: {v}" for k, v in face_query.SORT_HELP.items()))
+    listing.add_argument("--filter", nargs="+", default=[], choices=list(face_query.FILTERS),
+                         help="; ".join(f"{k}: {v}" for k, v in face_query.FILTER_HELP.items()))
+    listing.add_argument("--person", help="only this person's faces")
+    listing.add_argument("--cluster", type=int, help="only this cluster's faces (latest run)")
+    listing.add_argument("--max-blur", type=float,
+                         help="only low-quality faces: sharpness (blur score) under this")
+    listing.add_argument("--limit", type=int, default=100, help="how many faces (default 100)")
+    listing.add_argument("--offset", type=int, default=0, help="skip this many first")
+    listing.add_argument("--json", action="store_true", help="print a JSON document")
+
+
+def _add_filter_parser(face_actions: Commands) -> None:
     threshold = ExtractSettings.threshold
     filter_ = face_actions.add_parser(
         "filter", help="extraction's identity filter on faces already extracted: reject the "

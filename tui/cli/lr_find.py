@@ -16,15 +16,14 @@ import sqlite3
 import sys
 from contextlib import nullcontext, redirect_stdout
 from dataclasses import fields
-from typing import Any
 
 import plotext
 
 from store import jobs, lr_sweeps, sessions
 from store.lr_sweeps import KIND, LrSweep, SweepRequestError, SweepSettings
 from store.project import Project, open_project
-from tui.cli.common import (JSON_SCHEMA, CliError, add_queue_options, print_json,
-                            start_worker_if_needed, wait_for)
+from tui.cli.common import (JSON_SCHEMA, CliError, Commands, add_queue_options,
+                            print_json, start_worker_if_needed, wait_for)
 from tui.cli.train import resolve_session
 from tui.printable import printable
 from tui.sweep_plot import describe_sweep, draw_sweep
@@ -47,7 +46,7 @@ def _iterations(text: str) -> int:
         raise argparse.ArgumentTypeError(message) from None
 
 
-def add_lr_find_parser(commands: argparse._SubParsersAction) -> None:
+def add_lr_find_parser(commands: Commands) -> None:
     lr_find = commands.add_parser(
         "lr-find", help="sweep a session's learning rate and suggest one (faceswap's "
                         "learning-rate finder)",

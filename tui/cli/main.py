@@ -11,23 +11,23 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from store import events, faces, jobs, pixel_limit, sources, workers
+from store import events, jobs, workers
 
 from store.views import snapshot
 from store.errors import RequestError
-from store.requests.extract import ALIGNERS, DETECTORS, ExtractSettings, extract_jobs
-from store.requests.extract import HELP as EXTRACT_HELP
 from store.jobs import JobStatus
-from store.pixel_limit import DEFAULT_MAX_PIXELS
 from store.origin import origin
 from store.requests.ingest import ingest_params
 from store.project import ProjectError, create_project, open_or_create, open_project
-from tui.cli.common import (JSON_SCHEMA, CliError, add_queue_options, print_json, queue,
+from tui.cli.common import (JSON_SCHEMA, CliError, Commands, add_max_mpx_option,
+                            add_queue_options, print_json, queue, set_max_mpx,
                             start_worker_if_needed)
 from tui.cli.convert import COMMANDS as CONVERT_COMMANDS
 from tui.cli.convert import add_convert_parsers
 from tui.cli.curate import COMMANDS as CURATE_COMMANDS
 from tui.cli.curate import add_curation_parsers
+from tui.cli.extract import COMMANDS as EXTRACT_COMMANDS
+from tui.cli.extract import add_extract_parser
 from tui.cli.jobs import ACTIONS as JOB_ACTIONS
 from tui.cli.jobs import COMMANDS as JOB_ACTION_COMMANDS
 from tui.cli.jobs import build_action_parser, held_note, list_held
@@ -56,7 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      help="what to do (swapdeck COMMAND --help for more)")
+    _add_project_parsers(commands)
+    _add_queue_parsers(commands)
+    _add_pipeline_parsers(commands)
+    add_extract_parser(commands)
+    add_curation_parsers(commands)
+    add_train_parsers(commands)
+    add_lr_find_parser(commands)
+    add_session_parsers(commands)
+    add_convert_parsers(commands)
+    return parser
 
+
+def _add_project_parsers(commands: Commands) -> None:
     new = commands.add_parser("new", help="create a project folder")
     new.add_argument("path", help="a new or empty folder to hold the project")
 
@@ -78,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("project", help="the project folder")
     status.add_argument("--json", action="store_true", help="print the stable JSON document")
 
+
+
+def _add_queue_parsers(commands: Commands) -> None:
     jobs_ = commands.add_parser(
         "jobs", help="list jobs, newest first; swapdeck jobs release|cancel|retry PROJECT ... "
                      "to act on them (see swapdeck jobs release --help)",
@@ -103,6 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
     log.add_argument("-n", "--lines", type=int, default=40, help="how many recent events (40)")
     log.add_argument("--job", type=int, help="only the events of this job")
 
+    stop = commands.add_parser("stop", help="ask the project's workers to finish their current "
+                                            "unit of work and exit; or, given a session, "
+                                            "stop its training (it saves first)")
+    stop.add_argument("project", help="the project folder")
+    stop.add_argument("session", nargs="?",
+                      help="a training session (id or name): stop only its train job")
+
+
+def _add_pipeline_parsers(commands: Commands) -> None:
+    """Commands run by pipeline modules, which parse their own arguments."""
     commands.add_parser("worker", help="run the worker in this terminal, or in the background "
                                        "with --detach (see swapdeck worker --help)",
                         add_help=False)
@@ -113,75 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "mark and what it says (see swapdeck verify --help)",
                         add_help=False)
 
-    _add_extract_parser(commands)
-    add_curation_parsers(commands)
-    add_train_parsers(commands)
-    add_lr_find_parser(commands)
-    add_session_parsers(commands)
-    add_convert_parsers(commands)
     commands.add_parser("models", help="list extraction backends and whether their model files "
                                        "are here (see swapdeck models --help)", add_help=False)
-
-    stop = commands.add_parser("stop", help="ask the project's workers to finish their current "
-                                            "unit of work and exit; or, given a session, "
-                                            "stop its training (it saves first)")
-    stop.add_argument("project", help="the project folder")
-    stop.add_argument("session", nargs="?",
-                      help="a training session (id or name): stop only its train job")
-    return parser
-
-
-def _add_extract_parser(commands: argparse._SubParsersAction) -> None:
-    defaults = ExtractSettings()
-    extract = commands.add_parser("extract", help="find, align and describe the faces of sources")
-    extract.add_argument("project", help="the project folder")
-    extract.add_argument("sources", nargs="*", metavar="SOURCE",
-                         help="source ids or the paths they were added from")
-    extract.add_argument("--all", action="store_true", help="every source of the project")
-    extract.add_argument("--every-n", type=int, default=defaults.every_n,
-                         help=f"{EXTRACT_HELP['every_n']} (default {defaults.every_n})")
-    extract.add_argument("--detector", choices=DETECTORS, default=defaults.detector,
-                         help=EXTRACT_HELP["detector"])
-    extract.add_argument("--aligner", choices=ALIGNERS, default=defaults.aligner,
-                         help=EXTRACT_HELP["aligner"])
-    extract.add_argument("--size", type=int, default=defaults.size,
-                         help=f"{EXTRACT_HELP['size']} (default {defaults.size})")
-    extract.add_argument("--min-size", type=float, default=defaults.min_size,
-                         help=f"{EXTRACT_HELP['min_size']} (default {defaults.min_size:g})")
-    extract.add_argument("--filter", nargs="+", default=[], metavar="IMG",
-                         help=EXTRACT_HELP["filter"])
-    extract.add_argument("--nfilter", nargs="+", default=[], metavar="IMG",
-                         help=EXTRACT_HELP["nfilter"])
-    extract.add_argument("--threshold", type=float, default=defaults.threshold,
-                         help=f"{EXTRACT_HELP['threshold']} (default {defaults.threshold:g})")
-    extract.add_argument("--masks", default=",".join(defaults.masks),
-                         help=f"{EXTRACT_HELP['masks']} (default: all)")
-    extract.add_argument("--skip-existing", action="store_true",
-                         help="queue nothing for sources that were extracted before")
-    extract.add_argument("--force", action="store_true",
-                         help="throw away a source's faces and extract it again")
-    add_max_mpx_option(extract)
-    add_queue_options(extract)
-
-
-def add_max_mpx_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--max-mpx", type=float, metavar="MPX",
-        help="set the project's limit on image (and video frame) size in megapixels, kept for "
-             "later jobs: larger images are refused before they are decoded, since a small "
-             f"file can decode to gigabytes (default {pixel_limit.mpx(DEFAULT_MAX_PIXELS)}, "
-             f"at most {pixel_limit.CEILING_PIXELS // 1_000_000})")
-
-
-def set_max_mpx(conn, args: argparse.Namespace) -> None:
-    """Store --max-mpx as the project's pixel limit, when given."""
-    if args.max_mpx is None:
-        return
-    try:
-        pixels = pixel_limit.put_mpx(conn, args.max_mpx)
-    except pixel_limit.PixelLimitError as exc:
-        raise CliError(str(exc)) from None
-    print(f"images above {pixel_limit.mpx(pixels)} are now refused in this project")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -323,40 +281,6 @@ def _print_events(shown: list[events.Event], job_id: int | None) -> None:
             print(printable(event.format()), flush=True)
 
 
-def extract_settings(args: argparse.Namespace) -> ExtractSettings:
-    """The settings the options ask for; CliError names every problem."""
-    for photo in [*args.filter, *args.nfilter]:
-        if not Path(photo).expanduser().is_file():
-            raise CliError(f"no such reference photo: {photo}")
-    settings = ExtractSettings(
-        every_n=args.every_n, detector=args.detector, aligner=args.aligner, size=args.size,
-        min_size=args.min_size,
-        filter=tuple(str(Path(p).expanduser().resolve()) for p in args.filter),
-        nfilter=tuple(str(Path(p).expanduser().resolve()) for p in args.nfilter),
-        threshold=args.threshold,
-        masks=tuple(m.strip() for m in args.masks.split(",") if m.strip()),
-    )
-    if problems := settings.problems():
-        raise CliError("; ".join(problems))
-    return settings
-
-
-def cmd_extract(args: argparse.Namespace) -> int:
-    project = open_project(args.project)
-    settings = extract_settings(args)
-    with project.connection() as conn:
-        set_max_mpx(conn, args)
-        references = [str(s.id) for s in sources.list_sources(conn)] if args.all else args.sources
-        if not references:
-            raise CliError("name the sources to extract, or --all")
-        params = extract_jobs(conn, references, settings, force=args.force,
-                              skip_existing=args.skip_existing)
-        if not params:
-            print("nothing to extract: every source named was extracted before")
-            return 0
-        return queue(project, conn, "extract", params, args)
-
-
 def cmd_stop(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
@@ -380,7 +304,7 @@ COMMANDS = {
     "cancel": cmd_cancel,
     "log": cmd_log,
     "stop": cmd_stop,
-    "extract": cmd_extract,
+    **EXTRACT_COMMANDS,
     **CURATE_COMMANDS,
     **TRAIN_COMMANDS,
     "lr-find": cmd_lr_find,

@@ -32,10 +32,11 @@ from store.files.session_files import FileState, checkpoint_path, describe, veri
 from store.files.session_removal import DeleteError, delete_session, refusal
 from store.files.session_restore import Plan, RestoreError, plan, restore
 from store.files.temp_names import temp_path
-from store.requests.train_catalogue import load
+from store.requests.catalogue import load
 from store.requests.train import describe_settings
-from tui.cli.common import JSON_SCHEMA, CliError, add_queue_options, print_json
-from tui.cli.train import add_setting, queue_resume, resolve_session
+from tui.cli.common import JSON_SCHEMA, CliError, Commands, add_queue_options, print_json
+from tui.cli.setting_flags import add_setting_groups
+from tui.cli.train import queue_resume, resolve_session
 from tui.format import human_age
 from tui.printable import printable
 from tui.loss_curves import (METRIC_GRAPHS, SMOOTHING_HELP, Smoothing, draw_losses,
@@ -45,7 +46,7 @@ SESSION_HELP = "the session's id or name (swapdeck sessions lists them)"
 MAX_LISTED = 5   # archived checkpoints named before a restore
 
 
-def add_session_parsers(commands: argparse._SubParsersAction) -> None:
+def add_session_parsers(commands: Commands) -> None:
     listing = commands.add_parser("sessions", help="list the training sessions")
     listing.add_argument("project", help="the project folder")
     listing.add_argument("--json", action="store_true", help="print the stable JSON document")
@@ -53,6 +54,32 @@ def add_session_parsers(commands: argparse._SubParsersAction) -> None:
     session = commands.add_parser("session", help="show, plot, export or delete a session")
     actions = session.add_subparsers(dest="action", required=True, metavar="ACTION",
                                      help="what to do with the session")
+    _add_show(actions)
+    _add_plot(actions)
+    _add_export_and_delete(actions)
+
+    resume = commands.add_parser(
+        "resume", help="continue a session from its newest checkpoint (same as train --resume)",
+        description="Queue a train job that continues the session from its newest "
+                    "checkpoint with its stored settings, changing the per-run ones given "
+                    "here. The model, its options and the data and loss settings are frozen.")
+    _project_and_session(resume)
+    add_setting_groups(resume, [g for g in load().train.groups if not g.frozen],
+                       default="the session's current value")
+    add_queue_options(resume)
+
+    restore_ = commands.add_parser(
+        "restore", help="go back to one of a session's backups or snapshots (what came after "
+                        "is archived, not deleted)")
+    _project_and_session(restore_)
+    restore_.add_argument("checkpoint", type=int,
+                          help="the checkpoint's id (swapdeck session show PROJECT SESSION "
+                               "lists them)")
+    restore_.add_argument("--yes", action="store_true",
+                          help="do not ask (needed when not run from a terminal)")
+
+
+def _add_show(actions: Commands) -> None:
     show = actions.add_parser("show", help="a session's settings, runs, checkpoints, archives "
                                            "and swap metrics")
     _project_and_session(show)
@@ -61,6 +88,8 @@ def add_session_parsers(commands: argparse._SubParsersAction) -> None:
                       help="read every model file and check its sha256 (slow: about a second "
                            "per GB) instead of the quick check of its header and length")
 
+
+def _add_plot(actions: Commands) -> None:
     plot = actions.add_parser("plot", help="draw the loss graph in the terminal (several "
                                            "sessions: compared on one graph)")
     plot.add_argument("project", help="the project folder")
@@ -80,6 +109,8 @@ def add_session_parsers(commands: argparse._SubParsersAction) -> None:
     plot.add_argument("--no-color", action="store_true",
                       help="plain text (the default when the output is not a terminal)")
 
+
+def _add_export_and_delete(actions: Commands) -> None:
     export = actions.add_parser("export", help="write a session's losses, runs, swap metrics "
                                                "and checkpoints as CSV files")
     _project_and_session(export)
@@ -94,31 +125,6 @@ def add_session_parsers(commands: argparse._SubParsersAction) -> None:
     _project_and_session(delete)
     delete.add_argument("--yes", action="store_true",
                         help="do not ask (needed when not run from a terminal)")
-
-    resume = commands.add_parser(
-        "resume", help="continue a session from its newest checkpoint (same as train --resume)",
-        description="Queue a train job that continues the session from its newest "
-                    "checkpoint with its stored settings, changing the per-run ones given "
-                    "here. The model, its options and the data and loss settings are frozen.")
-    _project_and_session(resume)
-    for group in load().groups:
-        if not group.frozen:
-            section = resume.add_argument_group(f"{group.name} settings", group.help)
-            for option in group.options:
-                add_setting(section, option,
-                            *(["--lr"] if option.name == "learning_rate" else []),
-                            default="the session's current value")
-    add_queue_options(resume)
-
-    restore_ = commands.add_parser(
-        "restore", help="go back to one of a session's backups or snapshots (what came after "
-                        "is archived, not deleted)")
-    _project_and_session(restore_)
-    restore_.add_argument("checkpoint", type=int,
-                          help="the checkpoint's id (swapdeck session show PROJECT SESSION "
-                               "lists them)")
-    restore_.add_argument("--yes", action="store_true",
-                          help="do not ask (needed when not run from a terminal)")
 
 
 def _project_and_session(parser: argparse.ArgumentParser) -> None:

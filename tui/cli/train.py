@@ -1,48 +1,23 @@
 """The training commands: train (a new session or --resume), save and stop of a session.
 
-Their options come from the trainer's catalogue (store/requests/train_catalogue.json), so this
-module needs no torch: the flags, their help and their types are the trainer's own.
+Their options come from the catalogue (store/requests/catalogue.json), so this module
+needs no torch: the flags, their help and their types are the trainer's own.
 """
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterable
 
 from store import jobs, sessions
 from store.project import Project, open_project
-from store.requests.train_catalogue import Group, Option, OptionValueError, load
+from store.requests.catalogue import load
+from store.requests.options import OptionValueError
 from store.requests.train import TrainRequestError, new_session_params, resume_params
-from tui.cli.common import CliError, add_queue_options, queue
+from tui.cli.common import CliError, Commands, add_queue_options, queue
+from tui.cli.setting_flags import add_setting_groups, settings_given
 from tui.format import cancel_outcome
 from tui.printable import printable
 
 DEFAULT_MODEL = "original"
-
-
-def _typed(option: Option) -> Callable[[str], object]:
-    def parse(text: str) -> object:
-        try:
-            return option.parse(text)
-        except OptionValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-    parse.__name__ = option.type  # argparse names it in its own errors
-    return parse
-
-
-def add_setting(parser: argparse._ArgumentGroup, option: Option, *aliases: str,
-                default: str | None = None) -> None:
-    """The option's flag (and any shorter `aliases`) with its help, type and default (or
-    `default`, the default in words)."""
-    # argparse %-formats help texts
-    text = f"{option.help} (default {default or option.default_shown})".replace("%", "%%")
-    if option.type == "bool":
-        parser.add_argument(option.flag, *aliases, dest=option.name, default=None,
-                            action=argparse.BooleanOptionalAction, help=text)
-        return
-    metavar = ("{" + ",".join(map(str, option.choices)) + "}" if option.choices
-               else option.type.upper())
-    parser.add_argument(option.flag, *aliases, dest=option.name, default=None,
-                        type=_typed(option), metavar=metavar, help=text)
 
 
 def _models_epilog() -> str:
@@ -53,7 +28,7 @@ def _models_epilog() -> str:
     return "models: " + " | ".join(lines)
 
 
-def add_train_parsers(commands: argparse._SubParsersAction) -> None:
+def add_train_parsers(commands: Commands) -> None:
     train = commands.add_parser(
         "train", help="train a model on the faces of side A and side B (a new session, or "
                       "--resume one)",
@@ -83,31 +58,13 @@ def add_train_parsers(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int,
                        help="seed of the first weights and of the random draws (default: "
                             "random)")
-    add_setting_groups(train, load().groups)
+    add_setting_groups(train, load().train.groups)
     add_queue_options(train)
 
     save = commands.add_parser("save", help="ask a training session to save now (within a "
                                             "few iterations)")
     save.add_argument("project", help="the project folder")
     save.add_argument("session", help="the session's id or name")
-
-
-def add_setting_groups(parser: argparse.ArgumentParser, groups: Iterable[Group]) -> None:
-    """A section of flags per catalogue group, each flag with its help."""
-    for group in groups:
-        title = f"{group.name} settings" + (" (frozen in the session)" if group.frozen else "")
-        section = parser.add_argument_group(title, group.help)
-        for option in group.options:
-            add_setting(section, option)
-
-
-def settings_given(args: argparse.Namespace,
-                   groups: Iterable[Group] | None = None) -> dict[str, object]:
-    """The catalogue settings (the trainer's, or those of `groups`) given on the command
-    line."""
-    return {option.name: value for group in (load().groups if groups is None else groups)
-            for option in group.options
-            if (value := getattr(args, option.name, None)) is not None}
 
 
 def _model_options(model: str, pairs: list[str]) -> dict[str, object]:
@@ -145,7 +102,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             model = args.model or DEFAULT_MODEL
             params = new_session_params(
                 conn, model=model, model_options=_model_options(model, args.model_option),
-                settings=settings_given(args), a=args.a, b=args.b, name=args.name,
+                settings=settings_given(args, load().train), a=args.a, b=args.b, name=args.name,
                 seed=args.seed, load_weights=args.load_weights)
         except TrainRequestError as exc:
             raise CliError(str(exc)) from None
@@ -157,13 +114,13 @@ def queue_resume(project: Project, conn, reference: str, args: argparse.Namespac
     checkpoint, with the per-run settings given in `args` changed."""
     session = resolve_session(conn, reference)
     try:
-        params = resume_params(conn, project.models, session, settings_given(args))
+        params = resume_params(conn, project.models, session, settings_given(args, load().train))
     except TrainRequestError as exc:
         raise CliError(str(exc)) from None
     live = sessions.checkpoints(conn, session.id)   # newest first: the one it resumes from
     start = live[0].iteration if live else 0
     target = params["settings"].get("iterations", session.settings.get(
-        "iterations", load().setting("iterations")[1].default))
+        "iterations", load().train.option("iterations").default))
     if target <= start:
         raise CliError(f"session {session.name} has reached its {target:,} iterations: give "
                        f"--iterations above {start:,} to train on")

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, NamedTuple, TypeVar
 import torch
 from torch import Tensor, nn
 
-from pipeline.train.settings_dict import OptionInfo, describe_fields
+from store.requests.options import Option, describe_fields
 
 SIDES = ("a", "b")
 SUBPIXEL_SCALE = "subpixel_scale"  # attribute set on a convolution that feeds a pixel shuffle
@@ -232,7 +232,7 @@ def config_from_dict(name: str, data: Mapping[str, object]) -> ModelConfig:
     return make_config(name, data)
 
 
-def describe_options(name: str) -> list[OptionInfo]:
+def describe_options(name: str) -> tuple[Option, ...]:
     """Every option of model `name` in declaration order, for help screens and forms."""
     return describe_fields(config_class(name))
 

@@ -3,10 +3,7 @@ third frame, a tiny trained session. What comes out is decoded and checked."""
 from __future__ import annotations
 
 import io
-import os
 import signal
-import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -25,9 +22,10 @@ from store.views.convert_faces import all_frames, unprocessed_frames
 from store.requests.convert import ConvertRequestError, convert_params
 from store.jobs import JobStatus
 from store.pixel_limit import DEFAULT_MAX_PIXELS
-from tests.conftest import REPO, wait_until
 from tests.convert_project import FRAMES, ConvertProject, run_worker, two_faces
+from tests.forked_worker import ForkedWorker
 from tests.pipeline.train.tiny_model import NAME as TINY
+from tests.waiting import wait_until
 
 LEFT = (slice(180, 330), slice(40, 170))     # around the astronaut's face
 RIGHT = (slice(180, 330), slice(342, 472))   # around her mirror image's
@@ -186,14 +184,10 @@ def frames_written(job: jobs.Job) -> int:
     return int(message.split()[1].split("/")[0]) if message.startswith("frame ") else 0
 
 
-def _start_worker(ready: ConvertProject, log: Path) -> subprocess.Popen:
+def _start_worker(ready: ConvertProject, log: Path) -> ForkedWorker:
     """A real worker process that knows the tests' tiny model."""
-    code = ("import sys, tests.pipeline.train.tiny_model; from pipeline.worker import main; "
-            "sys.exit(main(sys.argv[1:]))")
-    with log.open("w") as stderr:
-        return subprocess.Popen([sys.executable, "-c", code, str(ready.root), "--no-inbox",
-                                 "--exit-when-idle"], cwd=REPO, stdout=subprocess.DEVNULL,
-                                stderr=stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return ForkedWorker([str(ready.root), "--no-inbox", "--exit-when-idle"], log,
+                        imports=["tests.pipeline.train.tiny_model"])
 
 
 def test_a_worker_killed_mid_conversion_leaves_no_output_and_the_job_resumes(

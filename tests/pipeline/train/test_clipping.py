@@ -176,9 +176,9 @@ def test_new_settings_have_faceswaps_defaults_and_old_dicts_still_load() -> None
     ({"accumulation": True}, "accumulation is a whole number, not True"),
     ({"clipping": "sometimes"}, "clipping is one of none, global_norm, norm, value, "
                                 "autoclip, not 'sometimes'"),
-    ({"clip_value": 0.0}, "clip_value is from 0.001 to 10, not 0.0"),
+    ({"clip_value": 0.0}, "clip_value is from 0.001 to 10, not 0"),
     ({"clip_value": math.inf}, "clip_value is from 0.001 to 10, not inf"),
-    ({"autoclip_percentile": 101.0}, "autoclip_percentile is from 0 to 100, not 101.0"),
+    ({"autoclip_percentile": 101.0}, "autoclip_percentile is from 0 to 100, not 101"),
     ({"autoclip_history": 10}, "autoclip_history is from 100 to 100000, not 10"),
 ])
 def test_run_settings_refuse_bad_clipping_and_accumulation(values: dict, message: str) -> None:

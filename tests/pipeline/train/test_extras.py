@@ -19,7 +19,7 @@ from pipeline.train.face_cache import FaceCache
 from pipeline.train.models.registry import ModelOutput, SwapModel, build_model
 from pipeline.train.optimizers import OptimizerSettings, build_optimizer
 from pipeline.train.sampler import Sampler
-from pipeline.train.settings_dict import describe_fields
+from store.requests.options import describe_fields
 from store.training_faces import Person
 from tests.pipeline.train.tiny_model import TinyConfig
 

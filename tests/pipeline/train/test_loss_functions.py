@@ -14,7 +14,7 @@ from pipeline.train.loss_functions import (GRADIENT_ALPHA, LOSSES, MS_SSIM_POWER
                                            laplacian_pyramid, logcosh, mae, ms_ssim,
                                            ms_ssim_scales, mse, smooth, ssim)
 from pipeline.train.losses import image_loss
-from tests.pipeline.train.test_losses import face_pair
+from tests.pipeline.train.face_tensors import face_pair
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

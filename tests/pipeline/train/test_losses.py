@@ -5,31 +5,20 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import cv2
 import pytest
 import torch
-from skimage.data import astronaut
 
 from pipeline.train import losses
 from pipeline.train.loss_functions import LOSSES, LossFunction, ssim
 from pipeline.train.losses import LossSettings, face_loss, image_loss, mask_loss
 from pipeline.train.session_config import SessionConfig
-from pipeline.train.settings_dict import describe_fields
+from store.requests.options import describe_fields
+from tests.pipeline.train.face_tensors import SIZE, face_pair
 
-SIZE = 64
 MAE_ONLY = LossSettings(loss="mae", secondary=None)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def face_pair() -> tuple[torch.Tensor, torch.Tensor]:
-    """The astronaut's face (1 x 3 x 64 x 64) and a blurred, noisier copy of it."""
-    crop = cv2.resize(astronaut()[20:220, 160:360], (SIZE, SIZE), interpolation=cv2.INTER_AREA)
-    target = torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255
-    noise = torch.randn(target.shape, generator=torch.Generator().manual_seed(0)) * 0.05
-    blurred = torch.from_numpy(cv2.GaussianBlur(crop, (5, 5), 1.0)).permute(2, 0, 1)[None] / 255
-    return (blurred + noise).clamp(0, 1), target
 
 
 def box(top: int, left: int, height: int, width: int) -> torch.Tensor:
@@ -157,8 +146,8 @@ def test_mask_loss_is_the_mse_of_the_masks() -> None:
     ({"eye_multiplier": 0}, "eye_multiplier is from 1 to 40, not 0"),
     ({"mouth_multiplier": 2.5}, "mouth_multiplier is a whole number, not 2.5"),
     ({"eye_multiplier": 41}, "eye_multiplier is from 1 to 40, not 41"),
-    ({"mask_loss_weight": -1.0}, "mask_loss_weight is from 0 to 10, not -1.0"),
-    ({"penalized_mask_loss": "yes"}, "penalized_mask_loss is true or false, not 'yes'"),
+    ({"mask_loss_weight": -1.0}, "mask_loss_weight is from 0 to 10, not -1"),
+    ({"penalized_mask_loss": "yes"}, "penalized_mask_loss is yes or no, not 'yes'"),
 ])
 def test_bad_settings_say_what_is_wrong(change: dict, words: str) -> None:
     with pytest.raises(ValueError, match=words):

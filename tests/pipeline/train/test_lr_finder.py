@@ -22,7 +22,7 @@ from store import jobs, lr_sweeps, sessions
 from store.jobs import JobStatus
 from store.lr_sweeps import STRENGTHS, SweepSettings
 from store.project import Project
-from tests.pipeline.train.test_trainer import make_session, run_train
+from tests.pipeline.train.tiny_sessions import make_session, run_train
 
 SWEEP = {"iterations": 100}   # the fewest a sweep allows
 

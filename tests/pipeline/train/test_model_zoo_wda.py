@@ -20,7 +20,7 @@ from store import identities, jobs, sessions
 from store.requests.extract import ExtractSettings
 from store.jobs import JobStatus
 from store.project import Project, create_project
-from tests.conftest import real_media
+from tests.paths import real_media
 
 # the largest models take about 10 minutes each here, more than the default 300 s limit
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]

@@ -534,14 +534,14 @@ def test_every_option_is_described_and_numbers_are_limited(name: str) -> None:
     defaults = make_config(name, {})
     for option in options:
         assert option.help and "\n" not in option.help
-        assert option.type_name == type(getattr(defaults, option.name)).__name__
+        assert option.type == type(getattr(defaults, option.name)).__name__
         assert option.default == getattr(defaults, option.name)
-        if option.type_name in ("int", "float", "str"):
+        if option.type in ("int", "float", "str"):
             assert option.choices or option.bounds, f"{option.name} takes any value"
 
 
 def test_original_options() -> None:
-    assert [tuple(o)[:3] for o in describe_options("original")] == [
+    assert [(o.name, o.type, o.default) for o in describe_options("original")] == [
         ("input_size", "int", 64), ("output_size", "int", 64), ("learn_mask", "bool", False),
         ("icnr_init", "bool", False), ("conv_aware_init", "bool", False),
         ("reflect_padding", "bool", False), ("lowmem", "bool", False)]

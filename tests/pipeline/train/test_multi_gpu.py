@@ -12,7 +12,7 @@ from store import sessions
 from store.schema.connection import integrity_check
 from store.jobs import JobStatus
 from store.project import Project
-from tests.pipeline.train.test_trainer import make_session, newest_weights, run_train
+from tests.pipeline.train.tiny_sessions import make_session, newest_weights, run_train
 
 ITERATIONS = 20
 

@@ -9,7 +9,7 @@ import torch
 from pipeline.train import checkpoint
 from pipeline.train.optimizers import (
     OPTIMIZERS, WITH_AMSGRAD, AdaBelief, Lion, OptimizerSettings, build_optimizer)
-from pipeline.train.settings_dict import describe_fields
+from store.requests.options import describe_fields
 
 EPSILON = 1e-7
 
@@ -93,12 +93,12 @@ def test_amsgrad_only_where_the_optimizer_has_it(name: str) -> None:
 
 @pytest.mark.parametrize(("values", "message"), [
     ({"optimizer": "sgd"}, "optimizer is one of adam, .*, not 'sgd'"),
-    ({"beta_1": 1.0}, "beta_1 is from 0 to 0.9999, not 1.0"),
+    ({"beta_1": 1.0}, "beta_1 is from 0 to 0.9999, not 1"),
     ({"beta_2": -0.1}, "beta_2 is from 0 to 0.9999, not -0.1"),
     ({"beta_1": float("nan")}, "beta_1 is from 0 to 0.9999, not nan"),
-    ({"weight_decay": 2.0}, "weight_decay is from 0 to 1, not 2.0"),
+    ({"weight_decay": 2.0}, "weight_decay is from 0 to 1, not 2"),
     ({"weight_decay": "0.1"}, "weight_decay is a number, not '0.1'"),
-    ({"amsgrad": 1}, "amsgrad is true or false, not 1"),
+    ({"amsgrad": 1}, "amsgrad is yes or no, not 1"),
     ({"optimizer": "rmsprop", "beta_2": 0.9}, "beta_2 does not apply to rmsprop"),
     ({"momentum": 0.9}, "unknown optimizer setting.*momentum"),
 ])

@@ -91,9 +91,9 @@ def test_defaults_are_faceswaps() -> None:
 
 def test_every_number_has_bounds_and_every_word_choices() -> None:
     for option in describe_options("phaze-a"):
-        if option.type_name in ("int", "float"):
+        if option.type in ("int", "float"):
             assert option.bounds is not None, option.name
-        if option.type_name == "str":
+        if option.type == "str":
             assert option.choices, option.name
 
 

@@ -10,7 +10,7 @@ from store.schema.connection import integrity_check
 from store.jobs import JobStatus
 from store.project import Project
 from store.files.session_restore import RestoreError, archives, restore
-from tests.pipeline.train.test_trainer import make_session, run_train
+from tests.pipeline.train.tiny_sessions import make_session, run_train
 
 
 def checkpoint_at(project: Project, session_id: int, kind: str, iteration: int,

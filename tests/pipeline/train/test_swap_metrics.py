@@ -17,7 +17,7 @@ from pipeline.extract.dlib_resnet import TorchDlibDescriptor
 from pipeline.train.swap_metrics import SwapMetricsProbe
 from store.faces import crop_matrix
 from store.sessions import SwapMetrics
-from tests.conftest import real_media
+from tests.paths import real_media
 
 SIZE = 64
 

@@ -6,12 +6,13 @@ import threading
 import pytest
 
 from pipeline.train.job import new_session
-from pipeline.worker import Worker, WorkerOptions
 from store import jobs, sessions
 from store.jobs import JobStatus
 from store.project import Project
-from tests.conftest import wait_until
+from store.requests.train import new_session_params
 from tests.pipeline.train.tiny_model import NAME as TINY
+from tests.pipeline.train.tiny_sessions import drain
+from tests.waiting import wait_until
 from tui.cli.main import main
 
 SHORT = ["--batch-size", "2", "--save-every", "2", "--no-worker"]
@@ -19,12 +20,6 @@ SHORT = ["--batch-size", "2", "--save-every", "2", "--no-worker"]
 
 def train(project: Project, *args: str) -> int:
     return main(["train", str(project.root), *args])
-
-
-def drain(project: Project) -> list[jobs.Job]:
-    Worker(project, WorkerOptions(exit_when_idle=True, watch_inbox=False)).run()
-    with project.connection() as conn:
-        return jobs.list_jobs(conn)
 
 
 def test_train_makes_a_session_and_resume_continues_it(project: Project, pair, capsys) -> None:
@@ -95,11 +90,24 @@ def test_a_cancelled_new_session_job_makes_no_session(project: Project, pair) ->
         assert sessions.list_sessions(conn) == []
 
 
-def test_a_range_error_fails_the_job_with_the_trainers_message(project: Project, pair) -> None:
-    assert train(project, "--coverage", "0.2", "--no-worker") == 0
+def test_lr_is_short_for_learning_rate(project: Project, pair, capsys) -> None:
+    assert train(project, "--name", "s", "--lr", "3e-4", "--no-worker") == 0
+    with project.connection() as conn:
+        [job] = jobs.list_jobs(conn)
+    assert job.params["settings"]["learning_rate"] == 3e-4
+
+
+def test_a_stored_request_out_of_range_fails_the_job_with_the_trainers_message(
+        project: Project, pair) -> None:
+    """A request the CLI refuses (tests/test_cli_refuses_bad_settings.py), as another version
+    of swapdeck may have queued it: the worker checks it again."""
+    with project.connection() as conn:
+        params = new_session_params(conn, model="original", model_options={}, settings={})
+        params["new_session"]["data"]["coverage"] = 0.2
+        jobs.enqueue(conn, "train", params)
     [job] = drain(project)
     assert job.status == JobStatus.FAILED
-    assert "coverage is a fraction from 0.625 to 1, not 0.2" in job.error
+    assert "coverage is from 0.625 to 1, not 0.2" in job.error
     with project.connection() as conn:
         assert sessions.list_sessions(conn) == []
 

@@ -22,7 +22,8 @@ from store.schema.connection import integrity_check
 from store.jobs import JobStatus
 from store.project import Project
 from store.files.session_files import file_sha256
-from tests.conftest import WorkerProcesses, wait_until
+from tests.waiting import wait_until
+from tests.worker_processes import WorkerProcesses
 
 SAVE_EVERY = 2      # a save (with its backup) at 2, then the run's closing save at its target,
 TARGET = 3          # whose write is the one killed (fewest steps: each takes seconds on a CPU)
@@ -52,6 +53,24 @@ def test_a_worker_killed_while_writing_a_checkpoint_resumes_from_the_last_whole_
             "batch_size": 2, "save_every": SAVE_EVERY, "iterations": TARGET, "backups": 1})
         job_id = jobs.enqueue(conn, "train", {"session_id": session.id})
     folder = project.models / str(session.id)
+    kill_during_a_later_save(project, session.id, folder, worker_processes)
+    good, before_losses = committed_before_the_kill(project, session.id, job_id, folder)
+
+    # 4. a new worker requeues the dead one's job and finishes it
+    resumed = worker_processes.run(project, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"job {job_id} requeued: the worker running it died" in resumed.stderr
+
+    # 5. everything is whole and consistent
+    rows = check_resumed_store(project, session.id, job_id, good, before_losses,
+                               resumed.stderr)
+    check_model_files(folder, rows)
+
+
+def kill_during_a_later_save(project: Project, session_id: int, folder: Path,
+                             worker_processes: WorkerProcesses) -> None:
+    """Steps 1 and 2: a worker trains until a save is committed, and is SIGKILLed the moment
+    a temp file of a later checkpoint appears."""
     worker = worker_processes.start(project)
     log = worker_processes.started[-1][1]
 
@@ -64,7 +83,7 @@ def test_a_worker_killed_while_writing_a_checkpoint_resumes_from_the_last_whole_
     # 1. a save is committed (file, row, older saves dropped)
     with project.connection() as conn:
         [first] = wait_until(
-            lambda: alive() and sessions.checkpoints(conn, session.id, "save"), timeout=300,
+            lambda: alive() and sessions.checkpoints(conn, session_id, "save"), timeout=300,
             interval=0.1, what="the first save to be recorded")
     assert first.iteration == SAVE_EVERY
 
@@ -81,47 +100,54 @@ def test_a_worker_killed_while_writing_a_checkpoint_resumes_from_the_last_whole_
     assert (temp_iteration, writer) == (TARGET, worker.pid), temp.name
     assert temp.exists(), f"{temp.name} was renamed before the kill landed: not killed mid-write"
 
-    # 3. what was committed before the kill
+
+def committed_before_the_kill(project: Project, session_id: int, job_id: int, folder: Path
+                              ) -> tuple[sessions.Checkpoint, list[tuple[int, float, float]]]:
+    """Step 3: what was committed before the kill: the whole save and the losses."""
     with project.connection() as conn:
         job = jobs.get(conn, job_id)
         assert job.status == JobStatus.RUNNING and job.attempts == 1
-        saves = sessions.checkpoints(conn, session.id, "save")
-        before_losses = sessions.losses(conn, session.id)
-        [before_run] = sessions.runs(conn, session.id)
+        saves = sessions.checkpoints(conn, session_id, "save")
+        before_losses = sessions.losses(conn, session_id)
+        [before_run] = sessions.runs(conn, session_id)
     assert [s.iteration for s in saves] == [SAVE_EVERY], saves
     good = saves[0]
     assert file_sha256(folder / good.path) == good.sha256
     assert before_run.start_iteration == 0 and before_run.ended_at is None
     assert [i for i, _, _ in before_losses] == list(range(1, TARGET + 1)), (
         "the losses up to the killed save are recorded before it is written")
+    return good, before_losses
 
-    # 4. a new worker requeues the dead one's job and finishes it
-    resumed = worker_processes.run(project, timeout=600)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"job {job_id} requeued: the worker running it died" in resumed.stderr
 
-    # 5. everything is whole and consistent
+def check_resumed_store(project: Project, session_id: int, job_id: int,
+                        good: sessions.Checkpoint, before_losses: list[tuple[int, float, float]],
+                        stderr: str) -> list[sessions.Checkpoint]:
+    """The store after the resumed run: the job, the runs, the losses and the previews;
+    returns the session's checkpoint rows."""
     with project.connection() as conn:
         job = jobs.get(conn, job_id)
-        assert job.status == JobStatus.DONE, (job.status, job.error, resumed.stderr[-3000:])
+        assert job.status == JobStatus.DONE, (job.status, job.error, stderr[-3000:])
         assert job.attempts == 2
         assert job.result["iteration"] == TARGET
         assert job.result["iterations_run"] == TARGET - good.iteration
-        assert sessions.get(conn, session.id).iteration == TARGET
-        [first, second] = sessions.runs(conn, session.id)
+        assert sessions.get(conn, session_id).iteration == TARGET
+        [first, second] = sessions.runs(conn, session_id)
         assert first.end_iteration == good.iteration and first.ended_at is not None
         assert first.end_reason == ("the worker died; the next run resumed from iteration "
                                     f"{good.iteration}")
         assert (second.start_iteration, second.end_iteration) == (good.iteration, TARGET)
         assert second.end_reason == f"reached {TARGET} iterations"
-        after_losses = sessions.losses(conn, session.id)
+        after_losses = sessions.losses(conn, session_id)
         assert [i for i, _, _ in after_losses] == list(range(1, TARGET + 1))
         kept = [row for row in before_losses if row[0] <= good.iteration]
         assert after_losses[:good.iteration] == kept, "losses committed before the kill changed"
-        assert sessions.preview_iterations(conn, session.id) == [SAVE_EVERY, TARGET]
+        assert sessions.preview_iterations(conn, session_id) == [SAVE_EVERY, TARGET]
         assert integrity_check(conn) == "ok"
-        rows = sessions.checkpoints(conn, session.id)
+        return sessions.checkpoints(conn, session_id)
 
+
+def check_model_files(folder: Path, rows: list[sessions.Checkpoint]) -> None:
+    """Every model file whole and named by a row, every row's file there, no temp left."""
     assert not list(folder.rglob("*.tmp")), "a temp file was left behind"
     for row in rows:
         path = folder / row.path

@@ -14,9 +14,9 @@ from store import sessions
 from store.jobs import JobStatus
 from store.project import Project
 from store.requests.train import TrainRequestError, new_session_params
-from tests.pipeline.train.test_trainer import FAST, make_session, newest_weights, run_train
 from tests.pipeline.train.tiny_model import NAME as TINY
 from tests.pipeline.train.tiny_model import Tiny, TinyConfig
+from tests.pipeline.train.tiny_sessions import FAST, make_session, newest_weights, run_train
 
 WIDE = "tiny-wide-test"
 

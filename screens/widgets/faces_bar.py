@@ -1,0 +1,82 @@
+"""The review's status and filter bar: where the cursor stands, what is selected, and the
+order and filter of the grid, with the menus that choose them."""
+from __future__ import annotations
+
+from textual import work
+from textual.message import Message
+from textual.widgets import Static
+
+from screens.dialogs.choose import ChooseDialog
+from screens.widgets.face_grid import StoreOpener
+from store.views import face_query
+from tui.grid_state import GridState
+
+FILTER_CHOICES = ("kept", "excluded", "included", "rejected", "multiple", "blurry")
+
+
+class FacesBar(Static):
+    """One status line; `sort` and `filter` are the grid's order and filter now."""
+
+    DEFAULT_SORT = "distance"
+
+    class SortChosen(Message):
+        """A new order was chosen."""
+
+        def __init__(self, sort: str) -> None:
+            super().__init__()
+            self.sort = sort
+
+    class FilterChosen(Message):
+        """A new filter was chosen."""
+
+    class Unranked(Message):
+        """The histogram order was chosen, and some faces have no place in it yet (the
+        `histogram` job gives them one)."""
+
+    def __init__(self, store: StoreOpener, **kwargs) -> None:
+        super().__init__("loading…", markup=False, **kwargs)
+        self.store = store
+        self.sort = self.DEFAULT_SORT
+        self.filter = "kept"
+
+    def filters(self) -> tuple[str, ...]:
+        """The face_ids filters: faces rejected at extraction show only when asked for."""
+        return (self.filter,) if self.filter in ("kept", "rejected") else ("kept", self.filter)
+
+    def show(self, group_label: str, state: GridState) -> None:
+        where = f"{state.cursor + 1}/{len(state.ids)}" if state.ids else "no faces"
+        parts = [group_label, where, f"sort: {self.sort}", f"filter: {self.filter}"]
+        if state.selected or state.anchor is not None:
+            parts.append(f"{state.chosen_count()} selected")
+        if state.anchor is not None:
+            parts.append("-- VISUAL --")
+        self.update(" · ".join(parts))
+
+    def choose_sort(self) -> None:
+        options = [(key, f"{key}: {text}") for key, text in face_query.SORT_HELP.items()]
+        self.app.push_screen(ChooseDialog("Sort the faces by…", options, self.sort),
+                             self._chosen_sort)
+
+    def _chosen_sort(self, sort: str | None) -> None:
+        if sort is not None:
+            self.sort = sort
+            self.post_message(self.SortChosen(sort))
+            if sort == "histogram":
+                self._check_ranked()
+
+    @work(thread=True, group="faces-ranked")
+    def _check_ranked(self) -> None:
+        with self.store() as conn:
+            ranked = face_query.histogram_ranked(conn)
+        if not ranked:
+            self.post_message(self.Unranked())
+
+    def choose_filter(self) -> None:
+        options = [(key, f"{key}: {face_query.FILTER_HELP[key]}") for key in FILTER_CHOICES]
+        self.app.push_screen(ChooseDialog("Show only…", options, self.filter),
+                             self._chosen_filter)
+
+    def _chosen_filter(self, chosen: str | None) -> None:
+        if chosen is not None:
+            self.filter = chosen
+            self.post_message(self.FilterChosen())
