@@ -86,6 +86,7 @@ POLL_S = 0.004
 FIRST_WINDOWS_S = {"ingest": 0.1, "extract": 3.0, "cluster": 0.03, "train": 3.0, "save": 0.03,
                    "convert": 3.0, "export": 0.2}
 JOB_TIMEOUT_S = 600
+CLUSTERS_PER_TRY = 12
 
 
 @dataclass(frozen=True)
@@ -328,17 +329,17 @@ class Torture:
         fresh = jobs.get(conn, job.id)
         return got_further(fresh.progress_marks, fresh.marks_at_claim)
 
-    def _any_running(self, job_ids: list[int]) -> bool:
+    def _any_in(self, job_ids: list[int], *statuses: JobStatus) -> bool:
         with self.conn() as conn:
-            return any(jobs.get(conn, job_id).status == JobStatus.RUNNING
-                       for job_id in job_ids)
+            return any(jobs.get(conn, job_id).status in statuses for job_id in job_ids)
 
     def _wait(self, until: Callable[[], bool], job_ids: list[int],
               interval: float = POLL_S) -> bool:
-        """Wait for `until`; False when the worker exited first or ran none of the stage's
-        jobs (a stage of quick jobs queues several, run back to back)."""
+        """Wait for `until`; False when the worker exited first or has none of the stage's
+        jobs left to run (a stage of quick jobs queues many, run back to back)."""
         while not until():
-            if not self.workers.alive or not self._any_running(job_ids):
+            if not self.workers.alive or not self._any_in(job_ids, JobStatus.QUEUED,
+                                                          JobStatus.RUNNING):
                 return False
             time.sleep(interval)
         return True
@@ -362,7 +363,7 @@ class Torture:
                 at = time.monotonic() + self.rng.uniform(0, window)
                 if self._wait(lambda: time.monotonic() >= at, job_ids):
                     self.workers.kill()
-                    if self._any_running(job_ids):
+                    if self._any_in(job_ids, JobStatus.RUNNING):
                         self.check_after_kill(self.landed_in(stage))
                         return True
             # the job finished first: aim earlier next time
@@ -533,9 +534,10 @@ def _stages(t: Torture, stages: tuple[str, ...]) -> None:
     t.stage("extract", queue(project, "extract", [
         {"source_id": s, "settings": EXTRACT.to_json()} for s in source_ids]))
     cluster = {"source_ids": [], "method": "average", "threshold": identities.DEFAULT_THRESHOLD}
-    # a cluster of a few faces takes milliseconds: a try queues several, for a kill to land in
-    t.stage("cluster", queue(project, "cluster", [cluster] * 3),
-            lambda: queue(project, "cluster", [cluster] * 3))
+    # a cluster of a few faces takes milliseconds: a try queues many, run back to back, and
+    # the kill lands in whichever one runs then
+    t.stage("cluster", queue(project, "cluster", [cluster] * CLUSTERS_PER_TRY),
+            lambda: queue(project, "cluster", [cluster] * CLUSTERS_PER_TRY))
     name_sides(project)
     _train_and_save(t, stages)
     if "convert" not in stages:

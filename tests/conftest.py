@@ -19,10 +19,13 @@ from tests.worker_processes import WorkerProcesses
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under pytest-xdist each worker takes one core: torch (and the worker processes the
-    tests start) then use one thread each, instead of every process fighting for all."""
+    """Under pytest-xdist each worker takes one core: torch and OpenCV (and torch in the
+    worker processes the tests start) then use one thread each, instead of every process
+    fighting for all."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ["OMP_NUM_THREADS"] = "1"
+        import cv2
+        cv2.setNumThreads(1)
 
 
 @pytest.hookimpl(trylast=True)
