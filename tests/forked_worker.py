@@ -38,6 +38,9 @@ def _worker_main(argv: list[str], log: str, imports: tuple[str, ...]) -> None:
     os.chdir(REPO)
     for name in imports:
         importlib.import_module(name)
+    if os.environ.get("OMP_NUM_THREADS") == "1":   # a test process's one core (conftest.py)
+        import cv2
+        cv2.setNumThreads(1)
     from pipeline.worker import main
     sys.exit(main(argv))
 
