@@ -45,7 +45,7 @@ class JobsPanel(Vertical):
     JobsPanel > DataTable { height: auto; max-height: 100%; }
     JobsPanel > .empty { padding: 1 2; color: $text-muted; }
     JobsPanel > .detail { dock: bottom; height: auto; max-height: 5; padding: 0 1;
-                          color: $text-error; }
+                          color: $text-error; display: none; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
