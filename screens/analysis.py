@@ -35,6 +35,7 @@ from store import sessions
 from store.views.analysis import SessionDetail, SessionRow, rows_and_detail
 from store.views.snapshot import Snapshot
 from tui.host import Host
+from tui.keymap import refresh_footer
 from tui.loss_curves import Curve, read_curves
 
 TABS = ("losses-tab", "runs-tab", "metrics-tab", "checkpoints-tab", "previews-tab")
@@ -183,7 +184,7 @@ class AnalysisScreen(Screen[None]):
             self.query_one(LossGraph).show(reading.curves if detail is not None else [])
             self.query_one(MetricsGraphs).show(detail)
             self.query_one(PreviewPanel).show(detail)
-        self.refresh_bindings()
+        refresh_footer(self)
 
     def on_sessions_table_chosen(self, message: SessionsTable.Chosen) -> None:
         if message.session_id == self.session_id:

@@ -27,7 +27,7 @@ from store.requests.convert import default_output
 from store.views.convert import ConvertView, Wanted, read_view
 from store.views.snapshot import Snapshot
 from tui.host import Host
-from tui.keymap import key_for
+from tui.keymap import key_for, refresh_footer
 from tui.thumbs import decode
 from screens.widgets.convert_form import ConvertForm, FormChoice, describe_choice
 from screens.widgets.convert_outputs import ConvertOutputs
@@ -144,7 +144,7 @@ class ConvertScreen(Screen[None]):
             self.refresh_state()
         self.preview.show_worker(snap.worker_alive)
         self.progress.show_worker(snap.worker_alive)
-        self.refresh_bindings()
+        refresh_footer(self)
 
     def refresh_state(self) -> None:
         form, preview, progress = self.form, self.preview, self.progress
@@ -181,7 +181,7 @@ class ConvertScreen(Screen[None]):
             self.preview.show(reading.view, reading.pictures)
             self.progress.show(reading.view)
             self.query_one(ConvertOutputs).show(reading.view.finished)
-        self.refresh_bindings()
+        refresh_footer(self)
 
     # --- the panels' messages ------------------------------------------------------------
 
@@ -198,7 +198,7 @@ class ConvertScreen(Screen[None]):
             self.refresh_state()   # its finished outputs, the default output's name
 
     def on_convert_progress_queued(self) -> None:
-        self.refresh_bindings()    # stop is possible now
+        refresh_footer(self)    # stop is possible now
 
     @on(Button.Pressed, "#convert-button")
     def _convert_pressed(self) -> None:

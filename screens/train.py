@@ -27,7 +27,7 @@ from store.views.snapshot import Snapshot
 from store.views.train import TrainState, TrainView, read_state
 from tui.format import cancel_outcome
 from tui.host import Host
-from tui.keymap import key_for
+from tui.keymap import key_for, refresh_footer
 from tui.launcher import ensure_worker
 from screens.widgets.train_form import NEW, FormReading, TrainForm
 from screens.widgets.train_loss import LossGraph
@@ -138,7 +138,7 @@ class TrainScreen(Screen[None]):
             self.view = state.view
             for panel in (TrainStatus, LossGraph, TrainPreview, SweepPanel):
                 self.query_one(panel).show(state.view)
-            self.refresh_bindings()
+            refresh_footer(self)
         if baseline_changed:   # the form reads its dozens of controls: not at every progress
             self.update_form()
 

@@ -11,6 +11,7 @@ import pkgutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
+from weakref import WeakKeyDictionary
 
 from textual.binding import Binding, Keymap
 from textual.dom import DOMNode
@@ -146,3 +147,17 @@ def key_for(screen: Screen, binding_id: str, default: str = "") -> str:
         if active.binding.id == binding_id:
             return screen.app.get_key_display(active.binding)
     return default
+
+
+_footer_states: WeakKeyDictionary[Screen, tuple] = WeakKeyDictionary()
+
+
+def refresh_footer(screen: Screen) -> None:
+    """`screen.refresh_bindings()`, only when a key's availability changed since the last
+    call: each refresh rebuilds every key of the footer and lays the screen out again, which
+    at every poll of the store cost more than the rest of a screen's update."""
+    state = tuple((key, active.binding.action, active.enabled)
+                  for key, active in screen.active_bindings.items())
+    if _footer_states.get(screen) != state:
+        _footer_states[screen] = state
+        screen.refresh_bindings()

@@ -19,6 +19,7 @@ from store.requests.options import Option, OptionValueError
 from screens.widgets.form_row import form_row
 
 UNSET = object()              # a form control showing its option's default
+CONTROLS = (Input, Select, Checkbox)
 
 
 def read_values(typed: dict[str, object], options: Iterable[Option],
@@ -46,9 +47,11 @@ def read_form(root: Widget, prefix: str, options: Iterable[Option],
               baseline: dict[str, object]) -> tuple[dict[str, object], dict[str, str]]:
     """read_values of the controls `#{prefix}-{name}` under `root`, marking the controls of
     the options with a problem (CSS class -invalid) and unmarking the others. One walk of
-    the form: a form has dozens of fields and is read at every key typed."""
-    controls = {widget.id: widget for widget in root.query("Input, Select, Checkbox")
-                if widget.id is not None and widget.id.startswith(f"{prefix}-")}
+    the form: a form has dozens of fields and is read at every key typed, so it is walked by type: a CSS
+    query matches each node's path and took tens of milliseconds here."""
+    controls = {widget.id: widget for widget in root.walk_children(Widget)
+                if isinstance(widget, CONTROLS) and widget.id is not None
+                and widget.id.startswith(f"{prefix}-")}
     shown = {option.name: controls[f"{prefix}-{option.name}"] for option in options
              if f"{prefix}-{option.name}" in controls}
     values, problems = read_values({name: control_value(control)
