@@ -25,7 +25,7 @@ from store import jobs
 from store.jobs import Job, JobStatus
 from store.views.snapshot import Snapshot
 from store.errors import RequestError
-from store.requests.ingest import ingest_params
+from store.requests.ingest import checked_ingest_params
 from tui.format import cancel_outcome
 from tui.host import Host
 from tui.keymap import key_for
@@ -175,7 +175,7 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, group="store")
     def enqueue_ingest(self, paths: Iterable[Path], label: str) -> None:
         try:
-            params = [ingest_params(path, label) for path in paths]
+            params = [checked_ingest_params(path, label) for path in paths]
             with self.host.store() as conn:
                 job_ids = jobs.enqueue_many(conn, "ingest", params)
                 pid = None

@@ -47,7 +47,12 @@ def test_add_failure_is_reported_by_status_and_exit_code(project_path: Path, tmp
     bogus = tmp_path / "movie.mp4"
     bogus.write_text("definitely not a video")
     swapdeck("new", project_path)
-    added = swapdeck("add", project_path, bogus, "--wait", check=False)
+    refused = swapdeck("add", project_path, bogus, check=False)
+    assert refused.returncode == 2 and f"not a video or image: {bogus}" in refused.stderr
+    assert "queued" not in refused.stdout
+    broken = tmp_path / "broken.mp4"   # a video's first bytes, then nothing a decoder can use
+    broken.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(200))
+    added = swapdeck("add", project_path, broken, "--wait", check=False)
     assert added.returncode == 1 and "not a video or image" in added.stdout
     status = json.loads(swapdeck("status", project_path, "--json").stdout)
     [failure] = status["recent_failures"]

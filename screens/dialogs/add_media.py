@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from store.requests.media_kind import media_problem
 from screens.widgets.path_input import SEPARATOR, PathInput
 
 
@@ -22,12 +23,13 @@ class AddMediaResult:
 
 
 def parse_paths(value: str) -> tuple[list[Path], list[str]]:
-    """The paths typed (separated by " ; "), and an error line for each one that is missing."""
+    """The paths typed (separated by " ; "), and an error line for each one that is missing or
+    plainly not a video, an image or a folder of images."""
     paths = [Path(os.path.expanduser(part.strip())) for part in value.split(SEPARATOR)
              if part.strip()]
     if not paths:
         return [], ["type the path of a video, an image or a folder of images"]
-    return paths, [f"no such file or folder: {path}" for path in paths if not path.exists()]
+    return paths, [problem for path in paths if (problem := media_problem(path))]
 
 
 class AddMediaDialog(ModalScreen[AddMediaResult | None]):

@@ -27,7 +27,11 @@ ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 def progress_bar(job: Job, width: int = BAR_WIDTH) -> Text:
-    """A text bar for a table cell: filled by `job.fraction`, full when done, blank if unknown."""
+    """A text bar for a table cell: filled by `job.fraction`, full when done, blank if unknown.
+    A job that ended without finishing shows no bar (a full one would read as done), only how
+    far it got."""
+    if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        return _ended_early(job)
     fraction = 1.0 if job.status == JobStatus.DONE else job.fraction
     if fraction is None:
         return Text("working..." if job.status == JobStatus.RUNNING else "", style="dim")
@@ -37,6 +41,13 @@ def progress_bar(job: Job, width: int = BAR_WIDTH) -> Text:
     bar.append("░" * (width - filled), style="dim")
     bar.append(f" {fraction * 100:3.0f}%")
     return bar
+
+
+def _ended_early(job: Job) -> Text:
+    failed = job.status == JobStatus.FAILED
+    word = "failed" if failed else "cancelled"
+    reached = f" at {job.fraction * 100:.0f}%" if job.fraction is not None else ""
+    return Text(f"✗ {word}{reached}", style="red" if failed else "dim")
 
 
 class JobsPanel(Vertical):

@@ -5,6 +5,14 @@ import os
 from pathlib import Path
 
 from store.errors import RequestError
+from store.requests.media_kind import media_problem
+
+
+def checked_ingest_params(path: Path, label: str) -> dict:
+    """`ingest_params` of a path that looks like media: what a user adds (CLI and TUI)."""
+    if problem := media_problem(Path(os.path.abspath(path.expanduser()))):
+        raise RequestError(problem)
+    return ingest_params(path, label)
 
 
 def ingest_params(path: Path, label: str) -> dict:

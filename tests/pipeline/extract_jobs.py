@@ -7,7 +7,7 @@ from pipeline.worker import Worker, WorkerOptions
 from store import jobs, sources
 from store.requests.extract import ExtractSettings
 from store.project import Project
-from tui.cli.main import ingest_params
+from store.requests.ingest import ingest_params
 
 def run_worker(project: Project) -> None:
     Worker(project, WorkerOptions(exit_when_idle=True, watch_inbox=False)).run()

@@ -27,7 +27,8 @@ from store.jobs import JobStatus
 from store.project import Project
 from tests.media import write_flat_png, write_video
 from tests.waiting import wait_until
-from tui.cli.main import ingest_params, main
+from store.requests.ingest import ingest_params
+from tui.cli.main import main
 from tui.printable import printable
 
 # Worst names a file can have: a newline, a tab, a right-to-left override, a right-to-left mark.

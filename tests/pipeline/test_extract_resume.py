@@ -13,7 +13,7 @@ from store.project import Project, create_project
 from tests.paths import real_media
 from tests.waiting import wait_until
 from tests.worker_processes import WorkerProcesses
-from tui.cli.main import ingest_params
+from store.requests.ingest import ingest_params
 
 EVERY_N = 4   # enough frames to kill the extraction half-way; each costs a real detection
 

@@ -37,7 +37,7 @@ from tests.paths import REPO
 from tests.pipeline.train.tiny_model import NAME as TINY
 from tests.waiting import wait_until
 from tests.worker_processes import WorkerProcesses, live_worker_count
-from tui.cli.main import ingest_params
+from store.requests.ingest import ingest_params
 
 FAST = {"batch_size": 4, "save_every": 2, "mixed_precision": True}
 pytestmark = pytest.mark.usefixtures("one_thread")

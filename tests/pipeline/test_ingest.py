@@ -14,7 +14,7 @@ from store.jobs import JobStatus
 from store.project import Project, create_project
 from tests.media import write_image, write_video
 from tests.paths import real_media
-from tui.cli.main import ingest_params
+from store.requests.ingest import ingest_params
 
 
 def run_worker(project: Project) -> None:

@@ -15,7 +15,7 @@ from store.project import Project
 from tests.media import write_image, write_video
 from tests.waiting import wait_until
 from tests.worker_processes import WorkerProcesses, live_worker_count
-from tui.cli.main import ingest_params
+from store.requests.ingest import ingest_params
 
 LONG_VIDEO_FRAMES = 30000
 # one test process makes the long video (seconds) for every test here (pytest-xdist)

@@ -9,6 +9,7 @@ from screens.dashboard import DashboardScreen
 from screens.dialogs.add_media import AddMediaDialog, parse_paths
 from store import jobs
 from store.project import Project
+from tests.media import write_video
 from tui.app import SwapdeckApp
 from screens.widgets.path_input import PathInput
 
@@ -35,6 +36,23 @@ async def test_a_missing_path_shows_an_error_and_keeps_the_dialog(
         assert dialog.query_one(PathInput).has_class("-invalid")
         await pilot.press("escape")
         assert isinstance(app.screen, DashboardScreen)
+    with project.connection() as conn:
+        assert jobs.list_jobs(conn) == []
+
+
+async def test_a_file_that_is_not_media_is_refused_before_anything_is_queued(
+        project: Project, tmp_path: Path, wait_for, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.mp4").write_text("a shopping list, not a video")
+    app = SwapdeckApp(project, start_worker=False)
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await open_dialog(app, pilot, wait_for)
+        await pilot.press(*"notes.mp4", "enter")
+        error = str(dialog.query_one("#error", Static).render())
+        assert "not a video or image: notes.mp4" in error
+        assert app.screen is dialog and dialog.query_one(PathInput).has_class("-invalid")
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
     with project.connection() as conn:
         assert jobs.list_jobs(conn) == []
 
@@ -81,7 +99,7 @@ async def test_escape_adds_nothing(project: Project, wait_for) -> None:
 def test_parse_paths_splits_on_spaced_semicolons_and_expands_home(
         tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
-    (tmp_path / "a.mp4").touch()
+    write_video(tmp_path / "a.mp4", 1)
     paths, errors = parse_paths("~/a.mp4 ; ~/b.mp4")
     assert paths == [tmp_path / "a.mp4", tmp_path / "b.mp4"]
     assert errors == [f"no such file or folder: {tmp_path / 'b.mp4'}"]

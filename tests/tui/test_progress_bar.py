@@ -22,3 +22,13 @@ def test_done_is_full_and_unknown_totals_say_so() -> None:
     assert progress_bar(done, width=4).plain == "████ 100%"
     assert progress_bar(dataclasses.replace(JOB, total=None)).plain == "working..."
     assert progress_bar(dataclasses.replace(JOB, status=JobStatus.QUEUED, total=None)).plain == ""
+
+
+def test_a_job_that_ended_early_shows_how_far_it_got_not_a_full_bar() -> None:
+    failed = dataclasses.replace(JOB, status=JobStatus.FAILED, progress=200)
+    assert progress_bar(failed).plain == "✗ failed at 100%"
+    assert "█" not in progress_bar(failed).plain
+    cancelled = dataclasses.replace(JOB, status=JobStatus.CANCELLED)
+    assert progress_bar(cancelled).plain == "✗ cancelled at 25%"
+    assert progress_bar(dataclasses.replace(JOB, status=JobStatus.FAILED, total=None)
+                        ).plain == "✗ failed"

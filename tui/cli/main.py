@@ -17,7 +17,7 @@ from store.views import snapshot
 from store.errors import RequestError
 from store.jobs import JobStatus
 from store.origin import origin
-from store.requests.ingest import ingest_params
+from store.requests.ingest import checked_ingest_params
 from store.project import ProjectError, create_project, open_or_create, open_project
 from tui.cli.common import (JSON_SCHEMA, CliError, Commands, add_max_mpx_option,
                             add_queue_options, print_json, queue, set_max_mpx,
@@ -201,7 +201,7 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     project = open_project(args.project)
-    params = [ingest_params(Path(m), args.label) for m in args.media]
+    params = [checked_ingest_params(Path(m), args.label) for m in args.media]
     with project.connection() as conn:
         set_max_mpx(conn, args)
         return queue(project, conn, "ingest", params, args)
