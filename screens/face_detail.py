@@ -71,7 +71,7 @@ class FaceDetailScreen(ModalScreen[None]):
         with Vertical(id="detail-box"):
             with Horizontal():
                 yield image_class(id="detail-image")
-                yield Static("loading…", id="detail-facts")
+                yield Static("loading…", id="detail-facts", markup=False)
             yield Footer()
 
     def on_mount(self) -> None:
@@ -104,10 +104,11 @@ class FaceDetailScreen(ModalScreen[None]):
         self.detail = detail
         self._draw()
         face, listing, source = detail.face, detail.listing, detail.source
-        seconds = f" at {face.frame_idx / source.fps:.2f} s" if source.fps else ""
+        seconds = f" at {listing.time:.2f} s" if listing.time is not None else ""
         lines = [
             f"face {face.id}  ({self.index + 1} of {len(self.ids)})",
             f"source {source.id}: {source.name}",
+            f"file {listing.source_file}",
             f"frame {face.frame_idx}{seconds}, face {face.face_idx + 1} in it",
             f"box {', '.join(f'{v:.0f}' for v in face.box)}",
             "",

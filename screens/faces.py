@@ -56,8 +56,9 @@ class FacesScreen(Screen[None]):
         Binding("enter", "detail", "Detail", id="faces.detail",
                 tooltip="Open the face: larger, with landmarks and mask, and its numbers"),
         Binding("u", "undo", "Undo", id="faces.undo", tooltip="Undo the last review action"),
-        Binding("c", "cluster", "Cluster", show=False, id="faces.cluster",
-                tooltip="Queue a clustering of every face (names and hand moves are kept)"),
+        Binding("c", "cluster", "Cluster", id="faces.cluster",
+                tooltip="Queue a clustering of every face (names, hand moves and merges are "
+                        "kept)"),
         Binding("F", "identity_filter", "Keep like photos", show=False,
                 id="faces.identity_filter",
                 tooltip="Reject faces unlike reference photos (extraction's --filter, after "
@@ -66,8 +67,8 @@ class FacesScreen(Screen[None]):
                 tooltip="Move between the people list and the grid"),
         Binding("shift+tab", "app.focus_previous", "Switch panel", show=False,
                 id="faces.focus_previous", tooltip="Move between the people list and the grid"),
-        Binding("backspace", "app.pop_screen", "Back", id="faces.back",
-                tooltip="Back to the dashboard"),
+        Binding("escape,backspace", "app.pop_screen", "Back", id="faces.back",
+                tooltip="Back to the dashboard (escape first leaves visual mode or unselects)"),
     ]
 
     grid = getters.query_one(FaceGrid)
@@ -112,14 +113,16 @@ class FacesScreen(Screen[None]):
         self.grid.forget_listings()
         self.sidebar.read_groups()
 
-    def read_faces(self) -> None:
-        """The current group's faces, in the bar's order, through its filter."""
-        self.grid.read_faces(self.bar.sort, self.bar.filters(), scope_of(self.sidebar.current))
+    def read_faces(self, from_top: bool = False) -> None:
+        """The current group's faces, in the bar's order, through its filter; `from_top`:
+        the cursor starts on the first (the group is another one)."""
+        self.grid.read_faces(self.bar.sort, self.bar.filters(), scope_of(self.sidebar.current),
+                             from_top)
 
     def on_faces_sidebar_changed(self, message: FacesSidebar.Changed) -> None:
         if message.moved:
             self.grid.state.selected.clear()
-        self.read_faces()
+        self.read_faces(from_top=message.moved)
 
     def on_faces_sidebar_picked(self, _message: FacesSidebar.Picked) -> None:
         self.grid.focus()

@@ -1,7 +1,9 @@
 """People, cluster runs and their clusters: who each face is.
 
 A face's person (`faces.identity_id`) follows its cluster's name, unless a person was chosen
-for that face by hand (`identity_manual`), which no re-clustering changes.
+for that face by hand (`identity_manual`), which no re-clustering changes. Clusters merged by
+hand bond their faces into one merge group (`faces.merge_group`), which every re-clustering
+keeps in one cluster, named or not.
 """
 from __future__ import annotations
 
@@ -62,6 +64,13 @@ def descriptors(conn: sqlite3.Connection, source_ids: Sequence[int] | None,
     if not rows:
         return [], np.zeros((0, 0), np.float32)
     return [r["id"] for r in rows], np.array([from_blob(r["vector"], (-1,)) for r in rows])
+
+
+def merge_groups(conn: sqlite3.Connection, face_ids: Sequence[int]) -> list[int | None]:
+    """Each face's merge group, in the order of `face_ids` (None: merged with nothing)."""
+    groups = {r[0]: r[1] for r in rows_in(
+        conn, "SELECT id, merge_group FROM faces WHERE id IN ({ids})", face_ids)}
+    return [groups.get(face_id) for face_id in face_ids]
 
 
 def identity_centres(conn: sqlite3.Connection, model: str) -> dict[int, np.ndarray]:
@@ -219,6 +228,22 @@ def _recentre(conn: sqlite3.Connection, cluster_id: int) -> None:
                      [(float(d), cluster_id, r["face_id"]) for d, r in zip(distances, rows)])
 
 
+def _bond(conn: sqlite3.Connection, cluster_id: int, journal: Journal) -> None:
+    """Put a cluster's faces, and the faces bonded to any of them before, in one new merge
+    group: re-clustering keeps them together."""
+    face_ids = [r[0] for r in conn.execute(
+        "SELECT face_id FROM cluster_members WHERE cluster_id = ?", (cluster_id,))]
+    earlier = sorted({r[0] for r in rows_in(
+        conn, "SELECT merge_group FROM faces WHERE merge_group IS NOT NULL AND id IN ({ids})",
+        face_ids)})
+    bonded = sorted({*face_ids, *(r[0] for r in rows_in(
+        conn, "SELECT id FROM faces WHERE merge_group IN ({ids})", earlier))})
+    journal.capture_ids("faces", "id", bonded)
+    group = conn.execute("SELECT COALESCE(MAX(merge_group), 0) + 1 FROM faces").fetchone()[0]
+    conn.executemany("UPDATE faces SET merge_group = ? WHERE id = ?",
+                     [(group, face_id) for face_id in bonded])
+
+
 def name_cluster(conn: sqlite3.Connection, cluster_id: int, name: str) -> int:
     """Name a cluster as a person (new or existing); its faces follow unless set by hand."""
     with write(conn):
@@ -280,7 +305,8 @@ def move_faces(conn: sqlite3.Connection, face_ids: Sequence[int], name: str) -> 
 
 def merge_clusters(conn: sqlite3.Connection, into: int, others: Sequence[int]) -> None:
     """Fold clusters of one run into `into`: their members move, and their faces take
-    `into`'s person (or the first named other's, when `into` has none)."""
+    `into`'s person (or the first named other's, when `into` has none). The faces stay
+    together through every later clustering."""
     others = [other for other in dict.fromkeys(others) if other != into]
     if not others:
         raise IdentityError("merging needs at least two different clusters")
@@ -300,13 +326,15 @@ def merge_clusters(conn: sqlite3.Connection, into: int, others: Sequence[int]) -
                          (into, other))
             conn.execute("UPDATE clusters SET size = 0 WHERE id = ?", (other,))
         _recentre(conn, into)
+        _bond(conn, into, journal)
         _follow_cluster(conn, into, journal)
         journal.record("merge", f"merged cluster {', '.join(map(str, others))} into {into}")
 
 
 def split_faces(conn: sqlite3.Connection, face_ids: Sequence[int]) -> int:
     """Take faces out of their clusters (of the newest run) into a new cluster of their own;
-    returns its id. The faces lose the person of the cluster they left, unless set by hand."""
+    returns its id. The faces lose the person of the cluster they left, unless set by hand,
+    and leave their merge groups."""
     with write(conn):
         _check_faces(conn, face_ids)
         run_id = latest_run_id(conn)
@@ -330,6 +358,9 @@ def split_faces(conn: sqlite3.Connection, face_ids: Sequence[int]) -> int:
         journal.note_created("clusters", new_id)
         conn.executemany("UPDATE cluster_members SET cluster_id = ? WHERE run_id = ? AND face_id = ?",
                          [(new_id, run_id, face_id) for face_id in face_ids])
+        journal.capture_ids("faces", "id", face_ids)
+        conn.executemany("UPDATE faces SET merge_group = NULL WHERE id = ?",
+                         [(face_id,) for face_id in face_ids])
         for cluster_id in (*sorted(left), new_id):
             _recentre(conn, cluster_id)
         _follow_cluster(conn, new_id, journal)

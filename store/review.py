@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from store.schema.connection import rows_in, write
 
 # The rows a review action may change: table -> (key columns, value columns).
+# A column is only ever added at the end of a table's value columns: an action recorded
+# before that holds a prefix of them, and undo restores just those.
 TRACKED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "faces": (("id",), ("excluded", "identity_id", "identity_manual", "rejected",
-                        "filter_distance")),
+                        "filter_distance", "merge_group")),
     "clusters": (("id",), ("size", "centre", "identity_id")),
     "cluster_members": (("run_id", "face_id"), ("cluster_id", "distance")),
     "identities": (("id",), ("name", "side")),
@@ -96,6 +98,16 @@ def _undoable(conn: sqlite3.Connection) -> sqlite3.Row | None:
            ORDER BY id DESC LIMIT 1""").fetchone()
 
 
+def _restore(conn: sqlite3.Connection, table: str, rows: list[list]) -> None:
+    """Put captured rows back: their key columns, then a prefix of the value columns."""
+    keys, values = TRACKED[table]
+    width = len(rows[0]) - len(keys)
+    assignments = ", ".join(f"{column} = ?" for column in values[:width])
+    matches = " AND ".join(f"{column} = ?" for column in keys)
+    conn.executemany(f"UPDATE {table} SET {assignments} WHERE {matches}",
+                     [[_decode(v) for v in r[len(keys):]] + r[:len(keys)] for r in rows])
+
+
 def undo_last(conn: sqlite3.Connection) -> str:
     """Undo the newest review action; returns its summary. NothingToUndo when there is none."""
     with write(conn):
@@ -104,12 +116,7 @@ def undo_last(conn: sqlite3.Connection) -> str:
             raise NothingToUndo("nothing to undo since the last clustering")
         undo = json.loads(row["undo"])
         for block in reversed(undo["restore"]):
-            keys, values = TRACKED[block["table"]]
-            assignments = ", ".join(f"{column} = ?" for column in values)
-            matches = " AND ".join(f"{column} = ?" for column in keys)
-            conn.executemany(
-                f"UPDATE {block['table']} SET {assignments} WHERE {matches}",
-                [[_decode(v) for v in r[len(keys):]] + r[:len(keys)] for r in block["rows"]])
+            _restore(conn, block["table"], block["rows"])
         for cluster_id in undo["created"].get("clusters", []):
             conn.execute("DELETE FROM clusters WHERE id = ?", (cluster_id,))
         for identity_id in undo["created"].get("identities", []):

@@ -8,6 +8,7 @@ one), and average linkage joins those group centres up to `threshold`.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,30 @@ def cluster(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> Cluste
     joined = fcluster(linkage(pdist(centres), method="average"), t=threshold,
                       criterion="distance") - 1
     return _finish(vectors, _biggest_first(joined[groups]))
+
+
+def keep_merged(vectors: np.ndarray, clustering: Clustering,
+                groups: Sequence[int | None]) -> Clustering:
+    """Join the clusters that the faces of one merge group (faces merged by hand; None for a
+    face in none) fell into, as the hand merge did: `groups` is one entry per face."""
+    labels = clustering.labels.tolist()
+    root = list(range(len(clustering.centres)))
+
+    def find(label: int) -> int:
+        while root[label] != label:
+            label = root[label]
+        return label
+
+    first: dict[int, int] = {}
+    for label, group in zip(labels, groups):
+        if group is None:
+            continue
+        ours, theirs = find(label), find(first.setdefault(group, label))
+        root[max(ours, theirs)] = min(ours, theirs)
+    if all(find(label) == label for label in range(len(root))):
+        return clustering
+    joined = np.unique([find(label) for label in labels], return_inverse=True)[1]
+    return _finish(vectors, _biggest_first(joined))
 
 
 def _compress(vectors: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from textual import work
+from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.events import Resize
 from textual.message import Message
@@ -69,7 +70,7 @@ class FaceGrid(Widget, can_focus=True):
                 tooltip="Visual mode: select every face the cursor passes over; v again keeps "
                         "the range"),
         Binding("escape", "clear", "Clear", show=False, id="faces.clear",
-                tooltip="Leave visual mode, or unselect everything"),
+                tooltip="Leave visual mode, or unselect everything (with neither: back)"),
     ]
     DEFAULT_CSS = f"""
     FaceGrid {{ layout: grid; grid-gutter: 0 0; height: 1fr;
@@ -77,11 +78,13 @@ class FaceGrid(Widget, can_focus=True):
     """
 
     class FacesRead(Message, bubble=False):
-        """The faces in view, in their order, read in a thread worker."""
+        """The faces in view, in their order, read in a thread worker; `from_top`: the cursor
+        starts at the first of them (another group's faces)."""
 
-        def __init__(self, ids: list[int]) -> None:
+        def __init__(self, ids: list[int], from_top: bool) -> None:
             super().__init__()
             self.ids = ids
+            self.from_top = from_top
 
     class PageRead(Message, bubble=False):
         """Listings and decoded thumbnails of some faces, read in a thread worker."""
@@ -129,8 +132,14 @@ class FaceGrid(Widget, can_focus=True):
         current = self.state.current
         return None if current is None else self.listings.get(current)
 
-    def set_faces(self, ids: list[int], keep: int | None = None) -> None:
-        self.state.reset(ids, keep if keep is not None else self.state.current)
+    def set_faces(self, ids: list[int], keep: int | None = None, from_top: bool = False) -> None:
+        """Show these faces; the cursor stays on `keep` (default: the face under it) or its
+        place, or goes to the first face `from_top`."""
+        if from_top:
+            self.state.cursor = 0
+            self.state.top = 0
+        self.state.reset(ids, None if from_top else
+                         keep if keep is not None else self.state.current)
         self.redraw()
 
     def provide(self, listings: dict[int, FaceListing]) -> None:
@@ -177,15 +186,17 @@ class FaceGrid(Widget, can_focus=True):
                            max(state.page_size, 1))
 
     @work(thread=True, exclusive=True, group="faces-ids")
-    def read_faces(self, sort: str, filters: tuple[str, ...], scope: dict[str, Any]) -> None:
-        """Show the faces of `scope` (face_ids' arguments) in `sort` order, through `filters`."""
+    def read_faces(self, sort: str, filters: tuple[str, ...], scope: dict[str, Any],
+                   from_top: bool = False) -> None:
+        """Show the faces of `scope` (face_ids' arguments) in `sort` order, through `filters`;
+        `from_top`: with the cursor on the first."""
         with self.store() as conn:
             ids = face_query.face_ids(conn, sort=sort, filters=filters, **scope)
         if not get_current_worker().is_cancelled:
-            self.post_message(self.FacesRead(ids))
+            self.post_message(self.FacesRead(ids, from_top))
 
     def on_face_grid_faces_read(self, message: FaceGrid.FacesRead) -> None:
-        self.set_faces(message.ids)
+        self.set_faces(message.ids, from_top=message.from_top)
 
     @work(thread=True, exclusive=True, group="faces-thumbs")
     def read_page(self, ids: list[int], unthumbed: set[int], page: int) -> None:
@@ -234,6 +245,10 @@ class FaceGrid(Widget, can_focus=True):
         self._changed(self.state.visual)
 
     def action_clear(self) -> None:
+        """Leave visual mode or unselect; with nothing to clear, escape goes on to the
+        screen (back, as on every screen)."""
+        if self.state.anchor is None and not self.state.selected:
+            raise SkipAction()
         self._changed(self.state.clear)
 
     def on_focus(self) -> None:

@@ -11,7 +11,19 @@ from screens.widgets.face_grid import StoreOpener
 from store.views import face_query
 from tui.grid_state import GridState
 
-FILTER_CHOICES = ("kept", "excluded", "included", "rejected", "multiple", "blurry")
+# The grid's filters: name -> (face_query filters, what they show). A face that an action
+# takes out of a filter (x in "kept" or "excluded") leaves the grid when it reloads.
+GRID_FILTERS: dict[str, tuple[tuple[str, ...], str]] = {
+    "kept": (("kept", "included"), "faces kept for training: not rejected at extraction, "
+                                   "not excluded (x takes one out)"),
+    "excluded": (("kept", "excluded"), "only faces left out of training (x takes one back)"),
+    "all": (("kept",), "every face kept at extraction, the excluded ones too (marked ✗)"),
+    "rejected": (("rejected",), face_query.FILTER_HELP["rejected"]),
+    "multiple": (("kept", "included", "multiple"),
+                 "kept faces that share their frame with another face"),
+    "blurry": (("kept", "included", "blurry"),
+               "kept faces among the blurriest tenth of the project's faces"),
+}
 
 
 class FacesBar(Static):
@@ -41,7 +53,7 @@ class FacesBar(Static):
 
     def filters(self) -> tuple[str, ...]:
         """The face_ids filters: faces rejected at extraction show only when asked for."""
-        return (self.filter,) if self.filter in ("kept", "rejected") else ("kept", self.filter)
+        return GRID_FILTERS[self.filter][0]
 
     def show(self, group_label: str, state: GridState) -> None:
         where = f"{state.cursor + 1}/{len(state.ids)}" if state.ids else "no faces"
@@ -72,7 +84,7 @@ class FacesBar(Static):
             self.post_message(self.Unranked())
 
     def choose_filter(self) -> None:
-        options = [(key, f"{key}: {face_query.FILTER_HELP[key]}") for key in FILTER_CHOICES]
+        options = [(key, f"{key}: {text}") for key, (_f, text) in GRID_FILTERS.items()]
         self.app.push_screen(ChooseDialog("Show only…", options, self.filter),
                              self._chosen_filter)
 

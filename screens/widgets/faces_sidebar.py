@@ -47,8 +47,8 @@ class FacesSidebar(Vertical):
             self.groups = groups
 
     class Changed(Message):
-        """The current group's faces may have changed: the groups were read again, or the
-        user moved to another group (`moved`)."""
+        """The current group's faces may have changed: the groups were read again, or
+        another group is current (`moved`: the user moved, or the group is gone)."""
 
         def __init__(self, moved: bool) -> None:
             super().__init__()
@@ -81,13 +81,14 @@ class FacesSidebar(Vertical):
         groups = message.groups
         self.groups = groups
         by_key = {(g.kind, g.key): g for g in groups}
-        self.current = by_key.get((self.current.kind, self.current.key), groups[0])
+        kept = by_key.get((self.current.kind, self.current.key))
+        self.current = kept or groups[0]   # a group gone (merged, re-clustered): the top
         options = self.query_one(OptionList)
         options.clear_options()
         options.add_options([Option(Text(group_label(g)), id=f"{g.kind}:{g.key}")
                              for g in groups])
         options.highlighted = groups.index(self.current)
-        self.post_message(self.Changed(moved=False))
+        self.post_message(self.Changed(moved=kept is None))
 
     def follow(self, kind: str, key: int | None) -> None:
         """Make this group the current one once the groups are read again (it is new)."""

@@ -446,6 +446,16 @@ def _0011_job_origin(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _0012_merge_groups(conn: sqlite3.Connection) -> None:
+    for statement in (
+        # Faces merged into one cluster by hand share a group: every later clustering keeps
+        # each group's faces in one cluster, as it keeps names and hand moves.
+        "ALTER TABLE faces ADD COLUMN merge_group INTEGER",
+        "CREATE INDEX faces_by_merge_group ON faces (merge_group) WHERE merge_group IS NOT NULL",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _0001_initial),
     Migration(2, "workers", _0002_workers),
@@ -458,6 +468,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "conversions", _0009_conversions),
     Migration(10, "learning-rate sweeps", _0010_lr_sweeps),
     Migration(11, "job origin and progress marks", _0011_job_origin),
+    Migration(12, "merge groups", _0012_merge_groups),
 )
 LATEST_VERSION = MIGRATIONS[-1].number
 

@@ -56,6 +56,8 @@ FILTER_HELP = {
 class FaceListing:
     id: int
     source_id: int
+    source_file: str          # the video or image it came from (a folder's: its image)
+    time: float | None        # seconds into the video (None for images)
     frame_idx: int
     face_idx: int
     identity: str | None
@@ -101,11 +103,16 @@ def _where(filters: tuple[str, ...], person: str | None, identity_id: int | None
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), args
 
 
-_FROM = """FROM faces f JOIN frames fr ON fr.id = f.frame_id
+_FROM = """FROM faces f JOIN frames fr ON fr.id = f.frame_id JOIN sources s ON s.id = f.source_id
             LEFT JOIN identities i ON i.id = f.identity_id
             LEFT JOIN cluster_members m ON m.face_id = f.id
                  AND m.run_id = (SELECT MAX(id) FROM cluster_runs)"""
-_LISTING = """SELECT f.id, f.source_id, fr.idx AS frame_idx, f.face_idx, i.name AS identity,
+# A frame's time is its pts in seconds, recorded at ingest; idx / fps where none was.
+_LISTING = """SELECT f.id, f.source_id,
+                   CASE WHEN s.kind = 'folder' THEN s.path || '/' || fr.path ELSE s.path END
+                       AS source_file,
+                   CASE WHEN s.kind = 'video' THEN COALESCE(fr.time, fr.idx / s.fps) END AS time,
+                   fr.idx AS frame_idx, f.face_idx, i.name AS identity,
                    m.cluster_id, m.distance, f.blur, f.yaw, f.pitch, f.size, f.score,
                    f.excluded, f.rejected"""
 
@@ -124,6 +131,15 @@ def list_faces(conn: sqlite3.Connection, *, sort: str = "frame", filters: tuple[
     rows = conn.execute(f"{_LISTING} {_FROM} {where} ORDER BY {_order(sort)}"
                         " LIMIT ? OFFSET ?", (*args, -1 if limit is None else limit, offset))
     return [_listing(r) for r in rows]
+
+
+def count_faces(conn: sqlite3.Connection, *, filters: tuple[str, ...] = (),
+                person: str | None = None, identity_id: int | None = None,
+                cluster_id: int | None = None, unclustered: bool = False,
+                max_blur: float | None = None) -> int:
+    """How many faces match: the total that `list_faces` pages through."""
+    where, args = _where(filters, person, identity_id, cluster_id, unclustered, max_blur)
+    return conn.execute(f"SELECT COUNT(*) {_FROM} {where}", args).fetchone()[0]
 
 
 def face_ids(conn: sqlite3.Connection, *, sort: str = "frame", filters: tuple[str, ...] = (),

@@ -43,7 +43,8 @@ def _add_identity_parser(commands: Commands) -> None:
     name = actions.add_parser("name", help="name a cluster as a person (new or existing)")
     name.add_argument("cluster", type=int, help="a cluster id (see swapdeck identity list)")
     name.add_argument("name", help="the person's name")
-    merge = actions.add_parser("merge", help="merge clusters of the same person into the first")
+    merge = actions.add_parser("merge", help="merge clusters of the same person into the first "
+                                             "(they stay together when you cluster again)")
     merge.add_argument("clusters", type=int, nargs="+", help="cluster ids; the first one stays")
     split = actions.add_parser("split", help="take faces out of their clusters into a new "
                                              "cluster of their own (someone else)")
@@ -246,29 +247,50 @@ def _review_history(conn, args: argparse.Namespace) -> int:
 
 
 def _list_faces(conn, args: argparse.Namespace) -> int:
+    if args.limit < 1 or args.offset < 0:
+        raise CliError(f"--limit must be 1 or more and --offset 0 or more (got --limit "
+                       f"{args.limit}, --offset {args.offset})")
+    scope = {"filters": tuple(args.filter), "person": args.person, "cluster_id": args.cluster,
+             "max_blur": args.max_blur}
     try:
-        listed = face_query.list_faces(
-            conn, sort=args.sort, filters=tuple(args.filter), person=args.person,
-            cluster_id=args.cluster, max_blur=args.max_blur, limit=args.limit,
-            offset=args.offset)
+        listed = face_query.list_faces(conn, sort=args.sort, limit=args.limit,
+                                       offset=args.offset, **scope)
+        total = face_query.count_faces(conn, **scope)
     except face_query.FaceQueryError as exc:
         raise CliError(str(exc)) from None
     if args.sort == "histogram" and not face_query.histogram_ranked(conn):
         print(printable(f"some faces have no place in the histogram order yet (listed last): "
                         f"run swapdeck faces {args.project} histogram"), file=sys.stderr)
+    truncated = args.offset + len(listed) < total
     if args.json:
-        print_json({"schema": JSON_SCHEMA, "faces": [f.to_json() for f in listed]})
+        print_json({"schema": JSON_SCHEMA, "faces": [f.to_json() for f in listed],
+                    "total": total, "shown": len(listed), "offset": args.offset,
+                    "truncated": truncated})
         return 0
     for face in listed:
-        who = face.identity or (f"cluster {face.cluster_id}" if face.cluster_id else "-")
-        flags = " excluded" if face.excluded else ""
-        flags += f" rejected: {face.rejected}" if face.rejected else ""
-        print(printable(f"face {face.id:>6} source {face.source_id} frame {face.frame_idx:>6} "
-                        f"{who:<16} blur {face.blur:7.2f} yaw {face.yaw:6.1f} "
-                        f"size {face.size:.2f}{flags}"))
+        print(printable(_face_line(face)))
+    if truncated or args.offset:
+        print(_page_note(args.offset, len(listed), total))
     return 0
 
 
+def _page_note(offset: int, shown: int, total: int) -> str:
+    """Which part of the matching faces a cut listing shows, and how to see the rest."""
+    if not shown:
+        return f"no faces past the first {min(offset, total)} of {total}"
+    if not offset:
+        return f"showing {shown} of {total} faces (use --limit)"
+    return f"showing {offset + 1}-{offset + shown} of {total} faces (use --limit and --offset)"
+
+
+def _face_line(face: face_query.FaceListing) -> str:
+    """One face as `faces list` prints it: where it came from, who, and its quality."""
+    who = face.identity or (f"cluster {face.cluster_id}" if face.cluster_id else "-")
+    at = f" at {face.time:.2f} s" if face.time is not None else ""
+    flags = " excluded" if face.excluded else ""
+    flags += f" rejected: {face.rejected}" if face.rejected else ""
+    return (f"face {face.id:>6} {Path(face.source_file).name}{at} (frame {face.frame_idx}) "
+            f"{who:<16} blur {face.blur:7.2f} yaw {face.yaw:6.1f} size {face.size:.2f}{flags}")
 
 
 COMMANDS = {"cluster": cmd_cluster, "identity": cmd_identity, "faces": cmd_faces}
