@@ -99,9 +99,11 @@ class DashboardScreen(Screen[None]):
             yield SourcesPanel(key_for(self, "dashboard.add_media", "a"), id="sources")
         with Vertical(id="jobs-box") as box:
             box.border_title = "Jobs"
+            box.border_subtitle = f"{key_for(self, 'dashboard.focus_events', 'e')}: events"
             yield JobsPanel(id="jobs")
         with Vertical(id="events-box") as box:
             box.border_title = "Events"
+            box.border_subtitle = f"{key_for(self, 'dashboard.focus_jobs', 'j')}: jobs"
             yield EventLog(id="events")
         yield Footer()
 
@@ -145,7 +147,10 @@ class DashboardScreen(Screen[None]):
         return True
 
     def action_focus_panel(self, widget_id: str) -> None:
-        """Focus a panel's widget; one hidden by its empty state is skipped."""
+        """Focus a panel's widget; one hidden by its empty state is skipped. In a short
+        terminal the jobs and the events share their place: focusing one shows it."""
+        if widget_id in ("events", "jobs-table"):
+            self.set_class(widget_id == "events", "-events-shown")
         widget = self.query_one(f"#{widget_id}")
         if widget.display:
             widget.focus()

@@ -76,6 +76,10 @@ class SwapdeckApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "swapdeck"
     COMMANDS = App.COMMANDS | {SwapdeckCommands}
+    # every screen gets -short under 32 rows (an 80x24 or 100x30 SSH terminal: secondary
+    # panels fold away) and -narrow under 110 columns, for its stylesheet to adapt
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit",
                 tooltip="Close swapdeck; the background worker keeps running"),

@@ -2,6 +2,8 @@
 Below it, the selected job's error in full (a failed job's reason and how to run it again)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -120,6 +122,13 @@ def job_detail(job: Job) -> Text:
     return Text(printable(job.message))
 
 
+def short_target(job: Job) -> str:
+    """A job's target for a table cell: a path by its file name, which a cut cell keeps (the
+    full path is in `swapdeck jobs` and the sources table)."""
+    target = job_target(job)
+    return Path(target).name or target if target.startswith("/") else target
+
+
 def status_text(job: Job, held: bool = False) -> Text:
     if held:
         return Text("held", style="bold magenta")
@@ -132,6 +141,6 @@ def _row(job: Job, held: bool) -> Row:
         job.kind,
         status_text(job, held),
         progress_bar(job),
-        Text(printable(job_target(job))),
+        Text(printable(short_target(job))),
         job_detail(job),
     )
