@@ -1,9 +1,6 @@
 """The Faces screen's keys work like every other screen's: escape goes back, the footer shows
-`c`, the README lists every key, and q in a dialog does not quit the app."""
+`c`, and q in a dialog does not quit the app."""
 from __future__ import annotations
-
-import re
-from pathlib import Path
 
 from screens.dashboard import DashboardScreen
 from screens.dialogs.choose import ChooseDialog
@@ -16,9 +13,6 @@ from store.project import Project
 from tests.pipeline.seeded_faces import seed_families
 from tests.tui.faces_review import SIZE, grid_of, open_faces
 from tui.app import SwapdeckApp
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-
 
 async def test_escape_clears_the_selection_then_goes_back(project: Project, wait_for) -> None:
     seed_families(project, people_count=1, faces_each=4)
@@ -67,18 +61,3 @@ async def test_q_in_a_dialog_does_not_quit_and_ctrl_q_does(project: Project, wai
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: not app.is_running, what="ctrl+q to quit")
 
-
-def faces_key_table() -> str:
-    """The README's table of the Faces screen's keys."""
-    text = README.read_text()
-    start = text.index("The Faces screen (`f` on the dashboard)")
-    table = re.search(r"\n(\|.*\|\n)+", text[start:])
-    assert table, "no key table after the Faces screen's paragraph"
-    return table.group(0)
-
-
-def test_the_readme_lists_every_key_of_the_faces_screen() -> None:
-    table = faces_key_table()
-    missing = [f"{key} ({binding.id})" for binding in [*FacesScreen.BINDINGS, *FaceGrid.BINDINGS]
-               for key in binding.key.split(",") if f"`{key}`" not in table]
-    assert not missing, f"the README's Faces key table lacks {', '.join(missing)}"

@@ -78,6 +78,8 @@ def _add_project_parsers(commands: Commands) -> None:
                        help="do not start a background worker if none is running")
     open_.add_argument("--thumbnails", choices=RENDERERS,
                        help=f"{RENDERER_HELP} (default: the config file's, else auto)")
+    commands.add_parser("keys", help="print every key of the TUI, screen by screen, as "
+                                     "Markdown tables (with the ids to remap them)")
 
     add = commands.add_parser("add", help="add videos, images or folders of images")
     add.add_argument("project", help="the project folder")
@@ -199,6 +201,13 @@ def cmd_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    from tui.keys_table import markdown  # loads Textual and every screen
+
+    print(markdown(), end="")
+    return 0
+
+
 def cmd_add(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     params = [checked_ingest_params(Path(m), args.label) for m in args.media]
@@ -298,6 +307,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 COMMANDS = {
     "new": cmd_new,
     "open": cmd_open,
+    "keys": cmd_keys,
     "add": cmd_add,
     "status": cmd_status,
     "jobs": cmd_jobs,
