@@ -6,6 +6,8 @@ converter's catalogue, `load().convert` in store/requests/catalogue.py, with the
 same jobs (store/requests/convert.py). The screen lays out its panels (the form, the preview, the
 conversion and the finished outputs), reads the store's view for them in a thread whenever
 the app's snapshot says the store changed, and hands each panel its part on the main thread.
+A conversion is checked as the CLI checks it, then confirmed in a dialog (frames, time,
+output) before it is queued.
 """
 from __future__ import annotations
 
@@ -86,7 +88,7 @@ class ConvertScreen(Screen[None]):
         super().__init__()
         self._reader: Worker | None = None      # the newest read; older ones are dropped
         self._read_version: int | None = None   # the store's data_version last read
-        self._read_for: tuple[int | None, int | None, str] | None = None
+        self._read_for: tuple[int | None, int | None, str, str, str | None] | None = None
 
     @property
     def host(self) -> Host:
@@ -152,8 +154,8 @@ class ConvertScreen(Screen[None]):
         self._read_for = choice.read_key
         self._reader = self.read_state(Wanted(
             choice.session_id, choice.source_id, preview.job.id if preview.job else None,
-            preview.pictures_of, progress.job.id if progress.job else None),
-            choice.output_format)
+            preview.pictures_of, progress.job.id if progress.job else None, choice.side,
+            choice.person), choice.output_format)
 
     @work(thread=True, group="convert-read", exclusive=True)
     def read_state(self, wanted: Wanted, output_format: str) -> None:
@@ -226,9 +228,10 @@ class ConvertScreen(Screen[None]):
             self.notify(NO_SESSION if choice.session_id is None else NO_SOURCE,
                         severity="warning")
             return
-        self.progress.queue(ConvertRequest(choice.session_id, choice.source_id,
-                                           dict(choice.values), choice.output,
-                                           choice.overwrite))
+        # checked in a thread, then confirmed in a dialog before anything is queued
+        self.progress.plan(ConvertRequest(choice.session_id, choice.source_id,
+                                          dict(choice.values), choice.output,
+                                          choice.overwrite))
 
     def action_step(self, delta: int) -> None:
         self.form.step_frame(delta)

@@ -87,6 +87,25 @@ def identity_centres(conn: sqlite3.Connection, model: str) -> dict[int, np.ndarr
     return {key: sums[key] / counts[key] for key in sums}
 
 
+SAME_PERSON_DISTANCE = 0.6   # dlib's threshold for its descriptors
+
+
+def nearest_people(vectors: np.ndarray, centres: dict[int, np.ndarray]) -> list[int | None]:
+    """Whose face each descriptor (rows of `vectors`) is: the person whose centre is nearest,
+    when it is within SAME_PERSON_DISTANCE; else None. The convert job and the Convert
+    screen's face counts decide with this one rule."""
+    if not centres or not len(vectors):
+        return [None] * len(vectors)
+    ids = list(centres)
+    stacked = np.stack([centres[i] for i in ids])
+    # squared distances by |v|² - 2 v·c + |c|²: faces x people, not faces x people x 128
+    squared = ((vectors ** 2).sum(axis=1)[:, None] - 2 * vectors @ stacked.T
+               + (stacked ** 2).sum(axis=1)[None, :])
+    nearest = squared.argmin(axis=1)
+    close = squared[np.arange(len(vectors)), nearest] < SAME_PERSON_DISTANCE ** 2
+    return [ids[n] if hit else None for n, hit in zip(nearest, close)]
+
+
 def record_run(conn: sqlite3.Connection, *, method: str, threshold: float,
                source_ids: Sequence[int], face_ids: Sequence[int], labels: np.ndarray,
                centres: np.ndarray, distances: np.ndarray, names: dict[int, int],

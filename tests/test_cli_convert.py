@@ -104,3 +104,13 @@ def test_bad_requests_are_refused_in_one_line(ready: ConvertProject, capsys, arg
             code = exc.code
     err = capsys.readouterr().err
     assert code == 2 and message in err
+
+
+def test_a_source_without_the_persons_face_is_refused(ready: ConvertProject, capsys) -> None:
+    # b-to-a swaps bee, who is nowhere in the video
+    assert convert(ready, "--direction", "b-to-a", "--no-worker") == 2
+    assert (f"two.mp4 (source {ready.source_id}) has no face of bee: convert a source where "
+            "bee appears, or name bee's faces in this one on the Faces screen"
+            in " ".join(capsys.readouterr().err.split()))
+    with ready.project.connection() as conn:
+        assert [j for j in jobs.list_jobs(conn) if j.kind == "convert"] == []

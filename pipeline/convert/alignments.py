@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.extract.alignment import align_to_mean_face
+from store.identities import nearest_people
 from store.views.convert_faces import FrameFace
 
-SAME_PERSON_DISTANCE = 0.6   # dlib's threshold for its descriptors
 TRACK_JUMP = 0.5             # a face moved further than this share of its size is another one
 
 
@@ -35,12 +35,9 @@ def is_person(face: FrameFace, person_id: int, centres: dict[int, np.ndarray]) -
         return False
     if face.identity_id is not None:
         return face.identity_id == person_id
-    if face.descriptor is None or person_id not in centres:
+    if face.descriptor is None:
         return False
-    ids = list(centres)
-    distances = np.linalg.norm(np.stack([centres[i] for i in ids]) - face.descriptor, axis=1)
-    nearest = int(np.argmin(distances))
-    return ids[nearest] == person_id and distances[nearest] < SAME_PERSON_DISTANCE
+    return nearest_people(face.descriptor[None, :], centres)[0] == person_id
 
 
 def targets(faces: list[FrameFace], person_id: int, centres: dict[int, np.ndarray],

@@ -40,12 +40,13 @@ from pipeline.registry import job_kind
 from store import conversions, convert_previews, faces, pixel_limit, sessions
 from store.views.convert_faces import all_frames, frame_faces, unprocessed_frames
 from store.files.contained import requested
-from store.requests.convert import side_from
+from store.requests.convert import (ConvertRequestError, check_person_faces, convert_person,
+                                    side_from)
 from store.requests.extract import ExtractSettings
 from store.faces import DESCRIPTOR_MODEL, PendingFrame
 from store.identities import identity_centres
 from store.sources import Source
-from store.training_faces import PersonError, choose_person
+from store.training_faces import Person
 
 
 @job_kind("convert")
@@ -53,6 +54,7 @@ def convert_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     final = _requested_output(ctx, params["output"], "output")
     settings = _settings(params)
     session, source = _session(ctx, params), usable_source(ctx, int(params["source_id"]))
+    _check_person_faces(ctx, _person(ctx, session, settings), source)
     if final.exists() and not params.get("overwrite") and (
             conversions.unfinished_output(ctx.conn, ctx.job_id) != str(final)):
         raise JobError(f"{final} exists: choose another name, or convert with --overwrite")
@@ -176,15 +178,26 @@ def _targets(ctx: JobContext, source: Source, session: sessions.Session,
              settings: ConvertSettings, first: int = 0,
              last: int | None = None) -> dict[int, list[Target]]:
     """The faces to swap in frames `first` to `last` (default: all)."""
-    side = side_from(settings.swap.direction)
-    try:
-        person = choose_person(ctx.conn, side, name=settings.swap.person,
-                               identity_id=None if settings.swap.person else (
-                                   session.identity_a if side == "A" else session.identity_b))
-    except PersonError as exc:
-        raise JobError(str(exc)) from exc
+    person = _person(ctx, session, settings)
     return targets(frame_faces(ctx.conn, source.id, max(0, first), last), person.id,
                    identity_centres(ctx.conn, DESCRIPTOR_MODEL), settings.frames.smoothing)
+
+
+def _person(ctx: JobContext, session: sessions.Session, settings: ConvertSettings) -> Person:
+    """The person swapped, as the request chose them."""
+    try:
+        return convert_person(ctx.conn, session, settings.swap.person, settings.swap.direction)
+    except ConvertRequestError as exc:
+        raise JobError(str(exc)) from exc
+
+
+def _check_person_faces(ctx: JobContext, person: Person, source: Source) -> None:
+    """Refuse a source without a face of the person, as the request check does (a job
+    queued around it would write the source unchanged)."""
+    try:
+        check_person_faces(ctx.conn, person, source)
+    except ConvertRequestError as exc:
+        raise JobError(str(exc)) from exc
 
 
 def _provenance(ctx: JobContext, session: sessions.Session, source: Source, swapper: Swapper,

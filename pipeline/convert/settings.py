@@ -6,13 +6,14 @@ for the TUI and the CLI, which may not import this package.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from pipeline.convert.blend import BLEND_METHODS
 from pipeline.convert.colour import COLOUR_METHODS
 from pipeline.convert.sharpen import SHARPEN_METHODS
+from store.requests.convert import FrameRangesError
+from store.requests.convert import frame_ranges as store_frame_ranges
 from store.requests.options import field_problems
 
 DIRECTIONS = ("a-to-b", "b-to-a")
@@ -20,7 +21,6 @@ MASK_CHOICES = ("auto", "extended", "components", "learned", "none")
 FORMATS = ("video", "png", "gif")
 CODECS = ("h264", "h265")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower")
-_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 
 class ConvertSettingsError(ValueError):
@@ -166,18 +166,12 @@ class ConvertSettings:
         return found
 
 def frame_ranges(text: str) -> list[tuple[int, int]]:
-    """'0-99,150,200-210' as inclusive (first, last) pairs, in order."""
-    ranges = []
-    for part in text.split(","):
-        match = _RANGE.match(part)
-        if match is None:
-            raise ConvertSettingsError(f"frames takes ranges like 0-99,150-200, not {text!r}")
-        first = int(match[1])
-        last = int(match[2]) if match[2] is not None else first
-        if last < first:
-            raise ConvertSettingsError(f"the frame range {part.strip()} ends before it starts")
-        ranges.append((first, last))
-    return sorted(ranges)
+    """'0-99,150,200-210' as inclusive (first, last) pairs, in order (store's reading, as
+    the Convert screen counts them)."""
+    try:
+        return store_frame_ranges(text)
+    except FrameRangesError as exc:
+        raise ConvertSettingsError(str(exc)) from exc
 
 
 def in_ranges(index: int, ranges: list[tuple[int, int]] | None) -> bool:

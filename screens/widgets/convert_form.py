@@ -1,6 +1,9 @@
 """The Convert screen's form: the session, the source, the frame previewed, the output and
 every option of the converter's catalogue (`load().convert`, store/requests/catalogue.py) with
-its help. Any change posts `ConvertForm.Changed` with the form as read."""
+its help. Any change posts `ConvertForm.Changed` with the form as read.
+
+Each source says how many faces of the person swapped it has (the store's count, read with the
+view), and until a source is picked by hand the one with the most is picked."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,8 +18,10 @@ from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from store.requests.catalogue import load
+from store.requests.convert import side_from
 from store.sessions import Session
 from store.sources import Source
+from store.training_faces import Person
 from store.views.convert import ConvertView
 from tui.printable import printable
 from screens.widgets.form_row import form_row
@@ -36,9 +41,21 @@ class FormChoice:
     overwrite: bool
 
     @property
-    def read_key(self) -> tuple[int | None, int | None, str]:
-        """What the store is read for: its outputs and the default output's name."""
-        return self.session_id, self.source_id, self.output_format
+    def person(self) -> str | None:
+        """The person named in the settings; None: the session's person of the side."""
+        return cast("str | None", self.values.get("person"))
+
+    @property
+    def side(self) -> str:
+        """The side whose person is swapped."""
+        return side_from(str(self.values.get("direction")
+                             or load().convert.option("direction").default))
+
+    @property
+    def read_key(self) -> tuple[int | None, int | None, str, str, str | None]:
+        """What the store is read for: its outputs, the default output's name and the faces
+        of the person swapped."""
+        return self.session_id, self.source_id, self.output_format, self.side, self.person
 
 
 def describe_choice(choice: FormChoice, convert_key: str) -> Text:
@@ -54,8 +71,21 @@ def session_entry(session: Session) -> tuple[str, int]:
                       f"{session.iteration:,})"), session.id)
 
 
-def source_entry(source: Source) -> tuple[str, int]:
-    return printable(f"{source.id}: {source.name} ({source.frame_count} frames)"), source.id
+def source_entry(source: Source, person: Person | None = None,
+                 faces: int = 0) -> tuple[str, int]:
+    """A source as offered: with how many faces of the person swapped it has, once known."""
+    found = f", {faces:,} face{'s' * (faces != 1)} of {person.name}" if person else ""
+    return (printable(f"{source.id}: {source.name} ({source.frame_count} frames{found})"),
+            source.id)
+
+
+def most_faces(view: ConvertView, chosen: int | None) -> int | None:
+    """The source with the most faces of the person (the chosen one among equals)."""
+    if not view.sources:
+        return None
+    counts = view.person_faces
+    best = max(view.sources, key=lambda s: (counts.get(s.id, 0), s.id == chosen))
+    return best.id
 
 
 def refill(picker: Select, entries: list[tuple[str, int]],
@@ -90,7 +120,9 @@ class ConvertForm(VerticalScroll):
         self.options = [option for group in load().convert.groups for option in group.options]
         self.frame = 0                      # the last whole number typed as the frame
         self._sessions: tuple[Session, ...] = ()
-        self._sources: tuple[Source, ...] = ()
+        self._sources: list[tuple[str, int]] = []   # the source entries offered
+        self._source_list: tuple[Source, ...] = ()
+        self.source_by_hand = False         # a source picked by hand stays picked
 
     def compose(self) -> ComposeResult:
         yield form_row("session", "session", "The trained session whose model swaps "
@@ -120,12 +152,14 @@ class ConvertForm(VerticalScroll):
 
     @property
     def source(self) -> Source | None:
-        return next((s for s in self._sources if s.id == self.source_id), None)
+        return next((s for s in self._source_list if s.id == self.source_id), None)
 
     @on(Input.Changed)
     @on(Checkbox.Changed)
     @on(Select.Changed)
-    def _changed(self) -> None:
+    def _changed(self, event: Input.Changed | Checkbox.Changed | Select.Changed) -> None:
+        if isinstance(event, Select.Changed) and event.select.id == "source":
+            self.source_by_hand = True
         self.post_message(self.Changed(self.read()))
 
     @on(Input.Submitted)
@@ -161,9 +195,15 @@ class ConvertForm(VerticalScroll):
         before = (self.session_id, self.source_id)
         refill(self.query_one("#session", Select), [session_entry(s) for s in view.sessions],
                [session_entry(s) for s in self._sessions])
-        refill(self.query_one("#source", Select), [source_entry(s) for s in view.sources],
-               [source_entry(s) for s in self._sources])
-        self._sessions, self._sources = view.sessions, view.sources
+        entries = [source_entry(s, view.person, view.person_faces.get(s.id, 0))
+                   for s in view.sources]
+        picker = self.query_one("#source", Select)
+        refill(picker, entries, self._sources)
+        self._sessions, self._sources, self._source_list = view.sessions, entries, view.sources
+        best = most_faces(view, self.source_id)
+        if view.person is not None and not self.source_by_hand and best != self.source_id:
+            with picker.prevent(Select.Changed):
+                picker.value = best
         source = self.source
         self.query_one("#frame-field .help", Static).update(
             f"The frame previewed, 0 to {source.frame_count - 1} (outside a text field: ←/→ "

@@ -1,11 +1,13 @@
 """The Convert screen's conversion: the Convert button, the job's state and its progress.
-It queues and stops `convert` jobs; `ConvertProgress.Queued` bubbles up once one is queued."""
+It checks a conversion, asks before queueing it (how many frames, about how long, the output
+written or replaced) and stops `convert` jobs; `ConvertProgress.Queued` bubbles up once one is
+queued."""
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from rich.text import Text
 from textual import work
@@ -16,12 +18,14 @@ from textual.widgets import Button, ProgressBar, Static
 
 from store import jobs, sessions, sources
 from store.jobs import Job, JobStatus
-from store.requests.convert import ConvertRequestError, convert_params
+from store.requests.convert import ConvertPlan, ConvertRequestError, plan_conversion
 from store.views.convert import ACTIVE, ConvertView
 from tui.format import cancel_outcome
 from tui.host import Host
 from tui.keymap import key_for
 from tui.launcher import ensure_worker
+from screens.dialogs.confirm import ConfirmDialog
+from screens.widgets.convert_confirm import confirm_text
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,13 @@ class ConvertProgress(Vertical):
         def __init__(self, job: Job) -> None:
             super().__init__()
             self.job = job
+
+    class Planned(Message):
+        """A conversion checked by `plan`, to be confirmed before it is queued."""
+
+        def __init__(self, plan: ConvertPlan) -> None:
+            super().__init__()
+            self.plan = plan
 
     def __init__(self) -> None:
         super().__init__()
@@ -97,8 +108,8 @@ class ConvertProgress(Vertical):
         job = self.job
         if job is None:
             status.update(f"{key_for(self.screen, 'convert.start', 'ctrl+s')} or enter on "
-                          "Convert: convert the whole source with these settings (every "
-                          "output is marked synthetic)")
+                          "Convert: convert the whole source with these settings, once you "
+                          "confirm (every output is marked synthetic)")
             bar.display = False
             return
         status.update(describe_convert(job, self.worker_alive,
@@ -108,18 +119,39 @@ class ConvertProgress(Vertical):
         bar.update(total=total, progress=job.progress)
 
     @work(thread=True, group="store")
-    def queue(self, request: ConvertRequest) -> None:
+    def plan(self, request: ConvertRequest) -> None:
+        """Check the conversion as the CLI does and post it to be confirmed; an output that
+        exists is asked about (and then replaced) even without the overwrite box."""
+        host = self.host
+        output = request.output.expanduser().resolve() if request.output else None
+        try:
+            with host.store() as conn:
+                plan = plan_conversion(conn, host.project.outputs,
+                                       sessions.get(conn, request.session_id),
+                                       sources.get(conn, request.source_id), request.settings,
+                                       output, request.overwrite
+                                       or (output is not None and output.exists()))
+        except (ConvertRequestError, sessions.SessionError, sources.SourceNotFoundError,
+                sqlite3.Error, OSError) as exc:
+            self.app.notify(f"not converted: {exc}", severity="error", markup=False)
+            return
+        self.post_message(self.Planned(plan))
+
+    def on_convert_progress_planned(self, message: Planned) -> None:
+        message.stop()
+        params = message.plan.params
+        self.app.push_screen(ConfirmDialog(*confirm_text(message.plan)),
+                             lambda yes: self.queue(params) if yes else self.notify(
+                                 "not converted: nothing was queued"))
+
+    @work(thread=True, group="store")
+    def queue(self, params: dict[str, Any]) -> None:
         host = self.host
         try:
             with host.store() as conn:
-                params = convert_params(conn, host.project.outputs,
-                                        sessions.get(conn, request.session_id),
-                                        sources.get(conn, request.source_id),
-                                        request.settings, request.output, request.overwrite)
                 job = jobs.get(conn, jobs.enqueue(conn, "convert", params))
                 pid = ensure_worker(host.project, conn) if host.auto_start_worker else None
-        except (ConvertRequestError, sessions.SessionError, sources.SourceNotFoundError,
-                jobs.JobNotFoundError, sqlite3.Error, OSError) as exc:
+        except (jobs.JobNotFoundError, sqlite3.Error, OSError) as exc:
             self.app.notify(f"not converted: {exc}", severity="error", markup=False)
             return
         self.app.notify(f"queued convert job {job.id}: {params['person']}'s face is swapped "

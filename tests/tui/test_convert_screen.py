@@ -11,6 +11,7 @@ from textual.widgets import Checkbox, Input, ProgressBar, Select, Static
 
 from screens.convert import ConvertScreen
 from screens.dashboard import DashboardScreen
+from screens.dialogs.confirm import ConfirmDialog
 from screens.widgets.convert_preview import NO_SESSION
 from store import jobs, sessions, sources
 from store.requests.catalogue import load
@@ -116,6 +117,9 @@ async def test_a_bad_setting_is_refused_and_ctrl_s_sends_only_the_changes(
         screen.query_one("#opt-mask", Select).value = "none"
         await pilot.pause()
         await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog),
+                       what="the question before converting")
+        await pilot.press("y")
         [job] = await wait_for(pilot, lambda: jobs_of(project, "convert"),
                                what="the convert job")
         changed = {"crf": 20, "colour": "rct", "audio": False, "mask": "none"}

@@ -22,6 +22,7 @@ from textual.widgets.select import InvalidSelectValueError
 
 from pipeline.train.job import new_session
 from screens.dashboard import DashboardScreen
+from screens.dialogs.confirm import ConfirmDialog
 from screens.dialogs.resume import ResumeDialog
 from screens.widgets.extract_sources import SourcePicker
 from store import jobs
@@ -151,6 +152,9 @@ async def test_the_convert_form_refuses_each_setting(ready: ConvertProject, wait
                                    lambda: kinds_queued(project, "convert"))
         assert tried == sum(map(refusable, options)) > 20
         await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog),
+                       what="the question before converting")
+        await pilot.press("y")
         await wait_for(pilot, lambda: kinds_queued(project, "convert"),
                        what="the convert job, once every value is good")
 

@@ -178,6 +178,20 @@ def test_what_cannot_be_converted_is_refused_with_what_to_do(ready: ConvertProje
     assert not (tmp_path / "a.mp4").exists() and not (tmp_path / "b.mp4").exists()
 
 
+def test_the_worker_refuses_a_source_without_the_persons_face(ready: ConvertProject,
+                                                             tmp_path: Path) -> None:
+    """A job queued around the request check (b-to-a swaps bee, who is nowhere in the
+    video) fails saying so, instead of writing the video unchanged."""
+    out = tmp_path / "nobody.mp4"
+    job = finished(ready, queue(ready, output=str(out), settings={"direction": "b-to-a"}))
+    assert job.status == JobStatus.FAILED
+    assert (f"two.mp4 (source {ready.source_id}) has no face of bee: convert a source where "
+            "bee appears") in job.error
+    assert not out.exists()
+    with ready.project.connection() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM conversions").fetchone()[0] == 0
+
+
 def frames_written(job: jobs.Job) -> int:
     """N of the job's "frame N/total" progress message (0 before it writes)."""
     message = job.message or ""

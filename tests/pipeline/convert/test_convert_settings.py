@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.convert.alignments import SAME_PERSON_DISTANCE, is_person, targets
+from pipeline.convert.alignments import is_person, targets
 from pipeline.convert.settings import (ConvertSettings, ConvertSettingsError, frame_ranges,
                                        in_ranges)
+from store.identities import SAME_PERSON_DISTANCE
 from store.requests.catalogue import load
 from store.views.convert_faces import FrameFace
 from tests.pipeline.train.people import astronaut_landmarks
