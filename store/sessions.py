@@ -67,11 +67,6 @@ class Run:
         """Seconds from its start to its end (to `now` while it is open)."""
         return max(0.0, (self.ended_at if self.ended_at is not None else now) - self.started_at)
 
-    def examples_per_second(self, now: float) -> float | None:
-        """faceswap's EGs/sec: batch x 2 sides x iterations / elapsed time."""
-        elapsed = self.elapsed(now)
-        return self.batch_size * 2 * self.iterations / elapsed if elapsed > 0 else None
-
 
 @dataclass(frozen=True)
 class Checkpoint:

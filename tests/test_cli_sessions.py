@@ -75,6 +75,9 @@ def test_session_show_lists_runs_checkpoints_and_metrics(project: Project, train
     out = capsys.readouterr().out
     assert "session 1 first: tiny-test, A Ann, B Bob; iteration 30" in out
     assert "frozen in the session:\n  model: tiny-test" in out
+    assert ("per-run settings (swapdeck resume trains with these unless given):\n  "
+            "iterations=30, batch_size=4, ") in out   # the resume dialog's baseline too
+    assert "swap metrics: none yet" in out
     assert "0->30" in out and "reached 30 iterations" in out
     assert "checkpoints (" in out and "snapshot" in out and "previews: 3" in out
     assert run(project, "session", "show", "1", "--json", "--verify") == 0

@@ -5,11 +5,22 @@ import time
 
 from store.jobs import Job, JobStatus
 from store.sources import Source
+from store.views.training_figures import EXAMPLES_UNIT
+from store.views.worker_launch import LaunchState, WorkerLaunch
 from store.workers import WorkerRow
 
 
-def describe_worker(worker: WorkerRow | None, now: float | None = None) -> str:
+def describe_worker(worker: WorkerRow | None, now: float | None = None,
+                    launch: WorkerLaunch | None = None) -> str:
+    """The worker's state; a `launch` it has not signed in from yet says "starting"."""
     now = time.time() if now is None else now
+    state = launch.state(worker, now) if launch is not None else None
+    if launch is not None and state is LaunchState.STARTING:
+        return (f"starting (pid {launch.pid}, launched {human_age(now - launch.at)} ago; "
+                "no heartbeat yet)")
+    if launch is not None and state is LaunchState.FAILED:
+        return (f"did not start (pid {launch.pid}, launched {human_age(now - launch.at)} "
+                "ago, never sent a heartbeat: see worker.log)")
     if worker is None:
         return "never started"
     if worker.is_alive(now):
@@ -17,6 +28,18 @@ def describe_worker(worker: WorkerRow | None, now: float | None = None) -> str:
         return (f"alive (pid {worker.pid} on {worker.host}, heartbeat "
                 f"{worker.heartbeat_age(now):.0f}s ago{kinds})")
     return f"not running (last heartbeat {human_age(worker.heartbeat_age(now))} ago)"
+
+
+def rate_figure(rate: float | None) -> str:
+    """A speed as every panel rounds it (its unit is the column's or the caller's)."""
+    return f"{rate:,.1f}" if rate is not None else "-"
+
+
+def examples_rate(rate: float | None) -> str:
+    """Examples per second with its unit: the Runs table's figure, rounded alike."""
+    if rate is None:
+        return f"{EXAMPLES_UNIT} not measured yet"
+    return f"{rate_figure(rate)} {EXAMPLES_UNIT}"
 
 
 def human_age(seconds: float) -> str:

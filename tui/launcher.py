@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 from store import workers
+from store.views.worker_launch import record_launch
 from store.project import Project
 
 
@@ -45,4 +46,9 @@ def ensure_worker(project: Project, conn: sqlite3.Connection) -> int | None:
     """Start a worker unless one is alive; returns the new pid, or None if one was running."""
     if workers.live_workers(conn):
         return None
-    return start_detached_worker(project)
+    pid = start_detached_worker(project)
+    try:
+        record_launch(conn, pid)   # every panel says "starting" until it signs in
+    except sqlite3.Error:          # it started all the same: the panels catch up at its sign-in
+        pass
+    return pid

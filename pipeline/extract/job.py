@@ -69,7 +69,9 @@ def extract_pending(ctx: JobContext, source: sources.Source,
     wanted = faces.pending_frames(ctx.conn, source.id, settings.every_n)
     total = (source.frame_count + settings.every_n - 1) // settings.every_n
     faces.start_extraction(ctx.conn, source.id, settings.to_json(), total, ctx.job_id)
-    _run_batches(ctx, source, extractor, wanted, total)
+    started = faces.get_extraction(ctx.conn, source.id)
+    assert started is not None
+    _run_batches(ctx, source, extractor, wanted, _Progress(ctx, started))
     return faces.finish_extraction(ctx.conn, source.id)
 
 
@@ -173,9 +175,8 @@ def _batches(ctx: JobContext, source: sources.Source,
 
 
 def _run_batches(ctx: JobContext, source: sources.Source, extractor: FaceExtractor,
-                 wanted: list[faces.PendingFrame], total: int) -> None:
+                 wanted: list[faces.PendingFrame], progress: _Progress) -> None:
     """Detect and align batch k+1 on a thread while batch k is described and stored."""
-    progress = _Progress(ctx, total, already=total - len(wanted))
     with ThreadPoolExecutor(1, thread_name_prefix="locate") as locator:
         pending: tuple[_Batch, Future] | None = None
         for batch in _batches(ctx, source, wanted):
@@ -188,29 +189,37 @@ def _run_batches(ctx: JobContext, source: sources.Source, extractor: FaceExtract
 
 
 def _store(ctx: JobContext, source: sources.Source, extractor: FaceExtractor, batch: _Batch,
-           located: Future) -> tuple[int, int]:
+           located: Future) -> tuple[int, int, int]:
+    """Store a batch: (frames, faces kept, faces rejected), as the extraction counts them."""
     found = extractor.complete(batch.frame_ids, batch.images, located.result())
     faces.save_frames(ctx.conn, source.id, batch.frame_ids + batch.unreadable_ids, found)
-    return len(batch), len(found)
+    kept = sum(face.rejected is None for face in found)
+    return len(batch), kept, len(found) - kept
 
 
 class _Progress:
-    """Frames and faces so far, the rate and the time left, as the job's progress line."""
+    """Frames and faces so far (of the whole extraction, earlier runs' included, kept and
+    rejected apart as its final summary counts them), the rate and the time left, as the
+    job's progress line."""
 
-    def __init__(self, ctx: JobContext, total: int, already: int) -> None:
-        self.ctx, self.total, self.already = ctx, total, already
+    def __init__(self, ctx: JobContext, started: faces.Extraction) -> None:
+        self.ctx, self.total = ctx, started.frames_total
+        self.already, self.kept, self.rejected = (started.frames_done, started.faces,
+                                                  started.rejected)
         self.started = time.monotonic()
-        self.frames = self.faces = 0
+        self.frames = 0
 
-    def add(self, frames: int, found: int) -> None:
+    def add(self, frames: int, kept: int, rejected: int) -> None:
         self.frames += frames
-        self.faces += found
+        self.kept += kept
+        self.rejected += rejected
         elapsed = time.monotonic() - self.started
         rate = self.frames / elapsed if elapsed > 0 else 0.0
         done = self.already + self.frames
         left = self.total - done
         eta = f", ETA {_duration(left / rate)}" if rate > 0 and left > 0 else ""
-        self.ctx.progress(done, self.total, f"frame {done}/{self.total}, {self.faces} faces, "
+        self.ctx.progress(done, self.total, f"frame {done}/{self.total}, "
+                                            f"{_faces(self.kept, self.rejected)}, "
                                             f"{rate:.1f} frames/s{eta}")
 
 
@@ -220,6 +229,10 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
+def _faces(kept: int, rejected: int) -> str:
+    """Faces counted as the running line and the final summary both count them."""
+    return f"{kept} faces" + (f" ({rejected} more rejected)" if rejected else "")
+
+
 def _summary(done: faces.Extraction) -> str:
-    rejected = f" ({done.rejected} more rejected)" if done.rejected else ""
-    return f"{done.faces} faces in {done.frames_done} frames{rejected}"
+    return f"{_faces(done.faces, done.rejected)} in {done.frames_done} frames"

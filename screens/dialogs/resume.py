@@ -1,9 +1,11 @@
 """Resume a session: change its per-run settings, see the frozen ones, and go.
 
 The per-run settings (run and augmentation: learning rate, batch size, target iterations,
-augmentation switches...) are form rows showing the values the session used last; the
-frozen ones (model, its options, data and loss settings) are listed, not editable. The
-dialog returns only the settings that differ, as `swapdeck resume` takes them.
+augmentation switches...) are form rows showing the values a resume trains with unless
+changed (store/sessions_baseline.py, as `swapdeck resume` resumes; a blank field's
+placeholder shows that value too); the frozen ones (model, its options, data and loss
+settings) are listed, not editable. The dialog returns only the settings that differ, as
+`swapdeck resume` takes them.
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 from store import sessions
 from store.requests.catalogue import load
 from store.requests.train import describe_settings
-from screens.widgets.settings_form import option_field, read_form, stored_values
+from store.sessions_baseline import resume_baseline
+from screens.widgets.settings_form import option_field, read_form
 
 PREFIX = "resume"
 
@@ -50,7 +53,7 @@ class ResumeDialog(ModalScreen[dict[str, object] | None]):
         self.session = session
         self.starts_at = starts_at
         self.groups = [group for group in load().train.groups if not group.frozen]
-        self.baseline, _ = stored_values(session)
+        self.baseline = resume_baseline(session)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -59,8 +62,7 @@ class ResumeDialog(ModalScreen[dict[str, object] | None]):
                 for group in self.groups:
                     yield Label(group.help, classes="group", markup=False)
                     for option in group.options:
-                        yield option_field(PREFIX, option, self.baseline.get(option.name,
-                                                                             option.default))
+                        yield option_field(PREFIX, option, self.baseline[option.name])
                 yield Label("Frozen in the session (start a new session to change them)",
                             classes="group")
                 yield Static("\n".join(describe_settings(self.session)[0]), id="frozen",

@@ -21,7 +21,7 @@ from store import jobs, sessions
 from store.files.session_removal import DeleteError, delete_session
 from store.requests.train import TrainRequestError, resume_params
 from store.views.analysis import SessionDetail
-from tui.format import cancel_outcome
+from tui.format import cancel_outcome, examples_rate
 from tui.host import Host
 from tui.launcher import ensure_worker
 from tui.printable import printable
@@ -34,8 +34,8 @@ def describe_detail(detail: SessionDetail) -> Text:
     """The lines above the tabs: what the session is and what it is doing."""
     row, session = detail.row, detail.session
     text = Text(printable(f"{session.name}: {session.model}, A {session.name_a} → B "
-                          f"{session.name_b}") + f" · iteration {session.iteration:,} of "
-                f"{session.settings.get('iterations', 0):,} · {row.runs} "
+                          f"{session.name_b}") + f" · iteration {detail.progress.iteration:,} of "
+                f"{detail.progress.target:,} · {row.runs} "
                 f"run{'s' if row.runs != 1 else ''}\n")
     text.append_text(describe_activity(detail))
     if row.health.problem is not None:
@@ -47,11 +47,14 @@ def describe_detail(detail: SessionDetail) -> Text:
 
 
 def describe_activity(detail: SessionDetail) -> Text:
-    """Training, queued or at rest; and the newest train job's error when it failed."""
-    job = detail.row.job
+    """Training (at the speed the Runs table shows for its run), queued or at rest; and the
+    newest train job's error when it failed."""
+    job, figures = detail.row.job, detail.progress
     if job is not None and job.status == jobs.JobStatus.RUNNING:
-        text = Text(f"training now (job {job.id}): {printable(job.message) or 'starting'}; "
-                    "resume and restore wait until it stops\n", style="green")
+        doing = (examples_rate(figures.examples_per_second) if figures.running is not None
+                 else printable(job.message) or "starting")
+        text = Text(f"training now (job {job.id}): {doing}; resume and restore wait until it "
+                    "stops\n", style="green")
     elif job is not None:
         text = Text(f"queued (job {job.id}): waiting for the worker\n", style="green")
     else:

@@ -2,8 +2,6 @@
 iterations, speed, device, rollbacks and why it ended."""
 from __future__ import annotations
 
-import time
-
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
@@ -12,20 +10,22 @@ from screens.widgets.analysis_sessions import clock
 from screens.widgets.table_rows import Row, replace_rows
 from store import sessions
 from store.views.analysis import SessionDetail
-from tui.format import human_age
+from store.views.training_figures import EXAMPLES_UNIT, examples_per_second
+from tui.format import human_age, rate_figure
 
 RUNS_SHOWN = 200       # the newest runs in the table (a DataTable slows with thousands)
-COLUMNS = ("started", "ended", "elapsed", "batch", "iterations", "examples/s", "device",
+COLUMNS = ("started", "ended", "elapsed", "batch", "iterations", EXAMPLES_UNIT, "device",
            "rollbacks", "why it ended")
 
 
 def run_cells(run: sessions.Run, now: float) -> Row:
-    rate = run.examples_per_second(now)
+    """One run's cells; its speed as the Train screen and the summary show it, as of `now`
+    (the detail's reading time)."""
     return (str(run.id), (clock(run.started_at),
                           clock(run.ended_at) if run.ended_at else "running",
                           human_age(run.elapsed(now)), str(run.batch_size),
                           f"{run.start_iteration:,}→{run.end_iteration:,}",
-                          f"{rate:.1f}" if rate is not None else "-", run.device,
+                          rate_figure(examples_per_second(run, now)), run.device,
                           str(run.rollbacks), run.end_reason or "-"))
 
 
@@ -45,7 +45,7 @@ class RunsPanel(Vertical):
 
     def show(self, detail: SessionDetail | None) -> None:
         runs = detail.runs if detail is not None else ()
-        now = time.time()
+        now = detail.read_at if detail is not None else 0.0
         replace_rows(self.query_one("#runs", DataTable),
                      [run_cells(run, now) for run in reversed(runs[-RUNS_SHOWN:])])
         self.query_one("#runs-note", Static).update(runs_note(len(runs)))

@@ -1,8 +1,9 @@
 """The trainer's settings as form rows: one control per catalogue option, with its help.
 
 The Train screen's form and the Analysis screen's resume dialog show and read settings
-the same way: a blank Input or an untouched control means the baseline (the session's
-stored value, else the option's default); only values that differ are asked for.
+the same way: a blank Input or an untouched control means the baseline (what a resume of the
+session trains with, store/sessions_baseline.py; for a new session the option's default),
+and a blank Input's placeholder shows that baseline; only values that differ are asked for.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from textual.widgets import Checkbox, Input, Select
 
 from store import sessions
 from store.requests.catalogue import load
+from store.sessions_baseline import resume_baseline
 from store.requests.options import Option, OptionValueError
 from screens.widgets.form_row import form_row
 
@@ -62,9 +64,15 @@ def read_form(root: Widget, prefix: str, options: Iterable[Option],
 
 
 def stored_values(session: sessions.Session) -> tuple[dict[str, object], dict[str, object]]:
-    """A session's settings and model options, flat by name, as the form shows them."""
-    flat = load().train.flatten(session.config, session.settings)
+    """A session's settings (the frozen ones, and the per-run ones a resume trains with) and
+    its model options, flat by name, as the form shows them."""
+    flat = {**load().train.flatten(session.config, {}), **resume_baseline(session)}
     return flat, dict(session.config.get("model_options", {}))
+
+
+def placeholder(option: Option, value: object = UNSET) -> str:
+    """What a blank Input stands for: `value` (the baseline), else the option's default."""
+    return option.default_shown if value is UNSET else option.show(value)
 
 
 def option_field(prefix: str, option: Option, value: object = UNSET,
@@ -84,7 +92,7 @@ def option_field(prefix: str, option: Option, value: object = UNSET,
                          allow_blank=False, id=widget_id, compact=True)
     else:
         control = Input("" if value is UNSET else option.show(value),
-                        placeholder=option.default_shown, id=widget_id, compact=True)
+                        placeholder=placeholder(option, value), id=widget_id, compact=True)
     control.disabled = disabled
     return form_row(widget_id, option.name.replace("_", " "), option.help, control)
 
@@ -97,6 +105,7 @@ def set_control(control: Any, option: Option, value: object) -> None:
         control.value = option.show(option.default if value is UNSET else value)
     else:
         control.value = "" if value is UNSET else option.show(value)
+        control.placeholder = placeholder(option, value)
 
 
 def control_value(control: Any) -> object:

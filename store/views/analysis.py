@@ -6,6 +6,7 @@ Read in one go, cheaply: the files are looked at with the quick header check onl
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from store.jobs import Job, JobStatus
 from store.files.session_files import FileState, checkpoint_state, describe
 from store.files.session_restore import Archive, archives, restorable
 from store.sessions import Checkpoint, Run, Session, SwapMetrics
+from store.views.training_figures import Progress, progress, read_together
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,16 @@ class SessionDetail:
     metrics: tuple[SwapMetrics, ...]
     preview_iterations: tuple[int, ...]
     failed_job: Job | None         # the newest train job of the session, when it failed
+    progress: Progress             # its iteration and speed, as the Train screen shows them
 
     @property
     def session(self) -> Session:
         return self.row.session
+
+    @property
+    def read_at(self) -> float:
+        """The `now` of its figures: an open run's elapsed time and speed are as of then."""
+        return self.progress.read_at
 
 
 def list_rows(conn: sqlite3.Connection, models: Path) -> list[SessionRow]:
@@ -87,6 +95,11 @@ def list_rows(conn: sqlite3.Connection, models: Path) -> list[SessionRow]:
 
 
 def read_detail(conn: sqlite3.Connection, models: Path, session_id: int) -> SessionDetail:
+    with read_together(conn):
+        return _read_detail(conn, models, session_id)
+
+
+def _read_detail(conn: sqlite3.Connection, models: Path, session_id: int) -> SessionDetail:
     session = sessions.get(conn, session_id)
     runs = sessions.runs(conn, session_id)
     row = _row(conn, models, session, len(runs), runs[-1] if runs else None)
@@ -96,18 +109,20 @@ def read_detail(conn: sqlite3.Connection, models: Path, session_id: int) -> Sess
     return SessionDetail(row, tuple(runs), tuple(states), tuple(archives(conn, session_id)),
                          tuple(sessions.metrics(conn, session_id)),
                          tuple(sessions.preview_iterations(conn, session_id)),
-                         _failed(latest_train_job(conn, session_id)))
+                         _failed(latest_train_job(conn, session_id)),
+                         progress(session, row.last_run, row.job, time.time()))
 
 
 def rows_and_detail(conn: sqlite3.Connection, models: Path, session_id: int | None
                     ) -> tuple[list[SessionRow], SessionDetail | None]:
     """Every session's row, and the detail of the chosen one; of the first when the chosen
     one is gone (or none was chosen); None when there is no session."""
-    rows = list_rows(conn, models)
-    ids = [row.session.id for row in rows]
-    if session_id not in ids:
-        session_id = ids[0] if ids else None
-    return rows, read_detail(conn, models, session_id) if session_id is not None else None
+    with read_together(conn):
+        rows = list_rows(conn, models)
+        ids = [row.session.id for row in rows]
+        if session_id not in ids:
+            session_id = ids[0] if ids else None
+        return rows, read_detail(conn, models, session_id) if session_id is not None else None
 
 
 def latest_train_job(conn: sqlite3.Connection, session_id: int) -> Job | None:

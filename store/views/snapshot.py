@@ -8,6 +8,7 @@ from pathlib import Path
 
 from store import events, jobs, sources, workers
 from store.views.job_targets import HeldJob, held_jobs
+from store.views.worker_launch import LaunchState, WorkerLaunch, latest_launch
 from store.jobs import Job, JobStatus
 from store.origin import origin
 
@@ -30,6 +31,13 @@ class Snapshot:
     events: tuple[events.Event, ...]
     here: str                   # the origin a job queued now gets (store.origin)
     held: tuple[HeldJob, ...]   # queued elsewhere: they wait for the user's release
+    launch: WorkerLaunch | None = None   # the newest worker launched (it may not be up yet)
+
+    @property
+    def worker_starting(self) -> bool:
+        """A worker was launched and has not signed in yet (no heartbeat)."""
+        return (self.launch is not None
+                and self.launch.state(self.worker, self.taken_at) is LaunchState.STARTING)
 
     def is_held(self, job: Job) -> bool:
         return job.held_at(self.here)
@@ -69,6 +77,7 @@ def read(conn: sqlite3.Connection, project: str, data_version: int = 0) -> Snaps
         recent_events = tuple(events.recent(conn, RECENT_EVENTS))
         here = origin(conn)
         held = tuple(held_jobs(conn, Path(project)))
+        launch = latest_launch(conn)
     finally:
         conn.execute("COMMIT")
     now = time.time()
@@ -86,4 +95,5 @@ def read(conn: sqlite3.Connection, project: str, data_version: int = 0) -> Snaps
         events=recent_events,
         here=here,
         held=held,
+        launch=launch,
     )

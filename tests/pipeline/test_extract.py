@@ -1,7 +1,10 @@
 """The extract job on real faces: what it stores, what it rejects, and that it resumes."""
 from __future__ import annotations
 
+import logging
 import shutil
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -10,10 +13,13 @@ import pytest
 from PIL import Image
 from skimage.data import astronaut
 
+from pipeline.context import JobContext
+from pipeline.extract.job import extract as extract_job
 from store import faces, jobs
 from store.schema.connection import integrity_check
 from store.jobs import JobStatus
 from store.project import Project
+from store.requests.extract import ExtractSettings
 from tests.media import write_video
 from tests.paths import real_media
 from tests.pipeline.extract_jobs import add, extract, run_worker
@@ -180,3 +186,37 @@ def test_export_the_faceset_as_aligned_pngs(project: Project, astronaut_png: Pat
     assert len(pngs) == len(kept) and not list((tmp_path / "faceset").glob(".*"))
     assert not (tmp_path / "x").exists()   # nothing to export: no folder made
     assert cv2.imread(str(pngs[0])).shape == (256, 256, 3)
+
+
+@dataclass
+class RecordingContext(JobContext):
+    """The worker's job context, keeping every progress line it was given."""
+    lines: list[str] = field(default_factory=list)
+
+    def progress(self, done: float, total: float | None, message: str, *,
+                 force: bool = False) -> None:
+        self.lines.append(message)
+        super().progress(done, total, message, force=force)
+
+
+def test_the_running_line_counts_faces_as_the_final_one_does(
+        project: Project, astronaut_png: Path, tmp_path: Path) -> None:
+    """Faces the identity filter rejects are stored (rejected) as they are found: the line
+    shown while the job runs counts them apart from the kept ones, as its summary does."""
+    folder = tmp_path / "stills"
+    folder.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        shutil.copy(astronaut_png, folder / name)
+    source_id = add(project, folder)
+    settings = ExtractSettings(nfilter=(str(astronaut_png),))
+    with project.connection() as conn:
+        job_id = jobs.enqueue(conn, "extract", {"source_id": source_id})
+        assert jobs.claim(conn, 1, ["extract"]) is not None
+        ctx = RecordingContext(project, conn, job_id, threading.Event(),
+                               logging.LoggerAdapter(logging.getLogger("extract"), {}))
+        result = extract_job(ctx, {"source_id": source_id, "settings": settings.to_json()})
+    *running, final = ctx.lines
+    counted = f"{result['faces']} faces ({result['rejected']} more rejected)"
+    assert result["rejected"] >= 3
+    assert running[-1].startswith(f"frame 3/3, {counted}, ")
+    assert final == f"{counted} in 3 frames"

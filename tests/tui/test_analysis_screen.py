@@ -7,7 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input, Static, TabbedContent
+from textual.widgets import DataTable, Input, Select, Static, TabbedContent
+from textual_plotext import PlotextPlot
 
 from pipeline.worker import Worker, WorkerOptions
 from screens.analysis import AnalysisScreen
@@ -21,9 +22,14 @@ from store import jobs, sessions
 from store.jobs import JobStatus
 from store.project import Project
 from store.files.session_restore import archives
+from store.requests.catalogue import load
+from store.sessions_baseline import resume_baseline
+from store.views.training_figures import examples_per_second
 from tests.pipeline.train.people import copy_pair
 from tests.pipeline.train.tiny_sessions import make_session, run_train
+from tests.tui.open_screens import open_train
 from tui.app import SwapdeckApp
+from tui.format import rate_figure
 
 SIZE = (160, 60)
 
@@ -305,3 +311,82 @@ async def test_a_resume_the_worker_refused_shows_its_error_until_a_newer_one(
         await wait_for(pilot, lambda: f"queued (job {queued})" in text_of(screen, "#summary"),
                        what="the newer job")
         assert "last run failed" not in text_of(screen, "#summary")
+
+
+async def test_the_runs_table_and_the_train_panel_show_one_examples_rate(
+        project: Project, trained, wait_for) -> None:
+    """Both come from store.views.training_figures, rounded alike, with the same unit."""
+    first, _ = trained
+    with project.connection() as conn:
+        [run] = sessions.runs(conn, first.id)
+    expected = rate_figure(examples_per_second(run, run.ended_at))
+    app = SwapdeckApp(project, start_worker=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_analysis(app, pilot, wait_for)
+        await pilot.press("2")
+        assert screen.query_one("#runs", DataTable).ordered_columns[5].label.plain == (
+            "examples/s")
+        assert rows_of(screen, "#runs")[0][5] == expected
+        await pilot.press("escape")
+        train = await open_train(app, pilot, wait_for)
+        picker = train.query_one("#session", Select)
+        await wait_for(pilot, lambda: len(picker._options) == 3, what="the sessions")
+        picker.value = first.id
+        await wait_for(pilot, lambda: "not training" in text_of(train, "#status"),
+                       what="the session's state")
+        assert (f"not training; last run ended: reached 30 iterations ({expected} "
+                "examples/s)") in text_of(train, "#status")
+
+
+async def test_swap_metrics_measured_without_a_face_say_so(
+        project: Project, trained, wait_for) -> None:
+    """A save whose A→B outputs held no face the detector found is a row with faces 0:
+    measured, not "none yet"."""
+    first, _ = trained
+    with project.connection() as conn:
+        for iteration in (20, 30):
+            sessions.record_metrics(conn, first.id, sessions.SwapMetrics(
+                iteration, 0, None, None, None, None))
+    app = SwapdeckApp(project, start_worker=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_analysis(app, pilot, wait_for)
+        await pilot.press("3")
+        note = text_of(screen, "#metrics-note")
+        assert note.startswith("swap metrics: measured at iteration 30: no face found in the "
+                               "A→B outputs of Ann's held-out faces")
+        assert "none at the 2 saves so far" in note
+        drawn = screen.query_one("#identity-plot", PlotextPlot).plt.build()
+        assert "none yet" not in drawn and "no swap metrics" not in drawn
+        await pilot.press("down")   # `second`: never measured
+        await wait_for(pilot, lambda: "swap metrics: none yet" in text_of(
+            screen, "#metrics-note"), what="the second session's note")
+
+
+async def test_a_blank_resume_field_shows_what_the_resume_trains_with(
+        project: Project, trained, wait_for) -> None:
+    """`first` trained at batch 4: a blank batch size resumes at 4, and says so, as
+    `swapdeck resume` does (one baseline: store.sessions_baseline)."""
+    first, _ = trained
+    baseline = resume_baseline(first)
+    assert baseline["batch_size"] == 4 != load().train.option("batch_size").default
+    app = SwapdeckApp(project, start_worker=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_analysis(app, pilot, wait_for)
+        await pilot.press("r")
+        dialog = await wait_for(pilot, lambda: isinstance(app.screen, ResumeDialog)
+                                and app.screen, what="the resume dialog")
+        batch = dialog.query_one("#resume-batch_size", Input)
+        assert batch.value == "4" and batch.placeholder == "4"
+        batch.value = ""
+        dialog.query_one("#resume-iterations", Input).value = "40"
+        await pilot.pause()
+        assert "resume with iterations=40" in text_of(dialog, "#resume-problems")
+        await pilot.press("ctrl+r")
+
+        def queued() -> list[jobs.Job]:
+            with project.connection() as conn:
+                return jobs.list_jobs(conn, statuses=[jobs.JobStatus.QUEUED])
+        [job] = await wait_for(pilot, queued, what="the train job")
+    assert job.params == {"session_id": first.id, "settings": {"iterations": 40}}
+    with project.connection() as conn:
+        assert resume_baseline(sessions.get(conn, first.id))["batch_size"] == 4

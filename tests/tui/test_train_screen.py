@@ -2,6 +2,7 @@
 saved and stopped by keyboard."""
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -104,7 +105,7 @@ async def test_a_live_session_is_watched_saved_and_stopped(project: Project, pai
                 screen, "#preview-caption"), timeout=90, what="the save asked for")
             status = text_of(screen, "#status")
             assert "session live: tiny-test, A Ann → B Bob" in status
-            assert "training (job 1): iteration" in status and "examples/s" in status
+            assert re.search(r"training \(job 1\): [\d,]+\.\d examples/s", status)
             assert screen.query_one("#loss-a", Sparkline).data
             assert screen.query_one("#opt-coverage").disabled  # frozen in the session
             assert not screen.query_one("#opt-batch_size").disabled
@@ -183,3 +184,34 @@ def test_the_sweep_caption_follows_its_job(project: Project, pair) -> None:
         jobs.report_progress(conn, job_id, 3, 100, "sweep step 3 of 100: learning rate 2e-10")
         assert caption() == (f"sweeping the learning rate (job {job_id}): sweep step 3 of 100: "
                              "learning rate 2e-10")
+
+
+async def test_the_panels_show_the_iteration_the_store_recorded(project: Project, pair,
+                                                               wait_for) -> None:
+    """A run under way, as the worker writes it: losses, session and run recorded at 50;
+    the job's own message already at 57, with its own speed. The panel shows 50 (where the
+    losses end) and the speed of the run as the Runs table computes it, never the
+    message's figures."""
+    with project.connection() as conn:
+        session = new_session(conn, "live", TINY, {}, settings={
+            "batch_size": 2, "iterations": 1000})
+        job_id = jobs.enqueue(conn, "train", {"session_id": session.id})
+        assert jobs.claim(conn, 1, ["train"]) is not None
+        run_id = sessions.start_run(conn, session.id, job_id, 0, 2, "cpu", session.settings)
+        sessions.record_progress(conn, session.id, run_id, 50,
+                                 [(i, 0.5, 0.25) for i in range(1, 51)])
+        jobs.report_progress(conn, job_id, 57, 1000, "iteration 57 · loss A 0.4000 B 0.2000 "
+                                                     "· 99.9 examples/s, 9 min left")
+    app = SwapdeckApp(project, start_worker=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_train(app, pilot, wait_for)
+        picker = screen.query_one("#session", Select)
+        await wait_for(pilot, lambda: len(picker._options) == 2, what="the session")
+        picker.value = session.id
+        await wait_for(pilot, lambda: "training (job" in text_of(screen, "#status"),
+                       what="the running job")
+        status = text_of(screen, "#status")
+    assert re.findall(r"iteration ([\d,]+)", status) == ["50"]
+    assert "iteration 50 of 1,000" in status and "loss A 0.5000  B 0.2500" in status
+    assert re.search(rf"training \(job {job_id}\): [\d,]+\.\d examples/s, \S+ left", status)
+    assert "57" not in status and "99.9" not in status

@@ -34,10 +34,12 @@ from store.files.session_restore import Plan, RestoreError, plan, restore
 from store.files.temp_names import temp_path
 from store.requests.catalogue import load
 from store.requests.train import describe_settings
+from store.sessions_baseline import resume_baseline
+from store.views.training_figures import EXAMPLES_UNIT, examples_per_second, metrics_note
 from tui.cli.common import JSON_SCHEMA, CliError, Commands, add_queue_options, print_json
 from tui.cli.setting_flags import add_setting_groups
 from tui.cli.train import queue_resume, resolve_session
-from tui.format import human_age
+from tui.format import human_age, rate_figure
 from tui.printable import printable
 from tui.loss_curves import (METRIC_GRAPHS, SMOOTHING_HELP, Smoothing, draw_losses,
                              draw_metrics, read_curves)
@@ -188,14 +190,14 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def detail_json(detail: SessionDetail, states: dict[int, FileState]) -> dict:
-    now = time.time()
+    now = detail.read_at
     return {
         "schema": JSON_SCHEMA,
         "session": row_json(detail.row),
         "runs": [{"id": r.id, "job_id": r.job_id, "started_at": r.started_at,
                   "ended_at": r.ended_at, "elapsed_s": r.elapsed(now),
                   "start_iteration": r.start_iteration, "end_iteration": r.end_iteration,
-                  "batch_size": r.batch_size, "examples_per_s": r.examples_per_second(now),
+                  "batch_size": r.batch_size, "examples_per_s": examples_per_second(r, now),
                   "device": r.device, "rollbacks": r.rollbacks, "end_reason": r.end_reason,
                   "settings": r.settings} for r in detail.runs],
         "checkpoints": [{"id": c.checkpoint.id, "kind": c.checkpoint.kind,
@@ -222,17 +224,19 @@ def _print_detail(detail: SessionDetail, states: dict[int, FileState]) -> None:
                     f"B {session.name_b}; iteration {session.iteration:,}; {row.status}"))
     if row.health.problem:
         print(printable(f"PROBLEM: {row.health.problem}"))
-    frozen, run = describe_settings(session)
+    frozen, _ = describe_settings(session)
     print("frozen in the session:\n  " + "\n  ".join(map(printable, frozen)))
-    print("per-run settings (the newest run's):\n  " + "\n  ".join(map(printable, run)))
-    now = time.time()
+    baseline = ", ".join(f"{k}={v}" for k, v in resume_baseline(session).items())
+    print("per-run settings (swapdeck resume trains with these unless given):\n  "
+          + printable(baseline))
+    now = detail.read_at
     print(f"\nruns ({len(detail.runs)}):")
-    _table(["started", "ended", "elapsed", "batch", "iterations", "examples/s", "device",
+    _table(["started", "ended", "elapsed", "batch", "iterations", EXAMPLES_UNIT, "device",
             "rollbacks", "why it ended"],
            [[clock(r.started_at), clock(r.ended_at) if r.ended_at else "running",
              human_age(r.elapsed(now)), str(r.batch_size),
              f"{r.start_iteration:,}->{r.end_iteration:,}",
-             _number(r.examples_per_second(now), 1), r.device, str(r.rollbacks),
+             rate_figure(examples_per_second(r, now)), r.device, str(r.rollbacks),
              r.end_reason or "-"] for r in detail.runs])
     print(f"\ncheckpoints ({len(detail.checkpoints)}; restore one with swapdeck restore "
           "PROJECT SESSION ID):")
@@ -250,6 +254,7 @@ def _print_detail(detail: SessionDetail, states: dict[int, FileState]) -> None:
     for archive in detail.archives:
         print(printable(f"archive #{archive.id} ({clock(archive.created_at)}): {archive.reason}; "
                         f"the state at iteration {archive.iteration:,} is kept"))
+    print("\n" + printable(metrics_note(detail.metrics, session.name_a)))
     measured = [m for m in detail.metrics if m.faces]
     if measured:
         print("\nswap metrics (A→B output: identity like B / like A, pose error °, "
@@ -305,9 +310,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise CliError("--metrics draws one session's swap metrics: give one session")
     with project.connection() as conn:
         chosen = [resolve_session(conn, reference) for reference in args.sessions]
+        metrics = sessions.metrics(conn, chosen[0].id) if args.metrics else []
         if args.metrics:
-            graphs = [(draw_metrics, (sessions.metrics(conn, chosen[0].id), graph))
-                      for graph in METRIC_GRAPHS]
+            graphs = [(draw_metrics, (metrics, graph)) for graph in METRIC_GRAPHS]
         else:
             curves = read_curves(conn, [(s.id, s.name) for s in chosen], args.last,
                                  points=max(width * 2, 100))
@@ -323,6 +328,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
             plotext.theme("clear")
         text = plotext.build()
         print(text if colour else plotext.uncolorize(text))
+    if args.metrics:
+        print(printable(metrics_note(metrics, chosen[0].name_a)))
     return 0
 
 
@@ -334,7 +341,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     with project.connection() as conn:
         session = resolve_session(conn, args.session)
         detail = read_detail(conn, project.models, session.id)
-        now = time.time()
+        now = detail.read_at
         tables: list[tuple[str, list[str], Iterable[Sequence[object]]]] = [
             ("losses", ["iteration", "loss_a", "loss_b"],
              conn.execute("SELECT iteration, loss_a, loss_b FROM losses WHERE session_id = ?"
@@ -343,7 +350,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                       "end_iteration", "examples_per_s", "device", "rollbacks", "end_reason"],
              [(r.id, _iso(r.started_at), _iso(r.ended_at), round(r.elapsed(now), 1),
                r.batch_size, r.start_iteration, r.end_iteration,
-               _rounded(r.examples_per_second(now)), r.device, r.rollbacks,
+               _rounded(examples_per_second(r, now)), r.device, r.rollbacks,
                r.end_reason or "") for r in detail.runs]),
             ("metrics", ["iteration", "faces", "identity_b", "identity_a", "pose_error",
                          "expression_error"],
