@@ -224,7 +224,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_json(snap.to_json())
         return 0
     print(printable(f"project {snap.project}"))
-    print(f"worker: {describe_worker(snap.worker, snap.taken_at)}")
+    print(f"worker: {describe_worker(snap.worker, snap.taken_at, snap.launch)}")
     print(f"sources ({len(snap.sources)}):")
     for source in snap.sources:
         changed = "  CHANGED ON DISK" if source.id in snap.changed_sources else ""
