@@ -54,6 +54,18 @@ class Curve:
     series: LossSeries
 
 
+@dataclass(frozen=True)
+class LegendKey:
+    """One line of a graph: its label and the colour it is drawn in (RGB)."""
+    label: str
+    colour: tuple[int, int, int]
+
+
+# Loss A and loss B of the chosen session, then of the compared one: set colours, so that a
+# legend drawn outside the graph shows the same ones.
+LINE_COLOURS = ((70, 160, 255), (255, 145, 50), (90, 200, 120), (220, 100, 220))
+
+
 def read_curves(conn: sqlite3.Connection, chosen: Sequence[tuple[int, str]],
                 last_n: int | None, points: int = DEFAULT_POINTS) -> list[Curve]:
     """The first session's losses (all, or its newest `last_n` iterations), and those of the
@@ -70,13 +82,18 @@ def read_curves(conn: sqlite3.Connection, chosen: Sequence[tuple[int, str]],
 
 
 def draw_losses(plt: Any, curves: Sequence[Curve], how: Smoothing, log_scale: bool,
-                title: str) -> None:
-    """Loss A and loss B of each session on one graph."""
+                title: str, *, legend: bool = True) -> list[LegendKey]:
+    """Loss A and loss B of each session on one graph; the keys of the lines drawn.
+
+    plotext writes its legend over the top left corner of the curves, where a loss curve
+    starts: with `legend=False` it writes neither legend nor title, and the caller shows
+    the title and the keys in the row above the graph (the Analysis screen does)."""
     plt.clear_figure()
-    plt.title(title)
+    if legend:
+        plt.title(title)
     plt.xlabel("iteration")
     plt.yscale("log" if log_scale else "linear")
-    shown = False
+    keys: list[LegendKey] = []
     for curve in curves:
         series = curve.series
         if len(series) == 0:
@@ -85,11 +102,13 @@ def draw_losses(plt: Any, curves: Sequence[Curve], how: Smoothing, log_scale: bo
         for side, values in (("A", series.loss_a), ("B", series.loss_b)):
             values = smooth(values, how)
             keep = values > 0 if log_scale else np.isfinite(values)
+            key = LegendKey(f"{prefix}loss {side}", LINE_COLOURS[len(keys) % len(LINE_COLOURS)])
             plt.plot(series.iterations[keep].tolist(), values[keep].tolist(),
-                     label=f"{prefix}loss {side}", marker="braille")
-            shown = True
-    if not shown:
+                     label=key.label if legend else None, marker="braille", color=key.colour)
+            keys.append(key)
+    if not keys:
         plt.text("no losses recorded yet", 0, 0)
+    return keys
 
 
 METRIC_GRAPHS = {
@@ -103,8 +122,10 @@ METRIC_GRAPHS = {
 }
 
 
-def draw_metrics(plt: Any, metrics: Sequence[SwapMetrics], graph: str) -> None:
-    """One of METRIC_GRAPHS over the iterations at which metrics were measured."""
+def draw_metrics(plt: Any, metrics: Sequence[SwapMetrics], graph: str, *,
+                 legend: bool = True) -> list[LegendKey]:
+    """One of METRIC_GRAPHS over the iterations at which metrics were measured; the keys of
+    the lines drawn (`legend=False`: plotext writes no legend over them, as in draw_losses)."""
     title, lines = METRIC_GRAPHS[graph]
     plt.clear_figure()
     plt.title(title)
@@ -112,9 +133,14 @@ def draw_metrics(plt: Any, metrics: Sequence[SwapMetrics], graph: str) -> None:
     measured = [m for m in metrics if m.faces]
     if not measured:
         plt.text("no swap metrics yet (measured at each save)", 0, 0)
-        return
+        return []
+    keys: list[LegendKey] = []
     for label, value in lines:
         points = [(m.iteration, value(m)) for m in measured if value(m) is not None]
         if points:
             xs, ys = zip(*points)
-            plt.plot(list(xs), list(ys), label=label, marker="braille")
+            key = LegendKey(label, LINE_COLOURS[len(keys) % len(LINE_COLOURS)])
+            plt.plot(list(xs), list(ys), label=label if legend else None, marker="braille",
+                     color=key.colour)
+            keys.append(key)
+    return keys

@@ -16,6 +16,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from screens.dialogs.choose import ChooseDialog
+from screens.widgets.graph_legend import GraphLegend
 from tui.loss_curves import Curve, Smoothing, draw_losses
 
 ZOOM_STEP = 4          # each zoom shows a quarter (or four times) the iterations
@@ -25,7 +26,9 @@ NO_COMPARE = "none"
 
 
 class LossGraph(Vertical):
-    """A line saying what the graph shows and which keys change it, and the graph."""
+    """A line saying what the graph shows and which keys change it, the graph's title and
+    legend in a row of their own (plotext's legend would cover the start of the curves),
+    and the graph."""
 
     class CurvesWanted(Message):
         """The zoom or the compared session changed: read the curves again."""
@@ -41,6 +44,7 @@ class LossGraph(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="graph-state", markup=False)
+        yield GraphLegend("", id="loss-legend", markup=False)
         yield PlotextPlot(id="loss-plot")
 
     def show(self, curves: list[Curve]) -> None:
@@ -89,7 +93,8 @@ class LossGraph(Vertical):
         curves = self.curves
         plot = self.query_one("#loss-plot", PlotextPlot)
         title = " vs ".join(curve.label for curve in curves) or "losses"
-        draw_losses(plot.plt, curves, self.smoothing, self.log_scale, title)
+        keys = draw_losses(plot.plt, curves, self.smoothing, self.log_scale, title, legend=False)
+        self.query_one("#loss-legend", GraphLegend).show(title, keys)
         plot.refresh()
         shown = f"the newest {self.zoom:,} iterations" if self.zoom else "all iterations"
         span = curves[0].series.span if curves else 1

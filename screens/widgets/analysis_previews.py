@@ -6,8 +6,6 @@ worker through the analysis view, which posts it back as `PreviewPanel.PreviewRe
 """
 from __future__ import annotations
 
-from typing import Any, cast
-
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -17,7 +15,8 @@ from textual.worker import get_current_worker
 
 from store.views.analysis import PreviewImage, SessionDetail, read_preview
 from tui.host import Host
-from tui.thumbs import decode, widget_class
+from tui.thumbs import decode
+from screens.widgets.picture import Picture
 
 NO_PREVIEW = "no previews yet (one is made at every save)"
 
@@ -41,7 +40,7 @@ class PreviewPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="preview-caption", markup=False)
-        yield widget_class(self.host.thumbnail_renderer)(id="preview")
+        yield Picture(self.host.thumbnail_renderer, id="preview")
 
     def restart(self) -> None:
         """Another session was chosen: its timelapse starts at the newest preview."""
@@ -90,4 +89,4 @@ class PreviewPanel(Vertical):
         self.shown_preview = (image.session_id, image.iteration)
 
     def _set_image(self, image: object) -> None:
-        cast(Any, self.query_one("#preview")).image = image
+        self.query_one("#preview", Picture).image = image

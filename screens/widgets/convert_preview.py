@@ -23,8 +23,8 @@ from store.views.convert import ConvertView
 from tui.host import Host
 from tui.keymap import key_for
 from tui.launcher import ensure_worker
-from tui.thumbs import widget_class
 from screens.widgets.convert_form import FormChoice
+from screens.widgets.picture import Picture
 
 DEBOUNCE_S = 0.3        # a preview is queued once the settings stop changing this long
 NO_SESSION = "No session with a checkpoint yet: train one until it saves (t on the dashboard)."
@@ -110,7 +110,8 @@ class ConvertPreview(Vertical):
             for side in ("before", "after"):
                 with Vertical(classes="picture"):
                     yield Label(side, classes="picture-label")
-                    yield widget_class(self.host.thumbnail_renderer)(id=side)
+                    yield Picture(self.host.thumbnail_renderer, id=f"{side}-picture",
+                                  image_id=side)
 
     def want(self, choice: FormChoice) -> None:
         """The form changed: preview it once it stops changing (unless it has a problem)."""
@@ -206,8 +207,8 @@ class ConvertPreview(Vertical):
         self.show_caption()
 
     def _show_pictures(self, before: Any, after: Any) -> None:
-        cast(Any, self.query_one("#before")).image = before
-        cast(Any, self.query_one("#after")).image = after
+        self.query_one("#before-picture", Picture).image = before
+        self.query_one("#after-picture", Picture).image = after
 
     def show_caption(self) -> None:
         caption = self.query_one("#preview-caption", Static)

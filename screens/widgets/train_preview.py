@@ -2,15 +2,14 @@
 caption, and the swap metrics measured at the first and the newest save."""
 from __future__ import annotations
 
-from typing import Any, cast
-
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
 from store import sessions
 from store.views.train import TrainView
-from tui.thumbs import decode, widget_class
+from tui.thumbs import decode
+from screens.widgets.picture import Picture
 
 
 def describe_metrics(metrics: tuple[sessions.SwapMetrics, ...]) -> str:
@@ -45,13 +44,13 @@ class TrainPreview(Vertical):
         self.renderer = renderer
 
     def compose(self) -> ComposeResult:
-        yield widget_class(self.renderer)(id="preview")
+        yield Picture(self.renderer, id="preview")
         yield Static("", id="preview-caption", markup=False)
         yield Static("", id="metrics", markup=False)
 
     def show(self, view: TrainView) -> None:
         """The view's preview: its PNG comes only when it is not the one shown already."""
-        image = cast(Any, self.query_one("#preview"))
+        image = self.query_one("#preview", Picture)
         if view.preview_png is not None:
             image.image = decode(view.preview_png)
         elif view.preview_iteration is None:
