@@ -8,17 +8,18 @@ from textual.widgets import Static
 
 from store import sessions
 from store.views.train import TrainView
+from store.views.training_figures import metrics_note
 from tui.thumbs import decode
 from screens.widgets.picture import Picture
 
 
-def describe_metrics(metrics: tuple[sessions.SwapMetrics, ...]) -> str:
+def describe_metrics(metrics: tuple[sessions.SwapMetrics, ...], name_a: str) -> str:
     """The swap metrics at the first and the newest preview (identity: similarity of A-to-B
     outputs to B's descriptor centre against A's; pose in degrees; expression in inter-ocular
-    units)."""
+    units); without a measured face, why (the note the Analysis screen shows)."""
     measured = [m for m in metrics if m.faces]
     if not measured:
-        return "swap metrics: none yet (measured at each save on held-out faces of A)"
+        return metrics_note(metrics, name_a)
     lines = ["swap metrics   iteration  →B id  →A id  pose°  expr"]
     for label, m in (("first", measured[0]), ("newest", measured[-1])):
         lines.append(f"  {label:<7} {m.iteration:>11,}  {_number(m.identity_b)}  "
@@ -57,7 +58,7 @@ class TrainPreview(Vertical):
             image.image = None
         caption = preview_caption(view.preview_iteration)
         self.query_one("#preview-caption", Static).update(caption)
-        self.query_one("#metrics", Static).update(describe_metrics(view.metrics))
+        self.query_one("#metrics", Static).update(describe_metrics(view.metrics, view.session.name_a))
 
 
 def _number(value: float | None, digits: int = 3) -> str:

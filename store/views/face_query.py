@@ -177,14 +177,16 @@ class Group:
     kind: str                 # "all", "person", "cluster" or "unclustered"
     key: int | None           # the person's or cluster's id
     label: str
-    count: int                # faces kept at extraction
+    count: int                # faces for training: kept at extraction, not excluded
     side: str | None = None
     person: str | None = None  # the person's name, or the cluster's
 
 
 def groups(conn: sqlite3.Connection) -> list[Group]:
-    """Everyone, then the people (sides first), then the clusters of the newest run."""
-    kept = "f.rejected IS NULL"
+    """Everyone, then the people (sides first), then the clusters of the newest run, each
+    counting the faces the grid's default filter shows and training takes (not rejected,
+    not excluded), so the sidebar and the Train form give one number per person."""
+    kept = "f.rejected IS NULL AND f.excluded = 0"
     total = conn.execute(f"SELECT COUNT(*) FROM faces f WHERE {kept}").fetchone()[0]
     found = [Group("all", None, "All faces", total)]
     for row in conn.execute(

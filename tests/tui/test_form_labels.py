@@ -3,7 +3,6 @@ word boundaries, and a checkbox that only repeated its row's name drops the repe
 cut to "keep unchang")."""
 from __future__ import annotations
 
-import pytest
 from rich.cells import cell_len
 from textual.geometry import Region
 from textual.widget import Widget
@@ -63,8 +62,6 @@ async def test_the_convert_form_cuts_no_name_or_checkbox_label(project: Project,
     assert await open_convert_form(project, wait_for, ".field > .name") == []
 
 
-@pytest.mark.xfail(strict=True, reason="ConvertScreen .group in screens/convert.tcss needs "
-                   "`width: 100%` as TrainScreen .group has (not this change's file)")
 async def test_the_convert_form_headings_wrap(project: Project, wait_for) -> None:
     assert await open_convert_form(project, wait_for, ".group") == []
 
