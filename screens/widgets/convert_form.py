@@ -24,6 +24,7 @@ from store.sources import Source
 from store.training_faces import Person
 from store.views.convert import ConvertView
 from tui.printable import printable
+from screens.widgets.focus_mark import MarksFocusWithin
 from screens.widgets.form_row import form_row
 from screens.widgets.settings_form import option_field, read_form
 
@@ -107,7 +108,7 @@ def picked(picker: Select) -> int | None:
     return None if picker.is_blank() else cast(int, picker.value)
 
 
-class ConvertForm(VerticalScroll):
+class ConvertForm(MarksFocusWithin, VerticalScroll):
     class Changed(Message):
         def __init__(self, choice: FormChoice) -> None:
             super().__init__()

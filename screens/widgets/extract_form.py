@@ -18,6 +18,7 @@ from store.requests.catalogue import load
 from store.requests.extract import (ALIGNERS, DETECTORS, HELP, MASKS, MAX_CROP, MIN_CROP,
                                     ExtractSettings)
 from store.requests.options import OptionValueError
+from screens.widgets.focus_mark import MarksFocusWithin
 from screens.widgets.form_row import form_row
 from screens.widgets.path_input import SEPARATOR, PathInput
 
@@ -76,7 +77,7 @@ def _setting(field: str) -> str:
     return field.replace("-", "_")
 
 
-class ExtractForm(VerticalScroll):
+class ExtractForm(MarksFocusWithin, VerticalScroll):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Settings (as swapdeck extract)"

@@ -22,6 +22,7 @@ from store.identities import Identity
 from store.requests.catalogue import load
 from store.sessions import Session
 from tui.printable import printable
+from screens.widgets.focus_mark import MarksFocusWithin
 from screens.widgets.form_row import form_row
 from screens.widgets.settings_form import (UNSET, option_field, read_form, set_control,
                                            stored_values)
@@ -40,7 +41,7 @@ class FormReading:
     problems: dict[str, str]
 
 
-class TrainForm(VerticalScroll):
+class TrainForm(MarksFocusWithin, VerticalScroll):
     class SessionChosen(Message):
         """Another session (or NEW) is chosen, and the form shows it."""
 

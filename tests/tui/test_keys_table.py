@@ -17,8 +17,8 @@ def test_the_readme_carries_the_tables_swapdeck_keys_prints() -> None:
     readme = (REPO / "README.md").read_text()
     assert START in readme and END in readme, "the README has no generated Keys section"
     section = readme[readme.index(START) + len(START):readme.index(END)]
-    printed = swapdeck("keys").stdout
-    assert section == printed == markdown(), (
+    printed = swapdeck("keys").stdout   # its own process: no test's classes are loaded there
+    assert section == printed, (
         "the README's key tables are out of date: paste the output of `swapdeck keys` "
         "between its keys markers")
 

@@ -19,7 +19,10 @@ from tests.tui.preview_session import (ITERATIONS, PREVIEW_SIZE, add_session, op
                                        train_with_preview)
 from tui.app import SwapdeckApp
 
-RENDERERS = ("kitty", "sixel", "halfcell", "unicode")
+# Each renderer draws on some screen (a screen's layout does not depend on the renderer
+# beyond the cell size, which the box tests above vary): a test per screen and renderer cost
+# a minute of the default run for nothing more.
+RENDERERS_OF = {"train": ("kitty", "halfcell"), "analysis": ("sixel",), "convert": ("unicode",)}
 TERMINALS = ((80, 24), (120, 40), (200, 60))
 IMAGES = (PREVIEW_SIZE, (640, 360), (512, 512), (1024, 200), (90, 700))
 CELLS = ((10, 20), (8, 16), (9, 19), (7, 15), (12, 12))
@@ -69,7 +72,7 @@ async def check_every_size(app: SwapdeckApp, pilot, preview: Widget) -> None:
         assert image.region.y - space.y == (space.height - image.size.height) // 2
 
 
-@pytest.mark.parametrize("renderer", RENDERERS)
+@pytest.mark.parametrize("renderer", RENDERERS_OF["train"])
 async def test_the_train_preview_keeps_its_shape(project: Project, pair, wait_for,
                                                  renderer: str) -> None:
     session = add_session(project)
@@ -81,7 +84,7 @@ async def test_the_train_preview_keeps_its_shape(project: Project, pair, wait_fo
         await check_every_size(app, pilot, preview)
 
 
-@pytest.mark.parametrize("renderer", RENDERERS)
+@pytest.mark.parametrize("renderer", RENDERERS_OF["analysis"])
 async def test_the_analysis_preview_keeps_its_shape(project: Project, pair, wait_for,
                                                     renderer: str) -> None:
     session = add_session(project)
@@ -108,7 +111,7 @@ async def test_a_picture_takes_arrays_and_none(project: Project) -> None:
         assert picture.box.area == 0 and drawn_box(picture).image is None
 
 
-@pytest.mark.parametrize("renderer", RENDERERS)
+@pytest.mark.parametrize("renderer", RENDERERS_OF["convert"])
 async def test_the_convert_pictures_keep_their_shape_under_their_labels(
         project: Project, wait_for, renderer: str) -> None:
     """A portrait phone video's frame: the tallest case, whose bottom row was cut off."""
