@@ -449,11 +449,9 @@ def build(project: Project, media: Path) -> dict[str, Any]:
             b.conn.close()
 
 
-def _build(b: Builder) -> dict[str, Any]:
-    from pipeline.train.job import new_session   # torch: only when the project is built
-
+def _sources(b: Builder) -> tuple[int, int, int, Path]:
+    """Two videos and a folder of photos, ready, and a failed ingest."""
     b.worker()
-    conn = b.conn
     interview = b.media_file("interview_ann.mp4", 48_211)
     podcast = b.media_file("podcast_bob.mp4", 91_877)
     photos = b.photo_folder("ann_photos", 12)
@@ -472,6 +470,12 @@ def _build(b: Builder) -> dict[str, Any]:
                              "mtime_ns": 0}, "failed",
           error="empty file: /media/shoot/b-roll_03.mp4 (0 bytes)")
 
+    return ann_video, bob_video, ann_folder, interview
+
+
+def _faces(b: Builder, ann_video: int, bob_video: int, ann_folder: int) -> None:
+    """Three extractions, a clustering, Ann and Bob named as sides A and B."""
+    conn = b.conn
     centres = people_vectors()
     vectors = {name: _face_vectors(centre, seed) for seed, (name, centre)
                in enumerate(centres.items())}
@@ -493,6 +497,13 @@ def _build(b: Builder) -> dict[str, Any]:
     identities.set_side(conn, "Bob", "B")
     identities.set_excluded(conn, made["Ann"][3:5], True)
 
+
+
+def _sessions(b: Builder) -> tuple[sessions.Session, sessions.Session]:
+    """ann-bob-original trained in two runs, ann-bob-lightweight between them."""
+    from pipeline.train.job import new_session   # torch: only when the project is built
+
+    conn = b.conn
     # ann-bob-original: 0 → 400 (stopped), then ann-bob-lightweight, then 400 → 600
     original_losses = loss_curve(600, seed=1)
     first_job = b.job(1_200, 40 * 60, "train", {"new_session": {"name": "ann-bob-original"}},
@@ -521,7 +532,13 @@ def _build(b: Builder) -> dict[str, Any]:
     b.train(sessions.get(conn, original.id), resume_job, 6_005, 400, 600, 6.0, "stopped",
             original_losses)
 
-    # the conversion, finished two and a half hours before NOW
+    return sessions.get(conn, original.id), light
+
+
+def _conversion(b: Builder, original: sessions.Session, ann_video: int,
+                interview: Path) -> None:
+    """A conversion of the interview, finished two and a half hours before NOW."""
+    conn = b.conn
     output = f"{NAME}/outputs/interview_ann_ann-bob-original.mp4"
     (b.project.outputs / Path(output).name).write_bytes(b"\0" * 1024)
     convert_start = NOW - 9_000 - DAY_BEFORE
@@ -541,6 +558,13 @@ def _build(b: Builder) -> dict[str, Any]:
     conversions.finish(conn, record, 300, 291)
     b.log(NOW - 7_300 - DAY_BEFORE, "stop requested from the store")
     b.log(NOW - 7_290 - DAY_BEFORE, f"worker {b.worker_id} stopped", level="info")
+
+
+def _build(b: Builder) -> dict[str, Any]:
+    ann_video, bob_video, ann_folder, interview = _sources(b)
+    _faces(b, ann_video, bob_video, ann_folder)
+    original, light = _sessions(b)
+    _conversion(b, original, ann_video, interview)
     return {"session_id": original.id, "other_session_id": light.id,
             "source_id": ann_video, "sources": [ann_video, bob_video, ann_folder]}
 
