@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, TabbedContent, TabPane
 
 from screens.widgets.analysis_checkpoints import CheckpointsTable
 from screens.widgets.analysis_detail import SessionSummary
@@ -31,6 +31,7 @@ from screens.widgets.analysis_metrics import MetricsGraphs
 from screens.widgets.analysis_previews import PreviewPanel
 from screens.widgets.analysis_runs import RunsPanel
 from screens.widgets.analysis_sessions import SessionsTable
+from screens.widgets.keys_footer import KeysFooter
 from store import sessions
 from store.views.analysis import SessionDetail, SessionRow, rows_and_detail
 from store.views.snapshot import Snapshot
@@ -123,7 +124,7 @@ class AnalysisScreen(Screen[None]):
                 yield CheckpointsTable(self.host, id="checkpoints")
             with TabPane("Previews", id="previews-tab"):
                 yield PreviewPanel(self.host, id="preview-box")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(SessionsTable).focus()

@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, OptionList, Static
+from textual.widgets import Button, Header, Input, OptionList, Static
 from textual.worker import Worker, get_current_worker
 
 from store import jobs
@@ -35,6 +35,7 @@ from screens.widgets.convert_form import ConvertForm, FormChoice, describe_choic
 from screens.widgets.convert_outputs import ConvertOutputs
 from screens.widgets.convert_preview import NO_SESSION, NO_SOURCE, ConvertPreview
 from screens.widgets.convert_progress import ConvertProgress, ConvertRequest
+from screens.widgets.keys_footer import KeysFooter
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ class ConvertScreen(Screen[None]):
                     yield ConvertProgress()
                     yield ConvertOutputs()
         yield Static(id="problems")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.preview.focus()

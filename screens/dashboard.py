@@ -13,7 +13,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from screens.analysis import AnalysisScreen
 from screens.convert import ConvertScreen
@@ -34,6 +34,7 @@ from tui.printable import printable
 from screens.widgets.event_log import EventLog
 from screens.widgets.held_panel import HeldPanel
 from screens.widgets.jobs_panel import JobsPanel
+from screens.widgets.keys_footer import KeysFooter
 from screens.widgets.sources_panel import SourcesPanel
 from screens.widgets.worker_panel import WorkerPanel
 
@@ -105,7 +106,7 @@ class DashboardScreen(Screen[None]):
             box.border_title = "Events"
             box.border_subtitle = f"{key_for(self, 'dashboard.focus_jobs', 'j')}: jobs"
             yield EventLog(id="events")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.watch(self.app, "snapshot", self.show_snapshot)

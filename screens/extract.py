@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Select, Static
+from textual.widgets import Button, Checkbox, Header, Input, Select, Static
 
 from store import jobs
 from store.errors import RequestError
@@ -32,6 +32,7 @@ from tui.launcher import ensure_worker
 from screens.widgets.extract_form import ExtractForm, FormReading
 from screens.widgets.extract_jobs import ExtractJobs
 from screens.widgets.extract_sources import ExtractSources, SourcePicker
+from screens.widgets.keys_footer import KeysFooter
 
 
 class ExtractScreen(Screen[None]):
@@ -85,7 +86,7 @@ class ExtractScreen(Screen[None]):
             queue.tooltip = "Queue one extract job per picked source (r, or ctrl+r in a field)"
             yield queue
         yield ExtractJobs(id="jobs-box")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.picker.focus()

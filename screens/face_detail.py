@@ -10,9 +10,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
+from screens.widgets.keys_footer import KeysFooter
 from store import faces, sources
 from store.views import face_query
 from store.faces import Face, crop_matrix
@@ -72,7 +73,7 @@ class FaceDetailScreen(ModalScreen[None]):
             with Horizontal():
                 yield image_class(id="detail-image")
                 yield Static("loading…", id="detail-facts", markup=False)
-            yield Footer()
+            yield KeysFooter()
 
     def on_mount(self) -> None:
         self.load(self.ids[self.index])

@@ -17,13 +17,14 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from screens.dialogs.choose import AskTextDialog, ChooseDialog
 from screens.face_detail import FaceDetailScreen
 from screens.widgets.face_grid import FaceGrid, caption_for
 from screens.widgets.faces_bar import FacesBar
 from screens.widgets.faces_sidebar import FacesSidebar, scope_of
+from screens.widgets.keys_footer import KeysFooter
 from store import identities, jobs, review
 from store.jobs import JobStatus
 from store.views.snapshot import Snapshot
@@ -91,7 +92,7 @@ class FacesScreen(Screen[None]):
                 yield FacesBar(self.host.store, id="faces-status")
                 yield FaceGrid(self.host.store, self.host.thumbnail_renderer,
                                caption_for(FacesBar.DEFAULT_SORT), id="grid")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.watch(self.app, "snapshot", self.on_snapshot)

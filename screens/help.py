@@ -9,6 +9,7 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label
 
+from screens.widgets.measured_table import MeasuredTable
 from tui.keymap import BindingRow, binding_rows
 
 COLUMNS = ("Where", "Key", "Id (for [keys] in config.toml)", "What it does", "More")
@@ -47,7 +48,7 @@ class HelpScreen(ModalScreen[None]):
             yield Label("Keys: remap any of them by id in the [keys] table of your config file "
                         "(e.g. \"dashboard.add_media\" = \"ctrl+a\"); ctrl+p opens the command "
                         "palette, which has every action.", id="intro", markup=False)
-            table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="bindings")
+            table: DataTable = MeasuredTable(cursor_type="row", zebra_stripes=True, id="bindings")
             table.tooltip = "Every binding of swapdeck and of the screens open now"
             table.add_columns(*(Text(label) for label in COLUMNS))
             for row in self.rows():

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Checkbox, Footer, Header, Input, Select, Static
+from textual.widgets import Checkbox, Header, Input, Select, Static
 
 from store import jobs, lr_sweeps, sessions
 from store.lr_sweeps import SweepRequestError, SweepSettings
@@ -29,6 +29,7 @@ from tui.format import cancel_outcome
 from tui.host import Host
 from tui.keymap import key_for, refresh_footer
 from tui.launcher import ensure_worker
+from screens.widgets.keys_footer import KeysFooter
 from screens.widgets.train_form import NEW, FormReading, TrainForm
 from screens.widgets.train_loss import LossGraph
 from screens.widgets.train_preview import TrainPreview
@@ -102,7 +103,7 @@ class TrainScreen(Screen[None]):
                 yield TrainPreview(self.host.thumbnail_renderer, id="preview-box")
                 yield SweepPanel(id="sweep-box")
         yield Static(id="problems")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#session", Select).focus()

@@ -21,8 +21,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 # imported once by the server: every job kind, what the extract job imports when it runs,
-# torch._dynamo (the optimizers import it on their first step: seconds) and this module
-PRELOAD = ["pipeline.worker", "pipeline.extract.extractor", "torch._dynamo", __name__]
+# torch._dynamo (the optimizers import it on their first step: seconds), the dlib
+# predictor (tests/preloaded_models.py) and this module
+PRELOAD = ["pipeline.worker", "pipeline.extract.extractor", "torch._dynamo",
+           "tests.preloaded_models", __name__]
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(PRELOAD)
 

@@ -2,6 +2,7 @@
 `face_recognition_models`: works offline, the CPU default."""
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Sequence
@@ -63,11 +64,18 @@ class DlibMmodDetector:
         return found
 
 
+@functools.cache
+def shape_predictor() -> dlib.shape_predictor:
+    """The 68-point predictor, read once per process (half a second of parsing 100 MB): a
+    worker's extractions and training runs share it, as predicting keeps no state in it."""
+    return dlib.shape_predictor(str(dlib_model_file(SHAPE_68)))
+
+
 class DlibAligner:
     name = "dlib"
 
     def __init__(self) -> None:
-        self._predictor = dlib.shape_predictor(str(dlib_model_file(SHAPE_68)))
+        self._predictor = shape_predictor()
 
     def landmarks(self, frames: Sequence[np.ndarray],
                   boxes: Sequence[Sequence[Detection]]) -> list[list[np.ndarray]]:

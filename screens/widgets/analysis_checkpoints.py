@@ -12,10 +12,10 @@ import sqlite3
 from rich.text import Text
 from textual import work
 from textual.message import Message
-from textual.widgets import DataTable
 
 from screens.dialogs.choose import ChooseDialog
 from screens.dialogs.confirm import ConfirmDialog
+from screens.widgets.measured_table import MeasuredTable
 from screens.widgets.table_rows import Row, replace_rows, selected_key
 from store import sessions
 from store.files.session_files import FileState, verify
@@ -53,7 +53,7 @@ def restore_choices(detail: SessionDetail) -> list[CheckpointState]:
             and c.state is FileState.OK and c is not current]
 
 
-class CheckpointsTable(DataTable):
+class CheckpointsTable(MeasuredTable):
     """The chosen session's checkpoints; it restores one and verifies them all."""
 
     class Restored(Message):

@@ -7,6 +7,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from screens.widgets.analysis_sessions import clock
+from screens.widgets.measured_table import MeasuredTable
 from screens.widgets.table_rows import Row, replace_rows
 from store import sessions
 from store.views.analysis import SessionDetail
@@ -39,7 +40,7 @@ class RunsPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="runs-note", markup=False)
-        table: DataTable = DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        table: DataTable = MeasuredTable(id="runs", cursor_type="row", zebra_stripes=True)
         table.add_columns(*COLUMNS)
         yield table
 

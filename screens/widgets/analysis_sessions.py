@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
+from screens.widgets.measured_table import MeasuredTable
 from screens.widgets.table_rows import Row, replace_rows
 from store.views.analysis import SessionRow
 from tui.printable import printable
@@ -30,7 +31,7 @@ def session_cells(row: SessionRow) -> Row:
                               clock(last.started_at if last else None), status))
 
 
-class SessionsTable(DataTable):
+class SessionsTable(MeasuredTable):
     """Every session; moving the cursor chooses one (`SessionsTable.Chosen`)."""
 
     class Chosen(Message):

@@ -5,6 +5,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from screens.widgets.measured_table import MeasuredTable
 from store.jobs import Job
 from store.views.extract import extraction_jobs
 from store.views.snapshot import Snapshot
@@ -22,7 +23,7 @@ class ExtractJobs(Vertical):
         self._rows: list[Row] = []
 
     def compose(self) -> ComposeResult:
-        table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="jobs-table")
+        table: DataTable = MeasuredTable(cursor_type="row", zebra_stripes=True, id="jobs-table")
         table.tooltip = "Recent extract jobs, newest first, with their progress"
         for key, label in JOB_COLUMNS:
             table.add_column(label, key=key)

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from screens.widgets.measured_table import MeasuredTable
 from store.faces import Extraction
 from store.jobs import Job, JobStatus
 from store.sources import Source
@@ -42,7 +43,7 @@ def extraction_state(extraction: Extraction | None,
     return Text("no", style="dim")
 
 
-class SourcePicker(DataTable):
+class SourcePicker(MeasuredTable):
     """The project's ready sources, each picked or not for extraction."""
 
     class Changed(Message):

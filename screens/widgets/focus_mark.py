@@ -19,8 +19,8 @@ class MarksFocusWithin(Widget):
         self._mark_focus()
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
-        # the next focus (often inside this panel) lands after the blur: look once it has
-        self.call_after_refresh(self._mark_focus)
+        # the screen has its next focus (often inside this panel) by the time this runs
+        self.call_later(self._mark_focus)
 
     def _mark_focus(self) -> None:
         focused = self.screen.focused if self.is_attached else None

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from screens.widgets.measured_table import MeasuredTable
 from store.jobs import Job, JobStatus
 from store.views.snapshot import Snapshot
 from tui.format import job_target
@@ -68,7 +69,7 @@ class JobsPanel(Vertical):
         self.retry_key = ""
 
     def compose(self) -> ComposeResult:
-        table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="jobs-table")
+        table: DataTable = MeasuredTable(cursor_type="row", zebra_stripes=True, id="jobs-table")
         table.tooltip = "Recent jobs, newest first. Select one and press the cancel key to stop it."
         for key, label in COLUMNS:
             table.add_column(label, key=key)

@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from screens.widgets.measured_table import MeasuredTable
 from store.views.snapshot import Snapshot
 from store.sources import Source
 from tui.format import source_facts
@@ -29,7 +30,7 @@ class SourcesPanel(Vertical):
         self._rows: list[Row] = []
 
     def compose(self) -> ComposeResult:
-        table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="sources-table")
+        table: DataTable = MeasuredTable(cursor_type="row", zebra_stripes=True, id="sources-table")
         table.tooltip = ("Source media: videos, images and folders of images. CHANGED means "
                          "the file differs from when it was added; jobs will refuse it.")
         for key, label in COLUMNS:

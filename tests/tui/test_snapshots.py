@@ -28,7 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
+from rich.text import Text
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import DataTable, Input, OptionList, Select, Static, TextArea
 from textual_image._terminal import CellSize, get_cell_size
 
@@ -176,6 +179,17 @@ async def analysis(pilot: Pilot, demo: Demo) -> None:
                      "the first session's detail and losses")
 
 
+def tables_measured(screen: Screen) -> bool:
+    """Whether every table has measured the rows it was given, which it does at its next
+    refresh (a busy machine can take the picture before): each column as wide as its
+    widest cell."""
+    return all(column.content_width >= max(cell_len(Text.from_markup(cell).plain)
+                                           if isinstance(cell, str) else cell_len(str(cell))
+                                           for cell in table.get_column(key))
+               for table in screen.query(DataTable) if table.row_count
+               for key, column in table.columns.items())
+
+
 async def convert(pilot: Pilot, demo: Demo) -> None:
     """The session and the source chosen by the screen, and its preview of frame 0 done as
     a worker would do it."""
@@ -210,6 +224,7 @@ OPEN: dict[str, Callable[[Pilot, Demo], Awaitable[None]]] = {
 def test_screen(screen: str, size: str, demo: Demo, snap_compare) -> None:
     async def run_before(pilot: Pilot) -> None:
         await OPEN[screen](pilot, demo)
+        await wait_until(pilot, lambda: tables_measured(pilot.app.screen), "tables measured")
         for field in pilot.app.screen.query("Input, TextArea"):
             if isinstance(field, (Input, TextArea)):
                 field.cursor_blink = False

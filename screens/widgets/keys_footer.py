@@ -1,0 +1,39 @@
+"""Textual's Footer, rebuilt only when the keys it shows change.
+
+Textual's Footer recomposes at every change of the screen's bindings signal, which fires at
+each focus move: in a form that is a new row of key widgets, styled and laid out with the
+whole screen, at every tab (most of a tab's cost in the Train form). The keys shown rarely
+change between two fields, so when they are the same this footer keeps the ones it has.
+"""
+from __future__ import annotations
+
+from textual.screen import Screen
+from textual.widgets import Footer
+
+KeysShown = tuple[tuple[str, str, str, str, bool, str], ...]
+
+
+def keys_shown(screen: Screen) -> KeysShown:
+    """What a footer draws from `screen`'s bindings: key, its display, description, action,
+    whether it is enabled, and its tooltip."""
+    return tuple((binding.key, screen.app.get_key_display(binding), binding.description,
+                  binding.action, enabled, tooltip or "")
+                 for _node, binding, enabled, tooltip in screen.active_bindings.values()
+                 if binding.show)
+
+
+class KeysFooter(Footer):
+    """The footer of every screen (see the module's note)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._drawn: KeysShown | None = None
+
+    def bindings_changed(self, screen: Screen) -> None:
+        will_draw = screen.app.app_focus and self.is_attached and screen is self.screen
+        if will_draw:
+            shown = keys_shown(screen)
+            if shown == self._drawn:
+                return
+            self._drawn = shown
+        super().bindings_changed(screen)
