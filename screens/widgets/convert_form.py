@@ -124,6 +124,7 @@ class ConvertForm(MarksFocusWithin, VerticalScroll):
         self._sources: list[tuple[str, int]] = []   # the source entries offered
         self._source_list: tuple[Source, ...] = ()
         self.source_by_hand = False         # a source picked by hand stays picked
+        self._source_set_here: int | None = None    # the source this form last showed picked
 
     def compose(self) -> ComposeResult:
         yield form_row("session", "session", "The trained session whose model swaps "
@@ -194,6 +195,8 @@ class ConvertForm(MarksFocusWithin, VerticalScroll):
         """Offer the view's sessions and sources; True when the session or the source picked
         changed (the one picked is gone, or there was none)."""
         before = (self.session_id, self.source_id)
+        if self.source_id != self._source_set_here:
+            self.source_by_hand = True      # picked since: its Changed may still be on its way
         refill(self.query_one("#session", Select), [session_entry(s) for s in view.sessions],
                [session_entry(s) for s in self._sessions])
         entries = [source_entry(s, view.person, view.person_faces.get(s.id, 0))
@@ -205,6 +208,7 @@ class ConvertForm(MarksFocusWithin, VerticalScroll):
         if view.person is not None and not self.source_by_hand and best != self.source_id:
             with picker.prevent(Select.Changed):
                 picker.value = best
+        self._source_set_here = self.source_id
         source = self.source
         self.query_one("#frame-field .help", Static).update(
             f"The frame previewed, 0 to {source.frame_count - 1} (outside a text field: ←/→ "

@@ -13,6 +13,7 @@ from screens.dialogs.confirm import ConfirmDialog
 from store import conversions, jobs, sessions, sources
 from store.jobs import Job
 from store.project import Project
+from store.views.convert import Wanted, read_view
 from tests.convert_project import ConvertProject
 from tests.pipeline.train.people import seed_person
 from tests.tui.open_screens import from_dashboard, open_convert
@@ -129,6 +130,10 @@ async def test_sources_show_the_persons_faces_and_one_without_is_refused(
         assert offered(screen)[0] == f"{ready.source_id}: two.mp4 (24 frames, 0 faces of bee)"
 
         screen.query_one("#source", Select).value = ready.source_id     # by hand
+        # a read of the store that lands before the pick's own message keeps the pick
+        with project.connection() as conn:
+            late = read_view(conn, Wanted(ready.session_id, bee, None, None, None, "B"))
+        screen.form.show(late, None)
         await wait_for(pilot, lambda: screen.source_id == ready.source_id, what="two.mp4")
         await pilot.pause(0.3)
         assert screen.source_id == ready.source_id      # a source picked by hand stays
