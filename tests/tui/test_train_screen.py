@@ -100,6 +100,8 @@ async def test_a_live_session_is_watched_saved_and_stopped(project: Project, pai
                            what="losses")
             assert "no preview yet" in text_of(screen, "#preview-caption")
             screen.query_one("#opt-learning_rate", Input).value = "1e-5"  # for a resume
+            await wait_for(pilot, lambda: screen.check_action("save_now", ()),
+                           what="saving offered (the running job read)")
             await pilot.press("ctrl+s")  # the only save before iteration 10,000
             await wait_for(pilot, lambda: "preview at iteration" in text_of(
                 screen, "#preview-caption"), timeout=90, what="the save asked for")
