@@ -8,7 +8,6 @@ from screens.dialogs.confirm import ConfirmDialog
 from screens.face_detail import FaceDetailScreen
 from screens.faces import FacesScreen
 from screens.help import HelpScreen
-from screens.widgets.face_grid import FaceGrid
 from store.project import Project
 from tests.pipeline.seeded_faces import seed_families
 from tests.tui.faces_review import SIZE, grid_of, open_faces
