@@ -7,17 +7,17 @@ change between two fields, so when they are the same this footer keeps the ones 
 """
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
-KeysShown = tuple[tuple[str, str, str, str, bool, str], ...]
+KeysShown = tuple[tuple[Binding, bool, str], ...]
 
 
 def keys_shown(screen: Screen) -> KeysShown:
-    """What a footer draws from `screen`'s bindings: key, its display, description, action,
-    whether it is enabled, and its tooltip."""
-    return tuple((binding.key, screen.app.get_key_display(binding), binding.description,
-                  binding.action, enabled, tooltip or "")
+    """What a footer draws from `screen`'s bindings: each shown binding (key, description,
+    action), whether it is enabled, and its tooltip."""
+    return tuple((binding, enabled, tooltip)
                  for _node, binding, enabled, tooltip in screen.active_bindings.values()
                  if binding.show)
 
@@ -25,9 +25,7 @@ def keys_shown(screen: Screen) -> KeysShown:
 class KeysFooter(Footer):
     """The footer of every screen (see the module's note)."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._drawn: KeysShown | None = None
+    _drawn: KeysShown | None = None
 
     def bindings_changed(self, screen: Screen) -> None:
         will_draw = screen.app.app_focus and self.is_attached and screen is self.screen
