@@ -128,6 +128,11 @@ class FaceDetailScreen(ModalScreen[None]):
         ]
         if face.rejected:
             lines.append(f"rejected at extraction: {face.rejected}")
+        if listing.flag:
+            lines.append(f"flagged, {listing.flag} (in the grid: r restores, K confirms)")
+        if listing.track_id is not None:
+            placed = ", placed by tracking where detection missed it" if listing.tracked else ""
+            lines.append(f"track {listing.track_id}{placed} (in the grid: t shows it)")
         if face.filter_distance is not None:
             lines.append(f"distance to the --filter faces {face.filter_distance:.3f}")
         lines += ["", f"mask shown: {self.mask_kind or 'none'} (k)",

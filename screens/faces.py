@@ -14,18 +14,18 @@ from typing import Any, cast
 
 from textual import getters, work
 from textual.app import ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Header
 
 from screens.dialogs.choose import AskTextDialog, ChooseDialog
 from screens.face_detail import FaceDetailScreen
+from screens.faces_keys import FACES_BINDINGS
 from screens.widgets.face_grid import FaceGrid, caption_for
 from screens.widgets.faces_bar import FacesBar
 from screens.widgets.faces_sidebar import FacesSidebar, scope_of
 from screens.widgets.keys_footer import KeysFooter
-from store import identities, jobs, review
+from store import identities, jobs, review, tracks
 from store.jobs import JobStatus
 from store.views.snapshot import Snapshot
 from tui.host import Host
@@ -37,40 +37,7 @@ RELOAD_KINDS = frozenset({"extract", "cluster", "histogram", "identity-filter"})
 
 class FacesScreen(Screen[None]):
     CSS_PATH = "faces.tcss"
-    BINDINGS = [
-        Binding("x", "exclude", "Exclude", id="faces.exclude",
-                tooltip="Exclude the chosen faces from training, or include them back"),
-        Binding("m", "move", "Move", id="faces.move",
-                tooltip="Give the chosen faces to a person (new or existing) by hand"),
-        Binding("n", "name", "Name", id="faces.name",
-                tooltip="Name the current cluster as a person"),
-        Binding("M", "merge", "Merge", id="faces.merge",
-                tooltip="Merge the current cluster into another cluster"),
-        Binding("s", "split", "Split", id="faces.split",
-                tooltip="Split the chosen faces off into a new cluster of their own"),
-        Binding("A", "side('A')", "Side A", id="faces.side_a",
-                tooltip="Make the current person side A of the training pair (again: clear)"),
-        Binding("B", "side('B')", "Side B", id="faces.side_b",
-                tooltip="Make the current person side B of the training pair (again: clear)"),
-        Binding("o", "sort", "Sort", id="faces.sort", tooltip="Choose the grid's order"),
-        Binding("f", "filter", "Filter", id="faces.filter", tooltip="Choose which faces show"),
-        Binding("enter", "detail", "Detail", id="faces.detail",
-                tooltip="Open the face: larger, with landmarks and mask, and its numbers"),
-        Binding("u", "undo", "Undo", id="faces.undo", tooltip="Undo the last review action"),
-        Binding("c", "cluster", "Cluster", id="faces.cluster",
-                tooltip="Queue a clustering of every face (names, hand moves and merges are "
-                        "kept)"),
-        Binding("F", "identity_filter", "Keep like photos", show=False,
-                id="faces.identity_filter",
-                tooltip="Reject faces unlike reference photos (extraction's --filter, after "
-                        "the fact)"),
-        Binding("tab", "app.focus_next", "Switch panel", show=False, id="faces.focus_next",
-                tooltip="Move between the people list and the grid"),
-        Binding("shift+tab", "app.focus_previous", "Switch panel", show=False,
-                id="faces.focus_previous", tooltip="Move between the people list and the grid"),
-        Binding("escape,backspace", "app.pop_screen", "Back", id="faces.back",
-                tooltip="Back to the dashboard (escape first leaves visual mode or unselects)"),
-    ]
+    BINDINGS = FACES_BINDINGS
 
     grid = getters.query_one(FaceGrid)
     sidebar = getters.query_one(FacesSidebar)
@@ -79,6 +46,7 @@ class FacesScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._seen_jobs: int | None = None
+        self._track: int | None = None   # the track the grid shows, in place of the group
 
     @property
     def host(self) -> Host:
@@ -117,12 +85,21 @@ class FacesScreen(Screen[None]):
     def read_faces(self, from_top: bool = False) -> None:
         """The current group's faces, in the bar's order, through its filter; `from_top`:
         the cursor starts on the first (the group is another one)."""
-        self.grid.read_faces(self.bar.sort, self.bar.filters(), scope_of(self.sidebar.current),
-                             from_top)
+        if self._track is not None:
+            self.grid.read_faces("frame", self.bar.filters(), {"track_id": self._track},
+                                 from_top)
+        else:
+            self.grid.read_faces(self.bar.sort, self.bar.filters(),
+                                 scope_of(self.sidebar.current), from_top)
+
+    def shown_label(self) -> str:
+        return (f"track {self._track} (frame order)" if self._track is not None
+                else self.sidebar.current.label)
 
     def on_faces_sidebar_changed(self, message: FacesSidebar.Changed) -> None:
         if message.moved:
             self.grid.state.selected.clear()
+            self._track = None
         self.read_faces(from_top=message.moved)
 
     def on_faces_sidebar_picked(self, _message: FacesSidebar.Picked) -> None:
@@ -140,7 +117,7 @@ class FacesScreen(Screen[None]):
         self.read_faces()
 
     def on_face_grid_moved(self, _message: FaceGrid.Moved) -> None:
-        self.bar.show(self.sidebar.current.label, self.grid.state)
+        self.bar.show(self.shown_label(), self.grid.state)
 
     def action_exclude(self) -> None:
         chosen = self.grid.state.chosen()
@@ -215,6 +192,34 @@ class FacesScreen(Screen[None]):
             return
         new_side = None if self.sidebar.side_of(person) == side else side
         self.change(lambda conn: identities.set_side(conn, person, new_side))
+
+    def action_track(self) -> None:
+        listing = self.grid.current_listing()
+        if self._track is None and (listing is None or listing.track_id is None):
+            self.notify("this face is in no track: extraction links faces into tracks "
+                        "(swapdeck track for older projects)", severity="warning")
+            return
+        self._track = None if self._track is not None else listing.track_id
+        self.grid.state.unselect_all()
+        self.read_faces(from_top=True)
+
+    def action_flagged(self) -> None:
+        if not self.sidebar.go_to("flagged"):
+            self.notify("no face is flagged as probably not a face", severity="information")
+
+    def action_restore(self) -> None:
+        self._flag_decision(tracks.restore_as_faces)
+
+    def action_not_face(self) -> None:
+        self._flag_decision(tracks.confirm_not_faces)
+
+    def _flag_decision(self, decide: Callable[[sqlite3.Connection, list[int]], int]) -> None:
+        chosen = self.grid.state.chosen()
+        if not chosen:
+            self.notify("no faces here", severity="warning")
+            return
+        self.grid.state.unselect_all()
+        self.change(lambda conn: decide(conn, chosen))
 
     def action_undo(self) -> None:
         self.change(None)

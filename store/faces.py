@@ -126,6 +126,7 @@ class Extraction:
     frames_done: int
     faces: int
     rejected: int
+    tracked_at: float | None = None   # when its faces were last linked into tracks
 
     @property
     def finished(self) -> bool:
@@ -158,6 +159,7 @@ def reset_extraction(conn: sqlite3.Connection, source_id: int) -> None:
     """Forget a source's faces and extraction, to extract it again from scratch."""
     with write(conn):
         conn.execute("DELETE FROM faces WHERE source_id = ?", (source_id,))
+        conn.execute("DELETE FROM tracks WHERE source_id = ?", (source_id,))
         conn.execute("UPDATE frames SET processed = 0 WHERE source_id = ?", (source_id,))
         conn.execute("DELETE FROM extractions WHERE source_id = ?", (source_id,))
 
@@ -197,24 +199,7 @@ def save_frames(conn: sqlite3.Connection, source_id: int, frame_ids: Sequence[in
         # A frame is processed once: anything left by an interrupted write is replaced.
         conn.execute(f"DELETE FROM faces WHERE frame_id IN ({marks})", tuple(frame_ids))
         for face in faces:
-            face_id = conn.execute(
-                """INSERT INTO faces (frame_id, source_id, face_idx, x0, y0, x1, y1, score,
-                       landmarks, matrix, blur, yaw, pitch, roll, size, rejected, filter_distance)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (face.frame_id, source_id, face.face_idx, *face.box, face.score,
-                 to_blob(face.landmarks), to_blob(face.matrix), face.blur, face.yaw, face.pitch,
-                 face.roll, face.size, face.rejected, face.filter_distance),
-            ).lastrowid
-            conn.execute("INSERT INTO face_images VALUES (?, ?, ?, ?)",
-                         (face_id, face.crop_size, face.crop.format, face.crop.data))
-            conn.execute("INSERT INTO face_thumbs VALUES (?, ?, ?)",
-                         (face_id, face.thumb.format, face.thumb.data))
-            conn.executemany("INSERT INTO masks VALUES (?, ?, ?, ?)",
-                             [(face_id, kind, face.mask_size, image.data)
-                              for kind, image in face.masks.items()])
-            conn.executemany("INSERT INTO embeddings VALUES (?, ?, ?)",
-                             [(face_id, model, to_blob(vector))
-                              for model, vector in face.descriptors.items()])
+            insert_face(conn, source_id, face, face.face_idx)
         conn.execute(f"UPDATE frames SET processed = 1 WHERE id IN ({marks})", tuple(frame_ids))
         kept = sum(face.rejected is None for face in faces)
         conn.execute(
@@ -222,6 +207,30 @@ def save_frames(conn: sqlite3.Connection, source_id: int, frame_ids: Sequence[in
                    rejected = rejected + ? WHERE source_id = ?""",
             (len(frame_ids), kept, len(faces) - kept, source_id),
         )
+
+
+def insert_face(conn: sqlite3.Connection, source_id: int, face: NewFace, face_idx: int) -> int:
+    """One face with its crop, thumbnail, masks and descriptors; inside the caller's
+    transaction. Returns its id."""
+    face_id = conn.execute(
+        """INSERT INTO faces (frame_id, source_id, face_idx, x0, y0, x1, y1, score, landmarks,
+               matrix, blur, yaw, pitch, roll, size, rejected, filter_distance)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (face.frame_id, source_id, face_idx, *face.box, face.score, to_blob(face.landmarks),
+         to_blob(face.matrix), face.blur, face.yaw, face.pitch, face.roll, face.size,
+         face.rejected, face.filter_distance),
+    ).lastrowid
+    conn.execute("INSERT INTO face_images VALUES (?, ?, ?, ?)",
+                 (face_id, face.crop_size, face.crop.format, face.crop.data))
+    conn.execute("INSERT INTO face_thumbs VALUES (?, ?, ?)",
+                 (face_id, face.thumb.format, face.thumb.data))
+    conn.executemany("INSERT INTO masks VALUES (?, ?, ?, ?)",
+                     [(face_id, kind, face.mask_size, image.data)
+                      for kind, image in face.masks.items()])
+    conn.executemany("INSERT INTO embeddings VALUES (?, ?, ?)",
+                     [(face_id, model, to_blob(vector))
+                      for model, vector in face.descriptors.items()])
+    return face_id
 
 
 def list_faces(conn: sqlite3.Connection, source_id: int | None = None, *,

@@ -53,9 +53,10 @@ class IdentityError(LookupError):
 
 def descriptors(conn: sqlite3.Connection, source_ids: Sequence[int] | None,
                 model: str) -> tuple[list[int], np.ndarray]:
-    """(face ids, descriptors) of the faces kept at extraction, of the given sources (or all)."""
+    """(face ids, descriptors) of the faces kept at extraction and not flagged as probably
+    not faces, of the given sources (or all)."""
     sql = ("SELECT f.id, e.vector FROM faces f JOIN embeddings e ON e.face_id = f.id"
-           " WHERE e.model = ? AND f.rejected IS NULL")
+           " WHERE e.model = ? AND f.rejected IS NULL AND f.flag IS NULL")
     args: list = [model]
     if source_ids:
         sql += f" AND f.source_id IN ({','.join('?' * len(source_ids))})"
@@ -64,6 +65,17 @@ def descriptors(conn: sqlite3.Connection, source_ids: Sequence[int] | None,
     if not rows:
         return [], np.zeros((0, 0), np.float32)
     return [r["id"] for r in rows], np.array([from_blob(r["vector"], (-1,)) for r in rows])
+
+
+def track_units(conn: sqlite3.Connection, face_ids: Sequence[int]) -> np.ndarray:
+    """A unit number per face (in the order of `face_ids`), shared by the faces of one track;
+    a face in no track is a unit of its own."""
+    tracks = {r[0]: r[1] for r in rows_in(
+        conn, "SELECT id, track_id FROM faces WHERE id IN ({ids})", face_ids)}
+    numbers: dict[object, int] = {}
+    return np.array([numbers.setdefault(("track", tracks[face_id]) if tracks.get(face_id)
+                                        is not None else ("face", face_id), len(numbers))
+                     for face_id in face_ids], np.int64)
 
 
 def merge_groups(conn: sqlite3.Connection, face_ids: Sequence[int]) -> list[int | None]:
@@ -284,7 +296,7 @@ def list_identities(conn: sqlite3.Connection) -> list[Identity]:
     return [Identity(**dict(r)) for r in rows]
 
 
-def _check_faces(conn: sqlite3.Connection, face_ids: Sequence[int]) -> None:
+def check_faces(conn: sqlite3.Connection, face_ids: Sequence[int]) -> None:
     if not face_ids:
         raise IdentityError("no faces given")
     found = {r[0] for r in rows_in(conn, "SELECT id FROM faces WHERE id IN ({ids})", face_ids)}
@@ -300,7 +312,7 @@ def _faces_phrase(count: int) -> str:
 def set_excluded(conn: sqlite3.Connection, face_ids: Sequence[int], excluded: bool) -> None:
     """Leave faces out of training (or take them back); nothing is deleted."""
     with write(conn):
-        _check_faces(conn, face_ids)
+        check_faces(conn, face_ids)
         journal = Journal(conn)
         journal.capture_ids("faces", "id", face_ids)
         conn.executemany("UPDATE faces SET excluded = ? WHERE id = ?",
@@ -312,14 +324,33 @@ def set_excluded(conn: sqlite3.Connection, face_ids: Sequence[int], excluded: bo
 def move_faces(conn: sqlite3.Connection, face_ids: Sequence[int], name: str) -> int:
     """Give faces a person by hand (new or existing); re-clustering will not undo it."""
     with write(conn):
-        _check_faces(conn, face_ids)
+        check_faces(conn, face_ids)
         journal = Journal(conn)
         identity_id = _identity_named(conn, name, journal)
         journal.capture_ids("faces", "id", face_ids)
         conn.executemany("UPDATE faces SET identity_id = ?, identity_manual = 1 WHERE id = ?",
                          [(identity_id, face_id) for face_id in face_ids])
+        detach_from_tracks(conn, face_ids)
         journal.record("move", f"moved {_faces_phrase(len(face_ids))} to {name.strip()}")
     return identity_id
+
+
+def detach_from_tracks(conn: sqlite3.Connection, face_ids: Sequence[int]) -> None:
+    """Faces given another person or cluster than the rest of their track leave it (the
+    tracker joined two people), so clustering no longer ties them to it; a whole track
+    moved by hand stays one. Call after capturing the faces in the action's journal."""
+    chosen = set(face_ids)
+    by_track: dict[int, set[int]] = {}
+    for face_id, track_id in rows_in(
+            conn, "SELECT id, track_id FROM faces WHERE id IN ({ids}) AND track_id IS NOT NULL",
+            face_ids):
+        by_track.setdefault(track_id, set()).add(face_id)
+    for track_id, moved in by_track.items():
+        members = {r[0] for r in conn.execute("SELECT id FROM faces WHERE track_id = ?",
+                                               (track_id,))}
+        if members - chosen:
+            conn.executemany("UPDATE faces SET track_id = NULL WHERE id = ?",
+                             [(face_id,) for face_id in moved])
 
 
 def merge_clusters(conn: sqlite3.Connection, into: int, others: Sequence[int]) -> None:
@@ -355,7 +386,7 @@ def split_faces(conn: sqlite3.Connection, face_ids: Sequence[int]) -> int:
     returns its id. The faces lose the person of the cluster they left, unless set by hand,
     and leave their merge groups."""
     with write(conn):
-        _check_faces(conn, face_ids)
+        check_faces(conn, face_ids)
         run_id = latest_run_id(conn)
         if run_id is None:
             raise IdentityError("no clustering yet: run swapdeck cluster first")
@@ -380,6 +411,7 @@ def split_faces(conn: sqlite3.Connection, face_ids: Sequence[int]) -> int:
         journal.capture_ids("faces", "id", face_ids)
         conn.executemany("UPDATE faces SET merge_group = NULL WHERE id = ?",
                          [(face_id,) for face_id in face_ids])
+        detach_from_tracks(conn, face_ids)
         for cluster_id in (*sorted(left), new_id):
             _recentre(conn, cluster_id)
         _follow_cluster(conn, new_id, journal)
@@ -418,7 +450,7 @@ def apply_identity_filter(conn: sqlite3.Connection, verdicts: Sequence[FilterVer
     action; returns how many faces it dropped."""
     face_ids = [v.face_id for v in verdicts]
     with write(conn):
-        _check_faces(conn, face_ids)
+        check_faces(conn, face_ids)
         journal = Journal(conn)
         journal.capture_ids("faces", "id", face_ids)
         conn.executemany(

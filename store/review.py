@@ -20,7 +20,8 @@ from store.schema.connection import rows_in, write
 # before that holds a prefix of them, and undo restores just those.
 TRACKED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "faces": (("id",), ("excluded", "identity_id", "identity_manual", "rejected",
-                        "filter_distance", "merge_group")),
+                        "filter_distance", "merge_group", "track_id", "flag",
+                        "flag_kept")),
     "clusters": (("id",), ("size", "centre", "identity_id")),
     "cluster_members": (("run_id", "face_id"), ("cluster_id", "distance")),
     "identities": (("id",), ("name", "side")),

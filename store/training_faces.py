@@ -1,7 +1,7 @@
 """The faces a training run learns from: the person on each side and their usable faces.
 
 A face is usable when it belongs to the person, was kept at extraction, is not excluded by
-hand, and has a stored crop.
+hand, is not flagged as probably not a face, and has a stored crop.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from store.faces import DESCRIPTOR_MODEL, EncodedImage, from_blob
 
 # The usable faces of the person bound to the one parameter.
 _USABLE_FACES = "faces f JOIN face_images i ON i.face_id = f.id"
-_USABLE_WHERE = "f.identity_id = ? AND f.excluded = 0 AND f.rejected IS NULL"
+_USABLE_WHERE = ("f.identity_id = ? AND f.excluded = 0 AND f.rejected IS NULL"
+                 " AND f.flag IS NULL")
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,17 @@ def cluster(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> Cluste
     return _finish(vectors, _biggest_first(joined[groups]))
 
 
+def cluster_units(vectors: np.ndarray, units: np.ndarray,
+                  threshold: float = DEFAULT_THRESHOLD) -> Clustering:
+    """`cluster`, where faces of one unit (a track: `units` holds each face's unit number,
+    0..U-1) are clustered as one by their mean descriptor, so they always share a cluster."""
+    vectors = np.ascontiguousarray(vectors, np.float32)
+    if len(vectors) == 0:
+        return _finish(vectors, np.zeros(0, np.int64))
+    by_unit = cluster(_means(vectors, units), threshold)
+    return _finish(vectors, _biggest_first(by_unit.labels[units]))
+
+
 def keep_merged(vectors: np.ndarray, clustering: Clustering,
                 groups: Sequence[int | None]) -> Clustering:
     """Join the clusters that the faces of one merge group (faces merged by hand; None for a

@@ -3,6 +3,8 @@
 People named before keep their names: each moves to the new cluster nearest its faces'
 mean descriptor (within the threshold; a nearer person wins a contested cluster). Faces
 given a person by hand keep that person, and faces merged by hand stay in one cluster.
+The faces of one track are clustered as one (their mean), so a person's closed-eye or
+turned frames follow their track; faces flagged as probably not faces are left out.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.context import JobContext
-from pipeline.curate.cluster import DEFAULT_THRESHOLD, cluster, keep_merged
+from pipeline.curate.cluster import DEFAULT_THRESHOLD, cluster_units, keep_merged
 from pipeline.errors import JobError
 from pipeline.registry import job_kind
 from store import identities
@@ -55,7 +57,8 @@ def cluster_faces(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     if not face_ids:
         raise JobError("no faces to cluster: extract some sources first (swapdeck extract)")
     ctx.progress(0, len(face_ids), f"clustering {len(face_ids)} faces", force=True)
-    result = keep_merged(vectors, cluster(vectors, threshold),
+    units = identities.track_units(ctx.conn, face_ids)
+    result = keep_merged(vectors, cluster_units(vectors, units, threshold),
                          identities.merge_groups(ctx.conn, face_ids))
     ctx.checkpoint()
     names = carry_over(identities.identity_centres(ctx.conn, DESCRIPTOR_MODEL), result.centres,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pipeline.context import JobContext
+from pipeline.curate.track_job import track_source
 from pipeline.errors import JobError
 from pipeline.extract.backends import BackendUnavailableError
 from pipeline.extract.frames import read_frames
@@ -49,17 +50,24 @@ def extract(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         faces.reset_extraction(ctx.conn, source.id)
         existing = None
     if existing is not None and existing.finished:
+        if existing.tracked_at is None:  # the job was stopped while it tracked
+            track_source(ctx, source)
+            existing = faces.get_extraction(ctx.conn, source.id) or existing
         return {"message": f"already extracted: {existing.faces} faces in "
                            f"{existing.frames_done} frames (use --force to extract again)",
                 "source_id": source.id, "already_extracted": True}
     if existing is not None and ExtractSettings.from_json(existing.settings) != settings:
         raise JobError(f"source {source.id} has an unfinished extraction with other settings: "
                        "run it again with the same settings, or use --force to start over")
-    done = extract_pending(ctx, source, settings)
-    summary = _summary(done)
+    extract_pending(ctx, source, settings)
+    tracked = track_source(ctx, source)
+    done = faces.get_extraction(ctx.conn, source.id)
+    assert done is not None
+    summary = _summary(done) + (f"; {tracked['message']}" if tracked["tracks"] else "")
     ctx.progress(done.frames_done, done.frames_total, summary, force=True)
     return {"message": summary, "source_id": source.id, "faces": done.faces,
-            "rejected": done.rejected, "frames": done.frames_done}
+            "rejected": done.rejected, "frames": done.frames_done, "tracks": tracked["tracks"],
+            "filled": tracked["filled"], "flagged": tracked["flagged"]}
 
 
 def extract_pending(ctx: JobContext, source: sources.Source,

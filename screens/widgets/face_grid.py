@@ -31,7 +31,8 @@ StoreOpener = Callable[[], AbstractContextManager[sqlite3.Connection]]
 
 
 def caption_for(sort: str) -> Caption:
-    """The tile caption: the face id and the number the grid is sorted by."""
+    """The tile caption: the face id and the number the grid is sorted by; ✗ excluded,
+    ? flagged as probably not a face, + placed by tracking."""
     values: dict[str, Caption] = {
         "distance": lambda f: "-" if f.distance is None else f"{f.distance:.2f}",
         "blur": lambda f: f"b{f.blur:.0f}",
@@ -41,7 +42,8 @@ def caption_for(sort: str) -> Caption:
         "score": lambda f: f"s{f.score:.2f}",
     }
     value = values.get(sort, lambda f: f"f{f.frame_idx}")
-    return lambda f: f"{f.id} {value(f)}{' ✗' if f.excluded else ''}"
+    return lambda f: (f"{f.id} {value(f)}{' ✗' if f.excluded else ''}"
+                      f"{' ?' if f.flag else ''}{' +' if f.tracked else ''}")
 
 
 class FaceGrid(Widget, can_focus=True):

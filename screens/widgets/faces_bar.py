@@ -23,6 +23,7 @@ GRID_FILTERS: dict[str, tuple[tuple[str, ...], str]] = {
                  "kept faces that share their frame with another face"),
     "blurry": (("kept", "included", "blurry"),
                "kept faces among the blurriest tenth of the project's faces"),
+    "tracked": (("kept", "included", "tracked"), face_query.FILTER_HELP["tracked"]),
 }
 
 

@@ -27,8 +27,9 @@ EVERYONE = Group("all", None, "All faces", 0)
 
 def scope_of(group: Group) -> dict[str, Any]:
     """The face_ids arguments that select a group's faces."""
-    return {"person": {"identity_id": group.key}, "cluster": {"cluster_id": group.key},
-            "unclustered": {"unclustered": True}}.get(group.kind, {})
+    scope = {"person": {"identity_id": group.key}, "cluster": {"cluster_id": group.key},
+             "unclustered": {"unclustered": True}}.get(group.kind, {})
+    return {**scope, "flagged": group.kind == "flagged"}
 
 
 def group_label(group: Group) -> str:
@@ -89,6 +90,15 @@ class FacesSidebar(Vertical):
                              for g in groups])
         options.highlighted = groups.index(self.current)
         self.post_message(self.Changed(moved=kept is None))
+
+    def go_to(self, kind: str, key: int | None = None) -> bool:
+        """Make a listed group the current one; False when there is no such group."""
+        index = next((n for n, g in enumerate(self.groups) if (g.kind, g.key) == (kind, key)),
+                     None)
+        if index is None:
+            return False
+        self.query_one(OptionList).highlighted = index
+        return True
 
     def follow(self, kind: str, key: int | None) -> None:
         """Make this group the current one once the groups are read again (it is new)."""

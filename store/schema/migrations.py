@@ -456,6 +456,35 @@ def _0012_merge_groups(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _0013_tracks(conn: sqlite3.Connection) -> None:
+    for statement in (
+        # A track is one person followed through neighbouring frames of a source; clustering
+        # keeps a track's faces together. `flag` says why the track is probably not a face.
+        """CREATE TABLE tracks (
+            id INTEGER PRIMARY KEY,
+            source_id INTEGER NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
+            first_frame INTEGER NOT NULL,
+            last_frame INTEGER NOT NULL,
+            flag TEXT
+        )""",
+        "CREATE INDEX tracks_by_source ON tracks (source_id)",
+        "ALTER TABLE faces ADD COLUMN track_id INTEGER REFERENCES tracks (id) ON DELETE SET NULL",
+        "CREATE INDEX faces_by_track ON faces (track_id) WHERE track_id IS NOT NULL",
+        # Gap filling: 1 for a face the tracker placed in a frame where detection missed it.
+        "ALTER TABLE faces ADD COLUMN tracked INTEGER NOT NULL DEFAULT 0",
+        # Why the face is probably not a face (NULL: nothing wrong seen); such faces are left
+        # out of clustering and training. `flag_kept` 1: a person said it is a face after all,
+        # 0: a person confirmed it is not (it is then excluded too), NULL: nobody looked.
+        "ALTER TABLE faces ADD COLUMN flag TEXT",
+        "ALTER TABLE faces ADD COLUMN flag_kept INTEGER",
+        # Shot cuts: each processed frame's grey levels at 16x9 (144 uint8).
+        "ALTER TABLE frames ADD COLUMN signature BLOB",
+        # When the source's faces were last linked into tracks (NULL: not since extraction).
+        "ALTER TABLE extractions ADD COLUMN tracked_at REAL",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _0001_initial),
     Migration(2, "workers", _0002_workers),
@@ -469,6 +498,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "learning-rate sweeps", _0010_lr_sweeps),
     Migration(11, "job origin and progress marks", _0011_job_origin),
     Migration(12, "merge groups", _0012_merge_groups),
+    Migration(13, "tracks", _0013_tracks),
 )
 LATEST_VERSION = MIGRATIONS[-1].number
 

@@ -19,7 +19,7 @@ class FrameFace:
     frame_idx: int
     landmarks: np.ndarray        # 68 x 2, frame pixels
     identity_id: int | None
-    rejected: str | None
+    rejected: str | None         # why it is not swapped: rejected, or probably not a face
     descriptor: np.ndarray | None
 
 
@@ -27,7 +27,7 @@ def frame_faces(conn: sqlite3.Connection, source_id: int, first: int = 0,
                 last: int | None = None) -> list[FrameFace]:
     """The faces of the source's frames `first` to `last` (default: all), in frame order."""
     rows = conn.execute(
-        "SELECT f.id, fr.idx, f.landmarks, f.identity_id, f.rejected, e.vector"
+        "SELECT f.id, fr.idx, f.landmarks, f.identity_id, COALESCE(f.rejected, f.flag), e.vector"
         " FROM faces f JOIN frames fr ON fr.id = f.frame_id"
         " LEFT JOIN embeddings e ON e.face_id = f.id AND e.model = ?"
         " WHERE f.source_id = ? AND fr.idx BETWEEN ? AND ? ORDER BY fr.idx, f.face_idx",

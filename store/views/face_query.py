@@ -39,6 +39,8 @@ FILTERS = {
     "rejected": "f.rejected IS NOT NULL",
     "kept": "f.rejected IS NULL",
     "multiple": "(SELECT COUNT(*) FROM faces g WHERE g.frame_id = f.frame_id) > 1",
+    "flagged": "f.flag IS NOT NULL",
+    "tracked": "f.tracked = 1",
     "blurry": """f.blur <= (SELECT blur FROM faces ORDER BY blur
                  LIMIT 1 OFFSET (SELECT COUNT(*) FROM faces) / 10)""",
 }
@@ -48,6 +50,9 @@ FILTER_HELP = {
     "rejected": "only faces rejected at extraction (with the reason)",
     "kept": "only faces kept at extraction",
     "multiple": "only faces that share their frame with another face",
+    "flagged": "only faces flagged as probably not faces (left out of clustering and training "
+               "until restored)",
+    "tracked": "only faces placed by tracking where detection missed them",
     "blurry": "low quality: only the blurriest tenth of the project's faces",
 }
 
@@ -70,6 +75,9 @@ class FaceListing:
     score: float
     excluded: bool
     rejected: str | None
+    track_id: int | None      # the track it belongs to (None: tracked with no other face)
+    tracked: bool             # placed by tracking where detection missed it
+    flag: str | None          # why it is probably not a face
 
     def to_json(self) -> dict:
         return {**self.__dict__}
@@ -86,20 +94,24 @@ def _order(sort: str) -> str:
 
 
 def _where(filters: tuple[str, ...], person: str | None, identity_id: int | None,
-           cluster_id: int | None, unclustered: bool,
-           max_blur: float | None) -> tuple[str, list]:
+           cluster_id: int | None, unclustered: bool, max_blur: float | None,
+           track_id: int | None = None, flagged: bool | None = None) -> tuple[str, list]:
+    """`flagged`: True only faces flagged as probably not faces, False none of them."""
     unknown = [f for f in filters if f not in FILTERS]
     if unknown:
         raise FaceQueryError(f"unknown filter {', '.join(unknown)} (known: {', '.join(FILTERS)})")
     clauses = [FILTERS[f] for f in filters]
     args: list = []
     for clause, value in (("i.name = ?", person), ("f.identity_id = ?", identity_id),
-                          ("m.cluster_id = ?", cluster_id), ("f.blur < ?", max_blur)):
+                          ("m.cluster_id = ?", cluster_id), ("f.blur < ?", max_blur),
+                          ("f.track_id = ?", track_id)):
         if value is not None:
             clauses.append(clause)
             args.append(value)
     if unclustered:
         clauses.append("m.cluster_id IS NULL")
+    if flagged is not None:
+        clauses.append("f.flag IS NOT NULL" if flagged else "f.flag IS NULL")
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), args
 
 
@@ -114,20 +126,23 @@ _LISTING = """SELECT f.id, f.source_id,
                    CASE WHEN s.kind = 'video' THEN COALESCE(fr.time, fr.idx / s.fps) END AS time,
                    fr.idx AS frame_idx, f.face_idx, i.name AS identity,
                    m.cluster_id, m.distance, f.blur, f.yaw, f.pitch, f.size, f.score,
-                   f.excluded, f.rejected"""
+                   f.excluded, f.rejected, f.track_id, f.tracked, f.flag"""
 
 
 def _listing(row: sqlite3.Row) -> FaceListing:
-    return FaceListing(**{**dict(row), "excluded": bool(row["excluded"])})
+    return FaceListing(**{**dict(row), "excluded": bool(row["excluded"]),
+                          "tracked": bool(row["tracked"])})
 
 
 def list_faces(conn: sqlite3.Connection, *, sort: str = "frame", filters: tuple[str, ...] = (),
                person: str | None = None, identity_id: int | None = None,
                cluster_id: int | None = None, unclustered: bool = False,
                max_blur: float | None = None, limit: int | None = None,
-               offset: int = 0) -> list[FaceListing]:
+               offset: int = 0, track_id: int | None = None,
+               flagged: bool | None = None) -> list[FaceListing]:
     """A page of faces in the chosen order; `max_blur` keeps the low-quality ones only."""
-    where, args = _where(filters, person, identity_id, cluster_id, unclustered, max_blur)
+    where, args = _where(filters, person, identity_id, cluster_id, unclustered, max_blur,
+                         track_id, flagged)
     rows = conn.execute(f"{_LISTING} {_FROM} {where} ORDER BY {_order(sort)}"
                         " LIMIT ? OFFSET ?", (*args, -1 if limit is None else limit, offset))
     return [_listing(r) for r in rows]
@@ -136,17 +151,21 @@ def list_faces(conn: sqlite3.Connection, *, sort: str = "frame", filters: tuple[
 def count_faces(conn: sqlite3.Connection, *, filters: tuple[str, ...] = (),
                 person: str | None = None, identity_id: int | None = None,
                 cluster_id: int | None = None, unclustered: bool = False,
-                max_blur: float | None = None) -> int:
+                max_blur: float | None = None, track_id: int | None = None,
+                flagged: bool | None = None) -> int:
     """How many faces match: the total that `list_faces` pages through."""
-    where, args = _where(filters, person, identity_id, cluster_id, unclustered, max_blur)
+    where, args = _where(filters, person, identity_id, cluster_id, unclustered, max_blur,
+                         track_id, flagged)
     return conn.execute(f"SELECT COUNT(*) {_FROM} {where}", args).fetchone()[0]
 
 
 def face_ids(conn: sqlite3.Connection, *, sort: str = "frame", filters: tuple[str, ...] = (),
              identity_id: int | None = None, cluster_id: int | None = None,
-             unclustered: bool = False) -> list[int]:
+             unclustered: bool = False, track_id: int | None = None,
+             flagged: bool | None = None) -> list[int]:
     """Every matching face's id in the chosen order: the review grid pages through these."""
-    where, args = _where(filters, None, identity_id, cluster_id, unclustered, None)
+    where, args = _where(filters, None, identity_id, cluster_id, unclustered, None, track_id,
+                         flagged)
     return [r[0] for r in conn.execute(
         f"SELECT f.id {_FROM} {where} ORDER BY {_order(sort)}", args)]
 
@@ -174,7 +193,7 @@ def histogram_ranked(conn: sqlite3.Connection) -> bool:
 @dataclass(frozen=True)
 class Group:
     """One line of the review sidebar: a set of faces to look at."""
-    kind: str                 # "all", "person", "cluster" or "unclustered"
+    kind: str                 # "all", "flagged", "person", "cluster" or "unclustered"
     key: int | None           # the person's or cluster's id
     label: str
     count: int                # faces for training: kept at extraction, not excluded
@@ -185,10 +204,15 @@ class Group:
 def groups(conn: sqlite3.Connection) -> list[Group]:
     """Everyone, then the people (sides first), then the clusters of the newest run, each
     counting the faces the grid's default filter shows and training takes (not rejected,
-    not excluded), so the sidebar and the Train form give one number per person."""
-    kept = "f.rejected IS NULL AND f.excluded = 0"
+    not excluded, not flagged as probably not faces), so the sidebar and the Train form
+    give one number per person. The flagged faces waiting for a look come second."""
+    kept = "f.rejected IS NULL AND f.excluded = 0 AND f.flag IS NULL"
     total = conn.execute(f"SELECT COUNT(*) FROM faces f WHERE {kept}").fetchone()[0]
     found = [Group("all", None, "All faces", total)]
+    flagged = conn.execute("SELECT COUNT(*) FROM faces f WHERE f.rejected IS NULL AND"
+                           " f.excluded = 0 AND f.flag IS NOT NULL").fetchone()[0]
+    if flagged:
+        found.append(Group("flagged", None, "probably not faces", flagged))
     for row in conn.execute(
             f"""SELECT i.id, i.name, i.side, COUNT(f.id) FROM identities i
                 LEFT JOIN faces f ON f.identity_id = i.id AND {kept}

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from store import identities, review, sources
+from store import faces, identities, review, sources, tracks
 
 from store.views import face_query
 from store.requests.extract import HELP as EXTRACT_HELP
@@ -28,6 +28,15 @@ def add_curation_parsers(commands: Commands) -> None:
                          help="how clusters are joined: average linkage (scales to 100k faces "
                               "through k-means compression)")
     add_queue_options(cluster)
+    track = commands.add_parser(
+        "track", help="link each source's faces into tracks (extraction does it; run it for "
+                      "projects extracted before tracks), flag tracks that are probably not "
+                      "faces and fill short gaps where detection missed a face")
+    track.add_argument("project", help="the project folder")
+    track.add_argument("sources", nargs="*", metavar="SOURCE",
+                       help="source ids or the paths they were added from (default: every "
+                            "extracted source)")
+    add_queue_options(track)
 
     _add_identity_parser(commands)
     _add_faces_parser(commands)
@@ -58,10 +67,17 @@ def _add_faces_parser(commands: Commands) -> None:
     faces_ = commands.add_parser("faces", help="review decisions on single faces")
     faces_.add_argument("project", help="the project folder")
     face_actions = faces_.add_subparsers(dest="action", required=True, metavar="ACTION",
-                                         help="list, exclude, include, move, export, "
-                                              "filter, histogram, undo or history")
+                                         help="list, exclude, include, restore, not-face, "
+                                              "move, export, filter, histogram, undo or "
+                                              "history")
     for verb, text in (("exclude", "leave faces out of training (nothing is deleted)"),
                        ("include", "take excluded faces back")):
+        action = face_actions.add_parser(verb, help=text)
+        action.add_argument("face", type=int, nargs="+", help="face ids")
+    for verb, text in (("restore", "say flagged faces are faces after all (with the rest of "
+                                   "their tracks): back to clustering and training"),
+                       ("not-face", "confirm faces are not faces (with the rest of their "
+                                    "tracks): they stay flagged and excluded")):
         action = face_actions.add_parser(verb, help=text)
         action.add_argument("face", type=int, nargs="+", help="face ids")
     move = face_actions.add_parser("move", help="give faces a person by hand (kept across "
@@ -96,6 +112,8 @@ def _add_faces_list_parser(face_actions: Commands) -> None:
                          help="; ".join(f"{k}: {v}" for k, v in face_query.FILTER_HELP.items()))
     listing.add_argument("--person", help="only this person's faces")
     listing.add_argument("--cluster", type=int, help="only this cluster's faces (latest run)")
+    listing.add_argument("--track", type=int, help="only this track's faces (the person "
+                                                   "followed through neighbouring frames)")
     listing.add_argument("--max-blur", type=float,
                          help="only low-quality faces: sharpness (blur score) under this")
     listing.add_argument("--limit", type=int, default=100, help="how many faces (default 100)")
@@ -147,6 +165,20 @@ def cmd_cluster(args: argparse.Namespace) -> int:
         params = {"source_ids": _source_ids(conn, args.source), "threshold": args.threshold,
                   "method": args.method}
         return queue(project, conn, "cluster", [params], args)
+
+
+def cmd_track(args: argparse.Namespace) -> int:
+    project = open_project(args.project)
+    with project.connection() as conn:
+        chosen = _source_ids(conn, args.sources) if args.sources else [
+            s.id for s in sources.list_sources(conn)]
+        extracted = [i for i in chosen if (e := faces.get_extraction(conn, i)) and e.finished]
+        if args.sources and (missing := sorted(set(chosen) - set(extracted))):
+            raise CliError(f"source(s) {', '.join(map(str, missing))} not extracted yet: "
+                           "swapdeck extract them first")
+        if not extracted:
+            raise CliError("no extracted source to track: swapdeck extract first")
+        return queue(project, conn, "track", [{"source_id": i} for i in extracted], args)
 
 
 def cmd_identity(args: argparse.Namespace) -> int:
@@ -220,6 +252,11 @@ def cmd_faces(args: argparse.Namespace) -> int:
             if args.action == "move":
                 identities.move_faces(conn, args.face, args.name)
                 print(printable(f"{len(args.face)} face(s) now {args.name}"))
+            elif args.action == "restore":
+                print(f"{tracks.restore_as_faces(conn, args.face)} face(s) restored as faces")
+            elif args.action == "not-face":
+                print(f"{tracks.confirm_not_faces(conn, args.face)} face(s) confirmed as not "
+                      "faces")
             else:
                 identities.set_excluded(conn, args.face, args.action == "exclude")
                 print(f"{len(args.face)} face(s) {args.action}d")
@@ -251,7 +288,7 @@ def _list_faces(conn, args: argparse.Namespace) -> int:
         raise CliError(f"--limit must be 1 or more and --offset 0 or more (got --limit "
                        f"{args.limit}, --offset {args.offset})")
     scope = {"filters": tuple(args.filter), "person": args.person, "cluster_id": args.cluster,
-             "max_blur": args.max_blur}
+             "max_blur": args.max_blur, "track_id": args.track}
     try:
         listed = face_query.list_faces(conn, sort=args.sort, limit=args.limit,
                                        offset=args.offset, **scope)
@@ -287,10 +324,13 @@ def _face_line(face: face_query.FaceListing) -> str:
     """One face as `faces list` prints it: where it came from, who, and its quality."""
     who = face.identity or (f"cluster {face.cluster_id}" if face.cluster_id else "-")
     at = f" at {face.time:.2f} s" if face.time is not None else ""
-    flags = " excluded" if face.excluded else ""
+    flags = f" track {face.track_id}" if face.track_id is not None else ""
+    flags += " (placed by tracking)" if face.tracked else ""
+    flags += " excluded" if face.excluded else ""
     flags += f" rejected: {face.rejected}" if face.rejected else ""
+    flags += f" flagged: {face.flag}" if face.flag else ""
     return (f"face {face.id:>6} {Path(face.source_file).name}{at} (frame {face.frame_idx}) "
             f"{who:<16} blur {face.blur:7.2f} yaw {face.yaw:6.1f} size {face.size:.2f}{flags}")
 
 
-COMMANDS = {"cluster": cmd_cluster, "identity": cmd_identity, "faces": cmd_faces}
+COMMANDS = {"cluster": cmd_cluster, "track": cmd_track, "identity": cmd_identity, "faces": cmd_faces}
