@@ -32,7 +32,7 @@ from tui.host import Host
 from tui.launcher import ensure_worker
 
 # Finished jobs of these kinds change what the review shows.
-RELOAD_KINDS = frozenset({"extract", "cluster", "histogram", "identity-filter"})
+RELOAD_KINDS = frozenset({"extract", "track", "cluster", "histogram", "identity-filter"})
 
 
 class FacesScreen(Screen[None]):

@@ -128,3 +128,27 @@ def test_a_whole_track_moved_by_hand_survives_reclustering(project: Project,
         people = {r[0] for r in conn.execute("SELECT identity_id FROM faces")}
         clusters = {r[0] for r in conn.execute("SELECT cluster_id FROM cluster_members")}
         assert people == {identities.find_identity(conn, "Ann")} and len(clusters) == 1
+
+
+def test_a_track_job_that_fails_midway_leaves_the_old_tracks_and_runs_again(
+        project: Project, walk_video: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source_id = add(project, walk_video)
+    assert extract(project, source_id).status == JobStatus.DONE
+    with project.connection() as conn:
+        before = conn.execute("SELECT id, track_id FROM faces ORDER BY id").fetchall()
+        conn.execute("DELETE FROM faces WHERE frame_id IN (SELECT id FROM frames WHERE idx = 4)")
+        conn.commit()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the aligner fell over")
+
+    monkeypatch.setattr("pipeline.curate.gap_fill.fill", broken)
+    failed = run_track(project, source_id)
+    assert failed.status == JobStatus.FAILED and "fell over" in failed.error
+    with project.connection() as conn:
+        after = conn.execute("SELECT id, track_id FROM faces ORDER BY id").fetchall()
+        assert [tuple(r) for r in after] == [tuple(r) for r in before if r[0] != before[4][0]]
+        assert conn.execute("SELECT COUNT(*) FROM tracks").fetchone()[0] == 1
+    monkeypatch.undo()
+    again = run_track(project, source_id)
+    assert again.status == JobStatus.DONE and again.result["filled"] == 1
