@@ -47,13 +47,28 @@ def cluster(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> Cluste
 
 def cluster_units(vectors: np.ndarray, units: np.ndarray,
                   threshold: float = DEFAULT_THRESHOLD) -> Clustering:
-    """`cluster`, where faces of one unit (a track: `units` holds each face's unit number,
-    0..U-1) are clustered as one by their mean descriptor, so they always share a cluster."""
+    """`cluster`, where the faces of one unit (a track: `units` holds each face's unit
+    number, 0..U-1) are one, so they always share a cluster.
+
+    Two units are as far apart as their faces are on average, in the root-mean-square sense:
+    the distance of their means with both spreads added back (|ma - mb|² + sa² + sb²). The
+    means alone would bring two people's long tracks closer than their faces ever are,
+    since averaging takes the noise of each face out.
+    """
     vectors = np.ascontiguousarray(vectors, np.float32)
-    if len(vectors) == 0:
-        return _finish(vectors, np.zeros(0, np.int64))
-    by_unit = cluster(_means(vectors, units), threshold)
-    return _finish(vectors, _biggest_first(by_unit.labels[units]))
+    count = int(units.max()) + 1 if len(units) else 0
+    if count < 2:
+        return _finish(vectors, np.zeros(len(vectors), np.int64))
+    means = _means(vectors, units)
+    if count > EXACT_LIMIT:
+        return _finish(vectors, _biggest_first(cluster(means, threshold).labels[units]))
+    spread = np.bincount(units, weights=((vectors - means[units]) ** 2).sum(axis=1),
+                         minlength=count) / np.bincount(units, minlength=count)
+    squared = pdist(means, "sqeuclidean") + np.concatenate(
+        [spread[i] + spread[i + 1:] for i in range(count - 1)])
+    joined = fcluster(linkage(np.sqrt(squared), method="average"), t=threshold,
+                      criterion="distance") - 1
+    return _finish(vectors, _biggest_first(joined[units]))
 
 
 def keep_merged(vectors: np.ndarray, clustering: Clustering,

@@ -158,3 +158,16 @@ def test_the_cnn_face_check_tells_a_face_crop_from_a_texture(face_check) -> None
     texture = cv2.cvtColor(cv2.resize(brick(), (256, 256)), cv2.COLOR_GRAY2RGB)
     found_face, found_texture = face_check([face, texture])
     assert found_face > 0 and found_texture == -math.inf
+
+
+def test_two_people_whose_track_means_are_close_stay_apart() -> None:
+    """Averaging takes each face's noise out: the tracks' means of two people can be nearer
+    than the threshold while their faces never are."""
+    rng = np.random.default_rng(5)
+    direction = rng.normal(size=128)
+    centres = [np.zeros(128), 0.45 * direction / np.linalg.norm(direction)]
+    vectors = np.concatenate([c + rng.normal(scale=0.4 / np.sqrt(128), size=(30, 128))
+                              for c in centres]).astype(np.float32)
+    units = np.repeat([0, 1], 30)
+    assert np.linalg.norm(vectors[:30].mean(0) - vectors[30:].mean(0)) < 0.55
+    assert len(cluster_units(vectors, units).centres) == 2
