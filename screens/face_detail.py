@@ -124,7 +124,8 @@ class FaceDetailScreen(ModalScreen[None]):
             f"roll       {face.roll:+.1f}°",
             f"size       {face.size * 100:.1f}% of the frame",
             "",
-            "EXCLUDED from training" if face.excluded else "included in training",
+            "EXCLUDED from training" if face.excluded else (
+                "left out of training while flagged" if listing.flag else "included in training"),
         ]
         if face.rejected:
             lines.append(f"rejected at extraction: {face.rejected}")

@@ -92,9 +92,6 @@ class FacesScreen(Screen[None]):
             self.grid.read_faces(self.bar.sort, self.bar.filters(),
                                  scope_of(self.sidebar.current), from_top)
 
-    def shown_label(self) -> str:
-        return (f"track {self._track} (frame order)" if self._track is not None
-                else self.sidebar.current.label)
 
     def on_faces_sidebar_changed(self, message: FacesSidebar.Changed) -> None:
         if message.moved:
@@ -117,7 +114,10 @@ class FacesScreen(Screen[None]):
         self.read_faces()
 
     def on_face_grid_moved(self, _message: FaceGrid.Moved) -> None:
-        self.bar.show(self.shown_label(), self.grid.state)
+        if self._track is not None:
+            self.bar.show(f"track {self._track}", self.grid.state, sort="frame")
+        else:
+            self.bar.show(self.sidebar.current.label, self.grid.state)
 
     def action_exclude(self) -> None:
         chosen = self.grid.state.chosen()

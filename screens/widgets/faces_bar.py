@@ -56,9 +56,10 @@ class FacesBar(Static):
         """The face_ids filters: faces rejected at extraction show only when asked for."""
         return GRID_FILTERS[self.filter][0]
 
-    def show(self, group_label: str, state: GridState) -> None:
+    def show(self, group_label: str, state: GridState, sort: str | None = None) -> None:
+        """`sort`: the order shown when it is not the bar's (a track is in frame order)."""
         where = f"{state.cursor + 1}/{len(state.ids)}" if state.ids else "no faces"
-        parts = [group_label, where, f"sort: {self.sort}", f"filter: {self.filter}"]
+        parts = [group_label, where, f"sort: {sort or self.sort}", f"filter: {self.filter}"]
         if state.selected or state.anchor is not None:
             parts.append(f"{state.chosen_count()} selected")
         if state.anchor is not None:
