@@ -10,16 +10,7 @@ cached or downloaded. The network is the `anet_type` of dlib's dnn_face_recognit
 
 The affine layers (dlib's frozen form of batch norm) are folded into the convolutions at load.
 
-How dlib writes a network (read from the bytes, checked against dlib's core.h and layers.h):
-- Integers: one byte `size | 0x80 if negative`, then `size` little-endian magnitude bytes.
-  Scalar floats are two such integers, an int64 mantissa and an int16 exponent (value =
-  mantissa * 2**exponent; 0.0 is mantissa 0, exponent 11). Strings are a length and bytes;
-  bools are the characters '0' / '1'. Tensors (version 2) are the only raw data: four
-  dimensions, then little-endian IEEE float32.
-- Each `add_layer` writes its version, then its whole subnetwork, then its own layer. So the
-  file opens with the chain of wrapper versions from the output down (2 for a layer, 1 for a
-  tag or skip, which write nothing else, 3 for the layer on the input), and the layers follow
-  from the input up, each trailed by bookkeeping (3 bools, 3 empty tensors).
+How dlib writes a network: see dlib_format. For this one:
 - Tags and skips leave only their version, so the wiring of the residual blocks is not in the
   file: it is dnn_face_recognition_ex.cpp's, and the loader checks that every layer's kind,
   shape, stride and padding is the one that wiring needs.
@@ -34,8 +25,7 @@ How dlib writes a network (read from the bytes, checked against dlib's core.h an
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,73 +34,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pipeline.devices import native_bf16
+from pipeline.devices import available_cores, cpu_threads, native_bf16
 from pipeline.extract.backends import descriptor
+from pipeline.extract.dlib_format import (DlibFormatError, DlibLayer, DlibReader, fold_affine,
+                                          read_layers, read_wrappers)
 from pipeline.extract.model_files import RESNET, dlib_model_file
 
 # ---------------------------------------------------------------------------------------------
-# dlib's serialization
-
-
-class DlibFormatError(ValueError):
-    """The file is not the network this module rebuilds."""
-
-
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def take(self, size: int) -> bytes:
-        if self.pos + size > len(self.data):
-            raise DlibFormatError(f"the file ends early (byte {self.pos} of {len(self.data)})")
-        self.pos += size
-        return self.data[self.pos - size:self.pos]
-
-    def int(self) -> int:
-        head = self.take(1)[0]
-        size = head & 0x7F
-        if size > 8:
-            raise DlibFormatError(f"bad integer header {head:#x} at byte {self.pos - 1}")
-        value = int.from_bytes(self.take(size), "little")
-        return -value if head & 0x80 else value
-
-    def float(self) -> float:
-        mantissa, exponent = self.int(), self.int()
-        special = {32000: float("inf"), 32001: float("-inf"), 32002: float("nan")}
-        return special[exponent] if exponent in special else float(np.ldexp(mantissa, exponent))
-
-    def str(self) -> str:
-        return self.take(self.int()).decode("latin-1")
-
-    def bool(self) -> bool:
-        return self.take(1) == b"1"
-
-    def version(self, expected: int, what: str) -> None:
-        if (found := self.int()) != expected:
-            raise DlibFormatError(f"{what}: version {found}, expected {expected}")
-
-    def tensor(self) -> np.ndarray:
-        self.version(2, "tensor")
-        shape = tuple(self.int() for _ in range(4))
-        count, start = int(np.prod(shape)), self.pos
-        self.take(4 * count)
-        return np.frombuffer(self.data, "<f4", count, start).reshape(shape)
-
-    def alias(self) -> tuple[int, ...]:
-        """An alias_tensor: the shape of a view into a layer's params (no data)."""
-        self.version(1, "alias_tensor")
-        return tuple(self.int() for _ in range(4))
-
-
-@dataclass(frozen=True)
-class DlibLayer:
-    """One layer of the file, with its weights split out of dlib's flat params tensor."""
-    kind: str  # con, affine, relu, max_pool, avg_pool, add_prev, fc
-    weights: tuple[np.ndarray, ...] = ()  # con: filters, biases; affine: gamma, beta; fc: W
-    window: tuple[int, int] = (0, 0)  # con and pools: rows, cols (0: the whole input)
-    stride: tuple[int, int] = (1, 1)
-    padding: tuple[int, int] = (0, 0)
+# The file
 
 
 @dataclass(frozen=True)
@@ -121,86 +52,20 @@ class DlibNetwork:
     layers: tuple[DlibLayer, ...]
 
 
-def _split(params: np.ndarray, *shapes: tuple[int, ...]) -> tuple[np.ndarray, ...]:
-    flat, parts, start = params.reshape(-1), [], 0
-    for shape in shapes:
-        size = int(np.prod(shape))
-        parts.append(flat[start:start + size].reshape(shape))
-        start += size
-    if start != flat.size:
-        raise DlibFormatError(f"params hold {flat.size} values, the views {start}")
-    return tuple(parts)
-
-
-def _read_layer(r: _Reader) -> DlibLayer:
-    name = r.str()
-    if name == "con_4":
-        params = r.tensor()
-        _num_filters, rows, cols = r.int(), r.int(), r.int()
-        stride, padding = (r.int(), r.int()), (r.int(), r.int())
-        filters, biases = _split(params, r.alias(), r.alias())
-        for _ in range(4):  # learning-rate and weight-decay multipliers
-            r.float()
-        return DlibLayer("con", (filters, biases.reshape(-1)), (rows, cols), stride, padding)
-    if name == "affine_":
-        params = r.tensor()
-        gamma, beta = _split(params, r.alias(), r.alias())
-        if (mode := r.int()) != 0:
-            raise DlibFormatError(f"affine_ in mode {mode}, expected per-channel (0)")
-        return DlibLayer("affine", (gamma.reshape(-1), beta.reshape(-1)))
-    if name in ("max_pool_2", "avg_pool_2"):
-        window, stride, padding = (r.int(), r.int()), (r.int(), r.int()), (r.int(), r.int())
-        return DlibLayer(name[:-2], (), window, stride, padding)
-    if name in ("relu_", "add_prev_"):
-        return DlibLayer(name[:-1])
-    if name == "fc_2":
-        outputs, inputs = r.int(), r.int()
-        params = r.tensor()
-        weights_shape, biases_shape = r.alias(), r.alias()
-        if (bias_mode := r.int()) != 1 or int(np.prod(biases_shape)) != 0:
-            raise DlibFormatError(f"fc_ with bias mode {bias_mode}, expected fc_no_bias (1)")
-        (weights,) = _split(params, weights_shape)
-        for _ in range(4):
-            r.float()
-        return DlibLayer("fc", (weights.reshape(inputs, outputs),))
-    raise DlibFormatError(f"layer {name[:40]!r} is not part of dlib's face descriptor network")
-
-
-def _skip_bookkeeping(r: _Reader) -> None:
-    """What add_layer writes after its layer: 3 flags and 3 (empty) work tensors."""
-    for _ in range(3):
-        r.bool()
-    for _ in range(3):
-        r.tensor()
-
-
 def read_dlib_network(path: Path) -> DlibNetwork:
     """Parse a dlib `loss_metric` network of the layers above (weights are views of the file's
     bytes, read-only)."""
-    r = _Reader(Path(path).read_bytes())
+    r = DlibReader(Path(path).read_bytes())
     r.version(1, "add_loss_layer")
     if (loss := r.str()) != "loss_metric_2":
         raise DlibFormatError(f"loss layer {loss[:40]!r}, expected loss_metric_2")
     r.float(), r.float()  # margin and distance threshold: training only
-    wrappers: list[int] = []  # versions from the output down: 2 layer, 1 tag or skip
-    while (version := r.int()) != 3:
-        if version not in (1, 2):
-            raise DlibFormatError(f"unexpected add_layer version {version}")
-        wrappers.append(version)
+    wrappers = read_wrappers(r)
     if (name := r.str()) != "input_rgb_image_sized":
         raise DlibFormatError(f"input layer {name[:40]!r}, expected input_rgb_image_sized")
     mean_rgb = (r.float(), r.float(), r.float())
     chip_size = (r.int(), r.int())
-    layers = [_read_layer(r)]
-    _skip_bookkeeping(r)
-    r.int()  # the input layer's sample expansion factor
-    for version in reversed(wrappers):
-        if version == 2:
-            layers.append(_read_layer(r))
-            _skip_bookkeeping(r)
-    if r.pos != len(r.data):
-        raise DlibFormatError(f"{len(r.data) - r.pos} bytes left after the network")
-    return DlibNetwork(mean_rgb, chip_size, tuple(layers))
+    return DlibNetwork(mean_rgb, chip_size, read_layers(r, wrappers))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,10 +181,10 @@ def _check_pool(layer: DlibLayer, pool: nn.MaxPool2d | nn.AvgPool2d) -> None:
 
 
 def _fold(conv: nn.Conv2d, con: DlibLayer, affine: DlibLayer) -> None:
-    """conv weights and bias := dlib's con followed by its affine (gamma * conv(x) + beta)."""
-    (filters, biases), (gamma, beta) = con.weights, affine.weights
-    conv.weight.copy_(torch.from_numpy(filters * gamma[:, None, None, None]))
-    conv.bias.copy_(torch.from_numpy(biases * gamma + beta))
+    """conv weights and bias := dlib's con followed by its affine."""
+    filters, biases = fold_affine(con, affine)
+    conv.weight.copy_(torch.from_numpy(filters))
+    conv.bias.copy_(torch.from_numpy(biases))
 
 
 @torch.no_grad()
@@ -355,24 +220,6 @@ def load_dlib_resnet(path: Path) -> DlibResNet:
 # Descriptor backend
 
 
-@contextlib.contextmanager
-def _cpu_threads(count: int) -> Iterator[None]:
-    """torch's intra-op threads for one call, then back to what the process had."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def available_cores() -> int:
-    """The cores this process may run on (taskset, cgroup CPU sets), not the machine's."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 @descriptor("dlib-torch")
 class TorchDlibDescriptor:
     """dlib's descriptor network in PyTorch, batched; on a GPU when `device` names one.
@@ -404,7 +251,7 @@ class TorchDlibDescriptor:
         size = self.model.config.chip_size
         out = np.empty((len(chips), self.model.config.descriptor_dim), np.float32)
         on_cpu = self.device.type == "cpu"
-        with _cpu_threads(self.threads) if on_cpu else contextlib.nullcontext():
+        with cpu_threads(self.threads) if on_cpu else contextlib.nullcontext():
             for start in range(0, len(chips), self.batch_size):
                 batch = np.stack(chips[start:start + self.batch_size])
                 if batch.shape[1:] != (size, size, 3) or batch.dtype != np.uint8:
