@@ -83,6 +83,7 @@ def descriptor(name: str):
 MODULES = {
     "dlib-hog": "pipeline.extract.dlib_backend",
     "dlib-mmod": "pipeline.extract.dlib_backend",
+    "mmod": "pipeline.extract.dlib_mmod",
     "dlib": "pipeline.extract.dlib_backend",
     "s3fd": "pipeline.extract.fan_backend",
     "fan": "pipeline.extract.fan_backend",

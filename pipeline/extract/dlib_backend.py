@@ -18,10 +18,13 @@ from pipeline.extract.model_files import MMOD, SHAPE_68, dlib_model_file
 HOG_SMALLEST_FACE_PX = 80
 
 
-def upsample_for(frame_shape: tuple[int, ...], min_size_percent: float) -> int:
-    """Upsample once only when faces smaller than HOG's native minimum are wanted."""
+def upsample_for(frame_shape: tuple[int, ...], min_size_percent: float,
+                 smallest_face_px: int = HOG_SMALLEST_FACE_PX) -> int:
+    """Upsample once only when faces smaller than the detector's native minimum are wanted
+    (`frame_shape` is the image the detector sees: a frame scaled down for detection wants
+    smaller faces in its pixels)."""
     smallest = min(frame_shape[:2]) * min_size_percent / 100
-    return 0 if smallest >= HOG_SMALLEST_FACE_PX else 1
+    return 0 if smallest >= smallest_face_px else 1
 
 
 class DlibHogDetector:

@@ -19,8 +19,9 @@ from store.requests.extract import AUTO, ExtractSettings
 from store.faces import DESCRIPTOR_MODEL, EncodedImage, NewFace
 
 JPEG_QUALITY = 92
-# Detectors see at most this many pixels (a 4K frame is 8.3 Mpx): on a 50 Mpx photo HOG alone
-# would take half a gigabyte and a minute, and faces big enough to keep are found smaller.
+# Detectors see at most this many pixels whatever detect_size says (a 4K frame is 8.3 Mpx): on
+# a 50 Mpx photo HOG alone would take half a gigabyte and a minute, and faces big enough to
+# keep are found smaller.
 DETECT_MAX_PIXELS = 16_000_000
 
 
@@ -65,10 +66,11 @@ class FaceExtractor:
                                        self.settings.threshold)
 
     def locate(self, images: Sequence[np.ndarray]) -> list[list[FrameFaces]]:
-        """Detect and align every face of every image."""
-        detections = [_scaled(found, 1 / scale) for found, scale in zip(
-            self.detector.detect([_for_detection(image) for image in images]),
-            (_detection_scale(image) for image in images))]
+        """Detect every face of every image on the image scaled down to the detect size, and
+        align it on the full image."""
+        scaled = [detection_image(image, self.settings.detect_size) for image in images]
+        detections = [_scaled(found, factors) for found, (_, factors) in zip(
+            self.detector.detect([small for small, _ in scaled]), scaled)]
         landmarks = self.aligner.landmarks(images, detections)
         return [
             [FrameFaces(d, points, align_to_mean_face(points)) for d, points in zip(dets, lms)]
@@ -126,24 +128,33 @@ class FaceExtractor:
         )
 
 
-def _detection_scale(image: np.ndarray) -> float:
-    pixels = image.shape[0] * image.shape[1]
-    return 1.0 if pixels <= DETECT_MAX_PIXELS else (DETECT_MAX_PIXELS / pixels) ** 0.5
+def detection_scale(shape: tuple[int, ...], detect_size: int) -> float:
+    """The factor an image of `shape` is scaled by for detection: its long side down to
+    `detect_size` (0: the full image), then down to DETECT_MAX_PIXELS; never up."""
+    rows, cols = shape[:2]
+    scale = min(1.0, detect_size / max(rows, cols)) if detect_size else 1.0
+    pixels = rows * cols * scale * scale
+    return scale if pixels <= DETECT_MAX_PIXELS else scale * (DETECT_MAX_PIXELS / pixels) ** 0.5
 
 
-def _for_detection(image: np.ndarray) -> np.ndarray:
-    """The image, shrunk to DETECT_MAX_PIXELS when larger (boxes are scaled back after)."""
-    scale = _detection_scale(image)
+def detection_image(image: np.ndarray,
+                    detect_size: int) -> tuple[np.ndarray, tuple[float, float]]:
+    """The image detectors see, and the (x, y) factors that take its boxes back to `image`."""
+    scale = detection_scale(image.shape, detect_size)
     if scale == 1.0:
-        return image
-    size = (int(image.shape[1] * scale), int(image.shape[0] * scale))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        return image, (1.0, 1.0)
+    rows, cols = image.shape[:2]
+    size = (max(1, round(cols * scale)), max(1, round(rows * scale)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return small, (cols / size[0], rows / size[1])
 
 
-def _scaled(found: list[Detection], factor: float) -> list[Detection]:
-    if factor == 1.0:
+def _scaled(found: list[Detection], factors: tuple[float, float]) -> list[Detection]:
+    if factors == (1.0, 1.0):
         return found
-    return [Detection(tuple(v * factor for v in d.box), d.score) for d in found]
+    fx, fy = factors
+    return [Detection((d.box[0] * fx, d.box[1] * fy, d.box[2] * fx, d.box[3] * fy), d.score)
+            for d in found]
 
 
 def _jpeg(rgb: np.ndarray) -> EncodedImage:

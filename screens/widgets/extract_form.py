@@ -26,7 +26,7 @@ FLAG_HELP = {  # the CLI's own words for its two flags that are not settings
     "skip_existing": "queue nothing for sources that were extracted before",
     "force": "throw away a source's faces and extract it again",
 }
-NUMBER_FIELDS = ("every-n", "size", "min-size", "threshold")   # Inputs, by id
+NUMBER_FIELDS = ("every-n", "size", "min-size", "detect-size", "threshold")   # Inputs, by id
 CHECKED_FIELDS = (*NUMBER_FIELDS, "filter", "nfilter")
 
 
@@ -96,6 +96,9 @@ class ExtractForm(MarksFocusWithin, VerticalScroll):
                               placeholder=f"{MIN_CROP} to {MAX_CROP}"))
         yield form_row("min-size", "min size (%)", HELP["min_size"],
                        _input("min-size", f"{defaults.min_size:g}", "number"))
+        yield form_row("detect-size", "detect size (px)", HELP["detect_size"],
+                       _input("detect-size", str(defaults.detect_size), "integer",
+                              placeholder="0: full frame"))
         with Horizontal(classes="field", id="masks-field"):
             yield Label("masks", classes="name")
             with Horizontal(classes="control", id="masks"):

@@ -16,7 +16,7 @@ from store.errors import RequestError
 from store.requests.options import field_problems
 
 AUTO = "auto"
-DETECTORS = (AUTO, "dlib-hog", "dlib-mmod", "s3fd")
+DETECTORS = (AUTO, "dlib-hog", "mmod", "dlib-mmod", "s3fd")
 ALIGNERS = (AUTO, "dlib", "fan")
 MASKS = ("components", "extended")
 MIN_CROP, MAX_CROP = 256, 1024
@@ -27,9 +27,10 @@ class ExtractSettings:
     every_n: int = field(default=1, metadata={"bounds": (1, 100_000),
         "help": "extract every n-th frame (1: every frame)"})
     detector: str = field(default=AUTO, metadata={"choices": DETECTORS,
-        "help": "face detector: dlib-hog (fast, CPU), dlib-mmod (CNN, slow on CPU), s3fd "
-                "(face-alignment, needs its weights; best on GPU); auto picks s3fd with CUDA, "
-                "else dlib-hog"})
+        "help": "face detector: dlib-hog (fast, CPU), mmod (dlib's CNN in PyTorch: finds "
+                "turned faces too, slower on CPU), dlib-mmod (the same in dlib: very slow), "
+                "s3fd (face-alignment, needs its weights; best on GPU); auto picks s3fd with "
+                "CUDA, else dlib-hog"})
     aligner: str = field(default=AUTO, metadata={"choices": ALIGNERS,
         "help": "68-point aligner: dlib (CPU) or fan (face-alignment 2D-FAN, needs its "
                 "weights); auto picks fan with CUDA, else dlib"})
@@ -39,6 +40,11 @@ class ExtractSettings:
     min_size: float = field(default=2.0, metadata={"bounds": (0.0, 99.0),
         "help": "smallest face kept, as a percentage of the frame's short side (smaller ones "
                 "are stored as rejected)"})
+    detect_size: int = field(default=640, metadata={"bounds": (0, 8192),
+        "help": "long side, in px, a frame is scaled down to for detection (boxes are scaled "
+                "back, landmarks found on the full frame); 0: the full frame. Smaller is "
+                "faster and finds fewer small faces: HOG and MMOD find faces down to ~80 px of "
+                "it, ~40 px when min size asks for smaller ones (they upsample it once)"})
     filter: tuple[str, ...] = field(default=(), metadata={
         "help": "reference photos: keep only faces that look like these people"})
     nfilter: tuple[str, ...] = field(default=(), metadata={

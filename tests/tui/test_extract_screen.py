@@ -153,7 +153,7 @@ async def test_escape_goes_back_to_the_dashboard(project: Project, wait_for) -> 
 
 def test_read_form_matches_the_cli_defaults() -> None:
     values = {"every-n": "1", "detector": "auto", "aligner": "auto", "size": "512",
-              "min-size": "2", "threshold": "0.6"}
+              "min-size": "2", "detect-size": "640", "threshold": "0.6"}
     assert read_form(values, MASKS, [], []).settings == ExtractSettings()
     bad = read_form({**values, "every-n": "", "threshold": "2"}, MASKS, [], [])
     assert bad.settings is None and bad.bad_fields == {"every-n", "threshold"}
