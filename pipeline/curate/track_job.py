@@ -46,9 +46,12 @@ def track_source(ctx: JobContext, source: sources.Source) -> dict[str, Any]:
     frames = tracks.processed_frames(ctx.conn, source.id)
     ctx.progress(0, len(frames), f"tracking {len(found)} faces", force=True)
     images = _Frames(ctx, source, frames)
-    cuts = cut_frames([f.frame.idx for f in frames], images.signatures())
-    members = link([Sighting(f.id, f.frame_idx, f.box, f.landmarks, f.descriptor)
-                    for f in found], cuts, settings.every_n)
+    if source.kind == "video":
+        cuts = cut_frames([f.frame.idx for f in frames], images.signatures())
+        members = link([Sighting(f.id, f.frame_idx, f.box, f.landmarks, f.descriptor)
+                        for f in found], cuts, settings.every_n)
+    else:   # photos are not frames of one scene: each face is a track of its own
+        cuts, members = set(), [[n] for n in range(len(found))]
     grouped = [[found[i] for i in track] for track in members]
     flags = track_flags.flag_all(grouped, cnn_face_check(_device()),
                                  stored_crops(ctx.conn))

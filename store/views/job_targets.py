@@ -174,6 +174,13 @@ def _extract(look: _Lookup, params: dict[str, Any]) -> Found:
             [Target(f"the faces of source {number} (in the store{again})")])
 
 
+def _track(look: _Lookup, params: dict[str, Any]) -> Found:
+    number = _whole(params["source_id"])
+    return ([look.source(number), _store(f"the faces of source {number}")],
+            [Target(f"the tracks of source {number}, and faces placed in their gaps (in the "
+                    "store)")])
+
+
 def _cluster(look: _Lookup, params: dict[str, Any]) -> Found:
     chosen = _source_list(params.get("source_ids", []))
     return [_store(f"the face descriptors of {chosen}")], [_store("clusters and people")]
@@ -240,6 +247,7 @@ def _convert_preview(look: _Lookup, params: dict[str, Any]) -> Found:
 _KINDS: dict[str, Callable[[_Lookup, dict[str, Any]], Found]] = {
     "ingest": _ingest,
     "extract": _extract,
+    "track": _track,
     "cluster": _cluster,
     "histogram": _histogram,
     "identity-filter": _identity_filter,

@@ -215,8 +215,8 @@ def test_the_running_line_counts_faces_as_the_final_one_does(
         ctx = RecordingContext(project, conn, job_id, threading.Event(),
                                logging.LoggerAdapter(logging.getLogger("extract"), {}))
         result = extract_job(ctx, {"source_id": source_id, "settings": settings.to_json()})
-    *running, final = ctx.lines
+    running = [line for line in ctx.lines if line.startswith("frame ")]
     counted = f"{result['faces']} faces ({result['rejected']} more rejected)"
     assert result["rejected"] >= 3
     assert running[-1].startswith(f"frame 3/3, {counted}, ")
-    assert final == f"{counted} in 3 frames"
+    assert ctx.lines[-1].startswith(f"{counted} in 3 frames")
