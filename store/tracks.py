@@ -104,6 +104,23 @@ def replace_tracks(conn: sqlite3.Connection, source_id: int, tracks: Sequence[Ne
     return filled
 
 
+def link_provisionally(conn: sqlite3.Connection, source_id: int,
+                       groups: Sequence[Sequence[int]]) -> None:
+    """Tracks found while extraction still runs (face ids per track): the Faces screen shows
+    them at once; the track job at the end replaces them, with flags and filled gaps."""
+    with write(conn):
+        conn.execute("DELETE FROM tracks WHERE source_id = ?", (source_id,))
+        for face_ids in groups:
+            frames = [r[0] for r in rows_in(
+                conn, "SELECT fr.idx FROM faces f JOIN frames fr ON fr.id = f.frame_id"
+                      " WHERE f.id IN ({ids})", face_ids)]
+            track_id = conn.execute(
+                "INSERT INTO tracks (source_id, first_frame, last_frame) VALUES (?, ?, ?)",
+                (source_id, min(frames), max(frames))).lastrowid
+            conn.executemany("UPDATE faces SET track_id = ? WHERE id = ?",
+                             [(track_id, face_id) for face_id in face_ids])
+
+
 def _insert_filled(conn: sqlite3.Connection, source_id: int, face: NewFace) -> int:
     """A face the tracker placed, numbered after the frame's detected faces."""
     face_idx = conn.execute("SELECT COALESCE(MAX(face_idx) + 1, 0) FROM faces"

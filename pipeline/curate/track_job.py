@@ -74,6 +74,17 @@ def _device() -> str:
     return "cuda" if cuda_available() else "cpu"
 
 
+def link_so_far(ctx: JobContext, source: sources.Source, every_n: int) -> None:
+    """Link the faces extraction has stored so far into provisional tracks (no decoding:
+    the cuts come from the signatures extraction stored with its frames)."""
+    found = tracks.source_faces(ctx.conn, source.id)
+    frames = tracks.processed_frames(ctx.conn, source.id)
+    cuts = cut_frames([f.frame.idx for f in frames], [f.signature for f in frames])
+    members = link([Sighting(f.id, f.frame_idx, f.box, f.landmarks, f.descriptor)
+                    for f in found], cuts, every_n)
+    tracks.link_provisionally(ctx.conn, source.id, [[found[i].id for i in m] for m in members])
+
+
 class _Frames:
     """The source's processed frames, decoded only where something is missing."""
 

@@ -20,14 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pipeline.context import JobContext
-from pipeline.curate.track_job import track_source
+from pipeline.curate.track_job import link_so_far, track_source
+from pipeline.curate.tracks import frame_signature
 from pipeline.errors import JobError
 from pipeline.extract.backends import BackendUnavailableError
 from pipeline.extract.frames import read_frames
 from pipeline.ingest.job import still_the_same
 from pipeline.registry import job_kind
 from pipeline.source_images import decode_rgb
-from store import faces, pixel_limit, sources
+from store import faces, pixel_limit, sources, tracks
 from store.requests.extract import ExtractSettings
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ BATCH_FRAMES = 8
 # A batch also ends at this many pixels: two batches are in flight at once, and eight 50 Mpx
 # photos would hold 1.2 GB each.
 BATCH_PIXELS = 32_000_000
+# Provisional tracks are linked again after this many more frames.
+LINK_EVERY = 200
 
 
 @job_kind("extract")
@@ -79,7 +82,7 @@ def extract_pending(ctx: JobContext, source: sources.Source,
     faces.start_extraction(ctx.conn, source.id, settings.to_json(), total, ctx.job_id)
     started = faces.get_extraction(ctx.conn, source.id)
     assert started is not None
-    _run_batches(ctx, source, extractor, wanted, _Progress(ctx, started))
+    _run_batches(ctx, source, extractor, wanted, _Progress(ctx, started), settings.every_n)
     return faces.finish_extraction(ctx.conn, source.id)
 
 
@@ -183,14 +186,20 @@ def _batches(ctx: JobContext, source: sources.Source,
 
 
 def _run_batches(ctx: JobContext, source: sources.Source, extractor: FaceExtractor,
-                 wanted: list[faces.PendingFrame], progress: _Progress) -> None:
-    """Detect and align batch k+1 on a thread while batch k is described and stored."""
+                 wanted: list[faces.PendingFrame], progress: _Progress, every_n: int) -> None:
+    """Detect and align batch k+1 on a thread while batch k is described and stored; link a
+    video's faces into tracks every LINK_EVERY frames, so they show while it runs."""
+    unlinked = 0
     with ThreadPoolExecutor(1, thread_name_prefix="locate") as locator:
         pending: tuple[_Batch, Future] | None = None
         for batch in _batches(ctx, source, wanted):
             located = locator.submit(extractor.locate, batch.images)
             if pending is not None:
                 progress.add(*_store(ctx, source, extractor, *pending))
+                unlinked += len(pending[0])
+            if unlinked >= LINK_EVERY and source.kind == "video":
+                link_so_far(ctx, source, every_n)
+                unlinked = 0
             pending = (batch, located)
         if pending is not None:
             progress.add(*_store(ctx, source, extractor, *pending))
@@ -201,6 +210,9 @@ def _store(ctx: JobContext, source: sources.Source, extractor: FaceExtractor, ba
     """Store a batch: (frames, faces kept, faces rejected), as the extraction counts them."""
     found = extractor.complete(batch.frame_ids, batch.images, located.result())
     faces.save_frames(ctx.conn, source.id, batch.frame_ids + batch.unreadable_ids, found)
+    if source.kind == "video":   # what tracking finds shot cuts by, without decoding again
+        tracks.save_signatures(ctx.conn, {frame_id: frame_signature(image) for frame_id, image
+                                          in zip(batch.frame_ids, batch.images)})
     kept = sum(face.rejected is None for face in found)
     return len(batch), kept, len(found) - kept
 

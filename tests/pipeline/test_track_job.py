@@ -152,3 +152,24 @@ def test_a_track_job_that_fails_midway_leaves_the_old_tracks_and_runs_again(
     monkeypatch.undo()
     again = run_track(project, source_id)
     assert again.status == JobStatus.DONE and again.result["filled"] == 1
+
+
+def test_tracks_show_while_extraction_runs_and_frames_keep_their_signatures(
+        project: Project, walk_video: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    linked: list[list[int]] = []
+    provisional = tracks.link_provisionally
+
+    def recording(conn, source_id, groups):
+        linked.append(sorted(len(g) for g in groups))
+        provisional(conn, source_id, groups)
+
+    monkeypatch.setattr("pipeline.extract.job.LINK_EVERY", 4)
+    monkeypatch.setattr("store.tracks.link_provisionally", recording)
+    source_id = add(project, walk_video)
+    assert extract(project, source_id).status == JobStatus.DONE
+    assert linked and linked[0] == [8] and all(len(groups) == 1 for groups in linked)
+    with project.connection() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM frames WHERE signature IS NOT NULL"
+                            ).fetchone()[0] == FRAMES
+        assert conn.execute("SELECT COUNT(*) FROM tracks").fetchone()[0] == 1
+        assert conn.execute("SELECT COUNT(DISTINCT track_id) FROM faces").fetchone()[0] == 1
