@@ -30,6 +30,7 @@ from tui.host import Host
 from tui.keymap import key_for, refresh_footer
 from tui.launcher import ensure_worker
 from screens.widgets.keys_footer import KeysFooter
+from screens.widgets.settings_form import ask_for_field
 from screens.widgets.train_form import NEW, FormReading, TrainForm
 from screens.widgets.train_loss import LossGraph
 from screens.widgets.train_preview import TrainPreview
@@ -57,9 +58,15 @@ class TrainScreen(Screen[None]):
         Binding("ctrl+g", "use_lr", "Use LR", id="train.use_lr",
                 tooltip="Make the newest sweep's suggested rate the learning rate of the "
                         "form and of the session (its next run trains at it)"),
+        Binding("ctrl+o", "go_to", "Go to", id="train.go_to",
+                tooltip="Move to a setting of the form by typing its name (right arrow "
+                        "completes)"),
         Binding("escape", "back", "Back", id="train.back",
                 tooltip="Go back to the dashboard (training goes on in the worker)"),
     ]
+
+    def action_go_to(self) -> None:
+        ask_for_field(self.form)
 
     class Read(Message):
         """The people, the sessions and the chosen session's state, read in a thread."""

@@ -7,6 +7,7 @@ and a blank Input's placeholder shows that baseline; only values that differ are
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,6 +19,7 @@ from store import sessions
 from store.requests.catalogue import load
 from store.sessions_baseline import resume_baseline
 from store.requests.options import Option, OptionValueError
+from screens.dialogs.choose import AskTextDialog
 from screens.widgets.form_row import form_row
 
 UNSET = object()              # a form control showing its option's default
@@ -95,6 +97,32 @@ def option_field(prefix: str, option: Option, value: object = UNSET,
                         placeholder=placeholder(option, value), id=widget_id, compact=True)
     control.disabled = disabled
     return form_row(widget_id, option.name.replace("_", " "), option.help, control)
+
+
+def fields_by_name(root: Widget) -> dict[str, Widget]:
+    """The fields of a form a user can move to now, by the name they read in it ("batch
+    size" for #opt-batch_size, "side a" for #side-a)."""
+    return {re.sub(r"^opt-", "", field.id).replace("_", " ").replace("-", " "): field
+            for field in root.query("Input, Select, Checkbox")
+            if field.id and field.focusable}
+
+
+def ask_for_field(form: Widget) -> None:
+    """Ask for a setting's name (completed from the form's) and move the cursor to it: a
+    long form is a few keys from any of its fields."""
+    fields = fields_by_name(form)
+
+    def go_to(name: str | None) -> None:
+        if not name:
+            return
+        field = fields.get(" ".join(name.lower().replace("_", " ").split()))
+        if field is None:
+            form.notify(f"no setting {name!r} in the form", severity="warning", markup=False)
+            return
+        field.focus()
+
+    form.app.push_screen(AskTextDialog("Go to setting…", "a setting's name; right arrow "
+                                       "completes", sorted(fields)), go_to)
 
 
 def set_control(control: Any, option: Option, value: object) -> None:

@@ -208,10 +208,13 @@ async def train_it(app: SwapdeckApp, pilot: Pilot, wait_for: Callable, names: di
                    == (names["A"], names["B"]), what="the sides in the form")
     await pick(app, pilot, "model", "l", MODEL)
     await wait_for(pilot, lambda: train.form.model == MODEL, what="the model's options")
-    await tab_to(app, pilot, "opt-iterations")
-    await pilot.press(*str(ITERATIONS))
-    await tab_to(app, pilot, "opt-batch_size")
-    await pilot.press(*str(BATCH))
+    for field, value in (("iterations", ITERATIONS), ("batch size", BATCH)):
+        await pilot.press("ctrl+o")                  # go to a setting by its name
+        await wait_for(pilot, lambda: isinstance(app.screen, AskTextDialog), what="go to")
+        await pilot.press(*field, "enter")
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id
+                       == f"opt-{field.replace(' ', '_')}", what=f"the {field} field")
+        await pilot.press(*str(value))
     assert "start a new session with these settings" in text_of(train, "#problems")
     await pilot.press("ctrl+r")
     session_name = f"{names['A']}-{names['B']}-{MODEL}"
