@@ -215,6 +215,12 @@ async def train_it(app: SwapdeckApp, pilot: Pilot, wait_for: Callable, names: di
         await wait_for(pilot, lambda: app.focused is not None and app.focused.id
                        == f"opt-{field.replace(' ', '_')}", what=f"the {field} field")
         await pilot.press(*str(value))
+    await pilot.press("ctrl+o")                      # a name the form lacks: it says so
+    await wait_for(pilot, lambda: isinstance(app.screen, AskTextDialog), what="go to")
+    await pilot.press(*"no such thing", "enter")
+    await wait_for(pilot, lambda: any("no setting 'no such thing'" in str(n.message)
+                                      for n in app._notifications), what="the warning")
+    assert app.focused is not None and app.focused.id == "opt-batch_size"
     assert "start a new session with these settings" in text_of(train, "#problems")
     await pilot.press("ctrl+r")
     session_name = f"{names['A']}-{names['B']}-{MODEL}"
