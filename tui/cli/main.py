@@ -22,6 +22,8 @@ from store.project import ProjectError, create_project, open_or_create, open_pro
 from tui.cli.common import (JSON_SCHEMA, CliError, Commands, add_max_mpx_option,
                             add_queue_options, print_json, queue, set_max_mpx,
                             start_worker_if_needed)
+from tui.cli.alignments import COMMANDS as ALIGNMENT_COMMANDS
+from tui.cli.alignments import add_alignments_parser
 from tui.cli.convert import COMMANDS as CONVERT_COMMANDS
 from tui.cli.convert import add_convert_parsers
 from tui.cli.curate import COMMANDS as CURATE_COMMANDS
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pipeline_parsers(commands)
     add_extract_parser(commands)
     add_curation_parsers(commands)
+    add_alignments_parser(commands)
     add_train_parsers(commands)
     add_lr_find_parser(commands)
     add_session_parsers(commands)
@@ -316,6 +319,7 @@ COMMANDS = {
     "stop": cmd_stop,
     **EXTRACT_COMMANDS,
     **CURATE_COMMANDS,
+    **ALIGNMENT_COMMANDS,
     **TRAIN_COMMANDS,
     "lr-find": cmd_lr_find,
     **SESSION_COMMANDS,
