@@ -6,6 +6,7 @@ import pipeline.curate.export  # noqa: F401
 import pipeline.curate.histogram  # noqa: F401
 import pipeline.curate.identity_filter  # noqa: F401
 import pipeline.curate.track_job  # noqa: F401
+import pipeline.curate.align_edit  # noqa: F401
 import pipeline.train.job  # noqa: F401
 import pipeline.train.lr_find_job  # noqa: F401
 import pipeline.convert.job  # noqa: F401

@@ -27,7 +27,7 @@ TRACKED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "identities": (("id",), ("name", "side")),
 }
 # Tables whose rows an action may create; undo deletes them (people only while unused).
-CREATED = ("clusters", "identities")
+CREATED = ("clusters", "identities", "faces")
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,8 @@ def undo_last(conn: sqlite3.Connection) -> str:
         undo = json.loads(row["undo"])
         for block in reversed(undo["restore"]):
             _restore(conn, block["table"], block["rows"])
+        for face_id in undo["created"].get("faces", []):
+            conn.execute("DELETE FROM faces WHERE id = ?", (face_id,))
         for cluster_id in undo["created"].get("clusters", []):
             conn.execute("DELETE FROM clusters WHERE id = ?", (cluster_id,))
         for identity_id in undo["created"].get("identities", []):

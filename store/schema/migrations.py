@@ -485,6 +485,11 @@ def _0013_tracks(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _0014_manual_faces(conn: sqlite3.Connection) -> None:
+    # 1 for a face placed by hand in the Alignments review (a box drawn, a face copied).
+    conn.execute("ALTER TABLE faces ADD COLUMN manual INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _0001_initial),
     Migration(2, "workers", _0002_workers),
@@ -499,6 +504,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "job origin and progress marks", _0011_job_origin),
     Migration(12, "merge groups", _0012_merge_groups),
     Migration(13, "tracks", _0013_tracks),
+    Migration(14, "faces placed by hand", _0014_manual_faces),
 )
 LATEST_VERSION = MIGRATIONS[-1].number
 

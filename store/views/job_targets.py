@@ -181,6 +181,13 @@ def _track(look: _Lookup, params: dict[str, Any]) -> Found:
                     "store)")])
 
 
+def _align_edit(look: _Lookup, params: dict[str, Any]) -> Found:
+    number = _whole(params["source_id"])
+    return ([look.source(number)],
+            [Target(f"a face placed by hand in frame {_whole(params['frame'])} of source "
+                    f"{number} (in the store)")])
+
+
 def _cluster(look: _Lookup, params: dict[str, Any]) -> Found:
     chosen = _source_list(params.get("source_ids", []))
     return [_store(f"the face descriptors of {chosen}")], [_store("clusters and people")]
@@ -248,6 +255,7 @@ _KINDS: dict[str, Callable[[_Lookup, dict[str, Any]], Found]] = {
     "ingest": _ingest,
     "extract": _extract,
     "track": _track,
+    "align-edit": _align_edit,
     "cluster": _cluster,
     "histogram": _histogram,
     "identity-filter": _identity_filter,
