@@ -4,6 +4,9 @@ here is still there after clustering again (key c)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 
 from textual.widgets import OptionList
 
@@ -13,6 +16,7 @@ from screens.faces import FacesScreen
 from screens.widgets.faces_bar import FacesBar
 from store import identities
 from store.project import Project
+from store.views.worker_launch import latest_launch
 from tests.pipeline.seeded_faces import run_cluster, seed_families
 from tests.tui.faces_review import SIZE, grid_of, open_faces
 from tui.app import SwapdeckApp
@@ -101,6 +105,10 @@ async def test_a_merge_made_here_survives_clustering_again(project: Project, wai
     with project.connection() as conn:
         newest = identities.clusters(conn, identities.latest_run_id(conn))
         assert sorted(c.size for c in newest) == [4, 8]
+        launched = latest_launch(conn)
+    if launched is not None:   # c started a background worker too: it must not outlive us
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(launched.pid, signal.SIGTERM)
 
 
 def store_jobs(project: Project) -> int:
