@@ -35,7 +35,7 @@ from pipeline.devices import available_cores  # noqa: E402
 from pipeline.extract import backends  # noqa: E402
 from pipeline.extract.backends import Detection  # noqa: E402
 from pipeline.extract.dlib_backend import DlibHogDetector, upsample_for  # noqa: E402
-from pipeline.extract.dlib_mmod import TorchMmodDetector  # noqa: E402
+from pipeline.extract.dlib_mmod import TorchMmodDetector, box_iou  # noqa: E402
 from pipeline.extract.extractor import FaceExtractor, detection_image  # noqa: E402
 from pipeline.extract.model_files import MMOD, dlib_model_file  # noqa: E402
 from store.requests.extract import ExtractSettings  # noqa: E402
@@ -97,18 +97,9 @@ def timed(detect: Callable[[Sequence[np.ndarray]], list[list[Detection]]],
     return seconds / len(images), others, found
 
 
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Of two boxes with inclusive right and bottom edges."""
-    w = min(a[2], b[2]) - max(a[0], b[0]) + 1
-    h = min(a[3], b[3]) - max(a[1], b[1]) + 1
-    inner = max(w, 0) * max(h, 0)
-    area = (a[2] - a[0] + 1) * (a[3] - a[1] + 1) + (b[2] - b[0] + 1) * (b[3] - b[1] + 1)
-    return inner / (area - inner)
-
-
 def matched_ious(ours: list[list[Detection]], theirs: list[list[Detection]]) -> list[float]:
     """Each of dlib's boxes against the best of ours in the same frame (0 when none)."""
-    return [max((iou(d.box, o.box) for o in frame_ours), default=0.0)
+    return [max((box_iou(d.box, o.box) for o in frame_ours), default=0.0)
             for frame_ours, frame_theirs in zip(ours, theirs) for d in frame_theirs]
 
 

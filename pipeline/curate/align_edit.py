@@ -14,9 +14,8 @@ import numpy as np
 
 from pipeline.context import JobContext
 from pipeline.errors import JobError
-from pipeline.extract.alignment import align_to_mean_face
 from pipeline.extract.backends import Detection
-from pipeline.extract.extractor import FaceExtractor, FrameFaces
+from pipeline.extract.extractor import FaceExtractor
 from pipeline.extract.frames import read_frames
 from pipeline.extract.job import usable_source
 from pipeline.registry import job_kind
@@ -35,10 +34,7 @@ def align_edit(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     box, like = _box_and_kin(ctx, source.id, params)
     image = _decode(ctx, source, frame)
     extractor = FaceExtractor(ExtractSettings.from_json(extraction.settings))
-    detection = Detection(box, 1.0)
-    [[points]] = extractor.aligner.landmarks([image], [[detection]])
-    [face] = extractor.complete([frame.id], [image],
-                                [[FrameFaces(detection, points, align_to_mean_face(points))]])
+    [face] = extractor.place(frame.id, image, [Detection(box, 1.0)])
     face_id = manual_faces.add_face(ctx.conn, source.id, face, replaces=params.get("replaces"),
                                     like=like)
     doubt = f"; its points look wrong ({face.rejected}): draw the box again" \

@@ -12,31 +12,19 @@ from pipeline.curate.track_flags import CropReader, FaceCheck
 from pipeline.extract import backends
 from store.faces import face_image
 
-# dlib's MMOD in torch where it is registered (fast, batched), else dlib's own.
-CHECKERS = ("mmod", "dlib-mmod")
 # Faces smaller than this share of the crop's side are not looked for: the crop's face spans
 # about half of it, and a larger smallest face spares the detector an upsampled pass.
 SMALLEST_FACE_PERCENT = 40.0
 
 
 def cnn_face_check(device: str) -> FaceCheck:
-    detector = _first_available(device)
+    detector = backends.create(backends.DETECTORS, "detector", "mmod", device,
+                               SMALLEST_FACE_PERCENT)   # dlib's MMOD, run in torch
 
     def check(crops: Sequence[np.ndarray]) -> list[float]:
         return [max((d.score for d in found), default=-math.inf)
                 for found in detector.detect(list(crops))]
     return check
-
-
-def _first_available(device: str) -> backends.Detector:
-    for name in CHECKERS[:-1]:
-        try:
-            return backends.create(backends.DETECTORS, "detector", name, device,
-                                   SMALLEST_FACE_PERCENT)
-        except backends.BackendUnavailableError:
-            continue
-    return backends.create(backends.DETECTORS, "detector", CHECKERS[-1], device,
-                           SMALLEST_FACE_PERCENT)
 
 
 def stored_crops(conn: sqlite3.Connection) -> CropReader:

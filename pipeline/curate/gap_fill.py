@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.curate.tracks import SAME_PERSON
-from pipeline.extract.alignment import align_to_mean_face
 from pipeline.extract.backends import Detection
-from pipeline.extract.extractor import FaceExtractor, FrameFaces
+from pipeline.extract.extractor import FaceExtractor
 from store.faces import DESCRIPTOR_MODEL, NewFace
 from store.tracks import TrackedFace
 
@@ -60,12 +59,9 @@ def fill(extractor: FaceExtractor, image: np.ndarray, gaps: Sequence[Gap],
     """Place a face for each gap of one frame; only those that pass come back. `person`:
     each track's mean descriptor."""
     detections = [Detection(tuple(float(v) for v in gap.box), gap.score) for gap in gaps]
-    [landmarks] = extractor.aligner.landmarks([image], [detections])
-    located = [FrameFaces(d, points, align_to_mean_face(points))
-               for d, points in zip(detections, landmarks)]
-    placed = extractor.complete([gaps[0].frame_id], [image], [located])
-    return [(gap, face) for gap, face, points in zip(gaps, placed, landmarks)
-            if face.rejected is None and _near(gap, points)
+    placed = extractor.place(gaps[0].frame_id, image, detections)
+    return [(gap, face) for gap, face in zip(gaps, placed)
+            if face.rejected is None and _near(gap, face.landmarks)
             and np.linalg.norm(face.descriptors[DESCRIPTOR_MODEL]
                                - person[gap.track]) < SAME_PERSON]
 

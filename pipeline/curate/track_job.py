@@ -48,8 +48,7 @@ def track_source(ctx: JobContext, source: sources.Source) -> dict[str, Any]:
     images = _Frames(ctx, source, frames)
     if source.kind == "video":
         cuts = cut_frames([f.frame.idx for f in frames], images.signatures())
-        members = link([Sighting(f.id, f.frame_idx, f.box, f.landmarks, f.descriptor)
-                        for f in found], cuts, settings.every_n)
+        members = _linked(found, cuts, settings.every_n)
     else:   # photos are not frames of one scene: each face is a track of its own
         cuts, members = set(), [[n] for n in range(len(found))]
     grouped = [[found[i] for i in track] for track in members]
@@ -80,9 +79,14 @@ def link_so_far(ctx: JobContext, source: sources.Source, every_n: int) -> None:
     found = tracks.source_faces(ctx.conn, source.id)
     frames = tracks.processed_frames(ctx.conn, source.id)
     cuts = cut_frames([f.frame.idx for f in frames], [f.signature for f in frames])
-    members = link([Sighting(f.id, f.frame_idx, f.box, f.landmarks, f.descriptor)
-                    for f in found], cuts, every_n)
+    members = _linked(found, cuts, every_n)
     tracks.link_provisionally(ctx.conn, source.id, [[found[i].id for i in m] for m in members])
+
+
+def _linked(found: Sequence[tracks.TrackedFace], cuts: set[int],
+            every_n: int) -> list[list[int]]:
+    return link([Sighting(f.id, f.frame_idx, f.box, f.landmarks, f.descriptor)
+                 for f in found], cuts, every_n)
 
 
 class _Frames:

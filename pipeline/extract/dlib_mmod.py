@@ -302,8 +302,15 @@ def _to_image(tiles: Sequence[Tile], left: float, top: float, right: float,
     return tuple(_round(v) for v in corners)  # type: ignore[return-value]
 
 
-def _area(box: Box) -> int:
+def _area(box: Sequence[float]) -> float:
     return max(0, box[2] - box[0] + 1) * max(0, box[3] - box[1] + 1)
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two boxes with inclusive right and bottom edges, as
+    dlib's rectangles are."""
+    inner = _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+    return inner / (_area(a) + _area(b) - inner)
 
 
 def overlaps(a: Box, b: Box, iou: float, covered: float) -> bool:

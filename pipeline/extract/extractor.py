@@ -97,6 +97,15 @@ class FaceExtractor:
         """Every face of the batch, measured, masked, described and judged."""
         return self.complete(frame_ids, images, self.locate(images))
 
+    def place(self, frame_id: int, image: np.ndarray,
+              detections: Sequence[Detection]) -> list[NewFace]:
+        """Faces in boxes given rather than detected (tracking's gaps, boxes drawn by hand):
+        the aligner places the points, and the rest is as for a detected face."""
+        [landmarks] = self.aligner.landmarks([image], [detections])
+        located = [FrameFaces(d, points, align_to_mean_face(points))
+                   for d, points in zip(detections, landmarks)]
+        return self.complete([frame_id], [image], [located])
+
     def complete(self, frame_ids: Sequence[int], images: Sequence[np.ndarray],
                  located: Sequence[Sequence[FrameFaces]]) -> list[NewFace]:
         """The second half of `extract`, for faces `locate` found (so the two can overlap)."""

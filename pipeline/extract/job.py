@@ -38,7 +38,7 @@ BATCH_FRAMES = 8
 # A batch also ends at this many pixels: two batches are in flight at once, and eight 50 Mpx
 # photos would hold 1.2 GB each.
 BATCH_PIXELS = 32_000_000
-# Provisional tracks are linked again after this many more frames.
+# Provisional tracks are linked again after at least this many more frames.
 LINK_EVERY = 200
 
 
@@ -188,8 +188,9 @@ def _batches(ctx: JobContext, source: sources.Source,
 def _run_batches(ctx: JobContext, source: sources.Source, extractor: FaceExtractor,
                  wanted: list[faces.PendingFrame], progress: _Progress, every_n: int) -> None:
     """Detect and align batch k+1 on a thread while batch k is described and stored; link a
-    video's faces into tracks every LINK_EVERY frames, so they show while it runs."""
-    unlinked = 0
+    video's faces into tracks as they come (after LINK_EVERY frames, then after half as
+    many again as are linked), so they show while it runs."""
+    linked = unlinked = 0
     with ThreadPoolExecutor(1, thread_name_prefix="locate") as locator:
         pending: tuple[_Batch, Future] | None = None
         for batch in _batches(ctx, source, wanted):
@@ -197,9 +198,10 @@ def _run_batches(ctx: JobContext, source: sources.Source, extractor: FaceExtract
             if pending is not None:
                 progress.add(*_store(ctx, source, extractor, *pending))
                 unlinked += len(pending[0])
-            if unlinked >= LINK_EVERY and source.kind == "video":
+            # linking reads every face stored so far: wait longer as they grow
+            if unlinked >= max(LINK_EVERY, linked // 2) and source.kind == "video":
                 link_so_far(ctx, source, every_n)
-                unlinked = 0
+                linked, unlinked = linked + unlinked, 0
             pending = (batch, located)
         if pending is not None:
             progress.add(*_store(ctx, source, extractor, *pending))

@@ -17,8 +17,8 @@ from skimage.data import astronaut
 
 from pipeline.extract.backends import DETECTORS, Detection, create
 from pipeline.extract.dlib_format import DlibFormatError
-from pipeline.extract.dlib_mmod import (TorchMmodDetector, build_network, pyramid_tiles,
-                                        read_mmod_file)
+from pipeline.extract.dlib_mmod import (TorchMmodDetector, box_iou, build_network,
+                                        pyramid_tiles, read_mmod_file)
 from pipeline.extract.extractor import detection_image
 from pipeline.extract.model_files import MMOD, RESNET, dlib_model_file
 
@@ -45,15 +45,6 @@ def dlib_boxes(net: dlib.cnn_face_detection_model_v1, image: np.ndarray,
              float(d.rect.bottom())) for d in net(image, upsample)]
 
 
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Of two boxes with inclusive right and bottom edges, as dlib's."""
-    w = min(a[2], b[2]) - max(a[0], b[0]) + 1
-    h = min(a[3], b[3]) - max(a[1], b[1]) + 1
-    inner = max(w, 0) * max(h, 0)
-    area = (a[2] - a[0] + 1) * (a[3] - a[1] + 1) + (b[2] - b[0] + 1) * (b[3] - b[1] + 1)
-    return inner / (area - inner)
-
-
 @pytest.mark.parametrize("upsample, crop", [(0, np.s_[:256, 100:356]),
                                             (1, np.s_[40:200, 140:300])])
 def test_finds_the_astronauts_face_as_dlib_does(ours: TorchMmodDetector, theirs,
@@ -61,7 +52,7 @@ def test_finds_the_astronauts_face_as_dlib_does(ours: TorchMmodDetector, theirs,
     image = np.ascontiguousarray(astronaut()[crop])
     [expected] = dlib_boxes(theirs, image, upsample)
     [found] = ours.detect([image], upsample)[0]
-    assert iou(found.box, expected) >= 0.95, (found.box, expected)
+    assert box_iou(found.box, expected) >= 0.95, (found.box, expected)
 
 
 def test_is_the_registered_mmod_detector() -> None:
@@ -135,6 +126,6 @@ def test_same_faces_as_dlib_on_the_real_clips(ours: TorchMmodDetector, theirs) -
             expected = dlib_boxes(theirs, image, 0)
             found: list[Detection] = ours.detect([image], 0)[0]
             counts.append((clip, len(found), len(expected)))
-            ious += [max((iou(f.box, box) for f in found), default=0.0) for box in expected]
+            ious += [max((box_iou(f.box, box) for f in found), default=0.0) for box in expected]
     assert all(a == b for _, a, b in counts), counts
     assert ious and statistics.mean(ious) >= 0.95, ious
