@@ -51,8 +51,8 @@ async def test_the_form_queues_the_same_job_as_the_cli(project: Project, pair, w
         screen = await open_train(app, pilot, wait_for)
         assert screen.query_one("#side-b", Select).value == "Bob"
         screen.query_one("#model", Select).value = "lightweight"
-        await wait_for(pilot, lambda: not screen.query("#model-lowmem"),
-                       what="lightweight's options")  # original's lowmem is gone
+        await wait_for(pilot, lambda: not screen.query("#model-lowmem")   # original's, gone
+                       and screen.query("#model-learn_mask"), what="lightweight's options")
         screen.query_one("#model-learn_mask", Checkbox).value = True
         screen.query_one("#opt-coverage", Input).value = "0.8"
         screen.query_one("#opt-warp", Checkbox).value = False
