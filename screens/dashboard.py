@@ -10,12 +10,13 @@ from typing import cast
 
 from textual import work
 from textual.app import ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Header
 
+from screens.alignments import AlignmentsScreen
 from screens.analysis import AnalysisScreen
+from screens.dashboard_keys import DASHBOARD_BINDINGS
 from screens.convert import ConvertScreen
 from screens.dialogs.add_media import AddMediaDialog, AddMediaResult
 from screens.extract import ExtractScreen
@@ -41,49 +42,7 @@ from screens.widgets.worker_panel import WorkerPanel
 
 class DashboardScreen(Screen[None]):
     CSS_PATH = "dashboard.tcss"
-    BINDINGS = [
-        Binding("r", "release_held", "Release held", id="dashboard.release_held",
-                tooltip="Let the worker run the selected held job (queued on another machine "
-                        "or before this folder moved): check what it reads and writes first"),
-        Binding("d", "cancel_held", "Cancel held", id="dashboard.cancel_held",
-                tooltip="Cancel the selected held job: it never runs"),
-        Binding("R", "release_all_held", "Release all held", show=False,
-                id="dashboard.release_all_held",
-                tooltip="Let the worker run every held job listed"),
-        Binding("a", "add_media", "Add media", id="dashboard.add_media",
-                tooltip="Add a video, an image or a folder of images to the project"),
-        Binding("x", "extract", "Extract", id="dashboard.extract",
-                tooltip="Open the Extract screen: find, align and describe the faces of sources"),
-        Binding("f", "faces", "Faces", id="dashboard.faces",
-                tooltip="Open the Faces screen: review faces by person and cluster"),
-        Binding("t", "train", "Train", id="dashboard.train",
-                tooltip="Open the Train screen: train a model on side A and side B, watch it "
-                        "learn, stop or save it"),
-        Binding("n", "analysis", "Analysis", id="dashboard.analysis",
-                tooltip="Open the Analysis screen: sessions, runs, loss graphs, swap metrics, "
-                        "checkpoints and previews; resume, restore, compare, delete"),
-        Binding("v", "convert", "Convert", id="dashboard.convert",
-                tooltip="Open the Convert screen: swap a face in a video with a trained "
-                        "session, previewing one frame before and after"),
-        Binding("c", "cancel_job", "Cancel job", id="dashboard.cancel_job",
-                tooltip="Cancel the selected job (a running one stops at its next unit of work)"),
-        Binding("y", "retry_job", "Retry job", show=False, id="dashboard.retry_job",
-                tooltip="Queue the selected failed or cancelled job again, as a new job with "
-                        "its settings (what it had done is kept)"),
-        Binding("w", "start_worker", "Start worker", id="dashboard.start_worker",
-                tooltip="Start a background worker if none is running"),
-        Binding("tab", "app.focus_next", "Next panel", show=False, id="dashboard.focus_next",
-                tooltip="Move the focus to the next table"),
-        Binding("shift+tab", "app.focus_previous", "Previous panel", show=False,
-                id="dashboard.focus_previous", tooltip="Move the focus to the previous table"),
-        Binding("s", "focus_panel('sources-table')", "Focus sources", show=False,
-                id="dashboard.focus_sources", tooltip="Move the focus to the sources table"),
-        Binding("j", "focus_panel('jobs-table')", "Focus jobs", show=False,
-                id="dashboard.focus_jobs", tooltip="Move the focus to the jobs table"),
-        Binding("e", "focus_panel('events')", "Focus events", show=False,
-                id="dashboard.focus_events",
-                tooltip="Move the focus to the event log to scroll it"),
-    ]
+    BINDINGS = DASHBOARD_BINDINGS
 
     @property
     def host(self) -> Host:
@@ -164,6 +123,14 @@ class DashboardScreen(Screen[None]):
 
     def action_faces(self) -> None:
         self.app.push_screen(FacesScreen())
+
+    def action_alignments(self) -> None:
+        source_id = self.query_one(SourcesPanel).chosen_source
+        if source_id is None:
+            self.notify("no source to review: add one (a) and extract it (x)",
+                        severity="warning")
+        else:
+            self.app.push_screen(AlignmentsScreen(source_id))
 
     def action_train(self) -> None:
         self.app.push_screen(TrainScreen())

@@ -4,7 +4,8 @@ The twin of `swapdeck extract`: the same settings (store/requests/extract.py, wi
 text), checked as they are typed, and the same jobs (`store.requests.extract.extract_jobs`).
 A thin coordinator of three panels (screens/widgets/extract_*.py): the sources to pick, the
 settings form and the extract jobs. Progress comes from the app's snapshot; whether a source
-was extracted before is read from the store (store/views/extract.py) in a thread.
+was extracted before is read from the store (store/views/extract.py) in a thread. Forcing
+a source with faces placed by hand asks first whether to keep them (keep, drop or cancel).
 """
 from __future__ import annotations
 
@@ -23,12 +24,13 @@ from textual.widgets import Button, Checkbox, Header, Input, Select, Static
 from store import jobs
 from store.errors import RequestError
 from store.faces import Extraction
-from store.requests.extract import ExtractSettings, extract_jobs
+from store.requests.extract import ExtractSettings, extract_jobs, manual_faces_at_stake
 from store.views.extract import EXTRACT, extraction_jobs, read_extractions, ready_sources
 from store.views.snapshot import Snapshot
 from tui.host import Host
 from tui.keymap import key_for
 from tui.launcher import ensure_worker
+from screens.dialogs.choose import ChooseDialog
 from screens.widgets.extract_form import ExtractForm, FormReading
 from screens.widgets.extract_jobs import ExtractJobs
 from screens.widgets.extract_sources import ExtractSources, SourcePicker
@@ -52,6 +54,15 @@ class ExtractScreen(Screen[None]):
         Binding("s", "focus_sources", "Focus sources", show=False, id="extract.focus_sources",
                 tooltip="Move the focus to the sources table"),
     ]
+
+    class ManualFacesFound(Message):
+        """A forced re-extraction would find faces placed by hand: ask before queueing."""
+
+        def __init__(self, source_ids: list[int], settings: ExtractSettings,
+                     skip_existing: bool, count: int) -> None:
+            super().__init__()
+            self.source_ids, self.settings = source_ids, settings
+            self.skip_existing, self.count = skip_existing, count
 
     class ExtractionsRead(Message):
         """What the store says about each ready source's extraction (read in a thread)."""
@@ -183,11 +194,18 @@ class ExtractScreen(Screen[None]):
 
     @work(thread=True, group="store")
     def queue_extraction(self, source_ids: list[int], settings: ExtractSettings, force: bool,
-                         skip_existing: bool) -> None:
+                         skip_existing: bool, drop_manual: bool | None = None) -> None:
+        """Queue the jobs; a forced one over faces placed by hand asks first whether to keep
+        them (`drop_manual` None), and is queued once the answer is given."""
         try:
             with self.host.store() as conn:
                 params = extract_jobs(conn, [str(i) for i in source_ids], settings,
-                                      force=force, skip_existing=skip_existing)
+                                      force=force, skip_existing=skip_existing,
+                                      drop_manual=bool(drop_manual))
+                if drop_manual is None and (manual := manual_faces_at_stake(conn, params)):
+                    self.post_message(self.ManualFacesFound(source_ids, settings,
+                                                            skip_existing, manual))
+                    return
                 job_ids = jobs.enqueue_many(conn, EXTRACT, params) if params else []
                 pid = None
                 if job_ids and self.host.auto_start_worker:
@@ -207,6 +225,21 @@ class ExtractScreen(Screen[None]):
         self.app.notify(f"queued extraction: {queued}{note}", markup=False)
         if pid is not None:
             self.app.notify(f"started a background worker (pid {pid})")
+
+    def on_extract_screen_manual_faces_found(self, message: ManualFacesFound) -> None:
+        count = f"{message.count} face{'s' * (message.count != 1)}"
+
+        def answered(choice: str | None) -> None:
+            if choice in ("keep", "drop"):
+                self.queue_extraction(message.source_ids, message.settings, True,
+                                      message.skip_existing, drop_manual=choice == "drop")
+            else:
+                self.notify("nothing queued", severity="warning")
+
+        self.app.push_screen(ChooseDialog(f"Keep {count} placed by hand?", [
+            ("keep", f"keep: extract again around the {count} placed by hand"),
+            ("drop", f"drop: throw the {count} placed by hand away too"),
+            ("cancel", "cancel: queue nothing")]), answered)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Picking keys work (and show in the footer) only in the sources table."""

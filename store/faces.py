@@ -24,6 +24,11 @@ from store.schema.connection import write
 CROP_SPAN = 2.0
 HEAD_ROOM = 0.12
 
+# A face placed by hand in the Alignments review and not taken out since.
+_MANUAL = "manual = 1 AND rejected IS NULL"
+
+Box = tuple[float, float, float, float]   # x0, y0, x1, y1 in frame pixels
+
 # The identity descriptor every face gets: dlib's ResNet v1 (run by dlib or our PyTorch port).
 DESCRIPTOR_MODEL = "dlib_resnet_v1"
 
@@ -155,13 +160,40 @@ def start_extraction(conn: sqlite3.Connection, source_id: int, settings: dict[st
         )
 
 
-def reset_extraction(conn: sqlite3.Connection, source_id: int) -> None:
-    """Forget a source's faces and extraction, to extract it again from scratch."""
+def reset_extraction(conn: sqlite3.Connection, source_id: int, *,
+                     keep_manual: bool = True) -> int:
+    """Forget a source's faces and extraction, to extract it again from scratch. The faces
+    placed by hand (and not taken out since) stay, with their person, unless `keep_manual`
+    is false; their tracks go with the others' (ON DELETE SET NULL: the track job links
+    them again). Returns how many stayed."""
+    spare = f" AND NOT ({_MANUAL})" if keep_manual else ""
     with write(conn):
-        conn.execute("DELETE FROM faces WHERE source_id = ?", (source_id,))
+        conn.execute(f"DELETE FROM faces WHERE source_id = ?{spare}", (source_id,))
         conn.execute("DELETE FROM tracks WHERE source_id = ?", (source_id,))
+        # what the gone tracks said of the faces that stay (as the track job does)
+        conn.execute("UPDATE faces SET flag = NULL WHERE source_id = ? AND flag_kept IS NULL",
+                     (source_id,))
         conn.execute("UPDATE frames SET processed = 0 WHERE source_id = ?", (source_id,))
         conn.execute("DELETE FROM extractions WHERE source_id = ?", (source_id,))
+        return conn.execute("SELECT COUNT(*) FROM faces WHERE source_id = ?",
+                            (source_id,)).fetchone()[0]
+
+
+def count_manual(conn: sqlite3.Connection, source_id: int) -> int:
+    """The source's faces placed by hand that a forced re-extraction keeps by default."""
+    return conn.execute(f"SELECT COUNT(*) FROM faces WHERE source_id = ? AND {_MANUAL}",
+                        (source_id,)).fetchone()[0]
+
+
+def manual_boxes(conn: sqlite3.Connection, frame_ids: Sequence[int]) -> dict[int, list[Box]]:
+    """Frame id -> the boxes of the faces placed by hand in it (extraction drops its own
+    detections that double one)."""
+    marks = ",".join("?" * len(frame_ids))
+    boxes: dict[int, list[Box]] = {}
+    for row in conn.execute(f"SELECT frame_id, x0, y0, x1, y1 FROM faces WHERE frame_id IN"
+                            f" ({marks}) AND {_MANUAL}", tuple(frame_ids)):
+        boxes.setdefault(row[0], []).append((row[1], row[2], row[3], row[4]))
+    return boxes
 
 
 def finish_extraction(conn: sqlite3.Connection, source_id: int) -> Extraction:
@@ -196,10 +228,14 @@ def save_frames(conn: sqlite3.Connection, source_id: int, frame_ids: Sequence[in
     """Store a batch of processed frames and all their faces in one transaction."""
     with write(conn):
         marks = ",".join("?" * len(frame_ids))
-        # A frame is processed once: anything left by an interrupted write is replaced.
-        conn.execute(f"DELETE FROM faces WHERE frame_id IN ({marks})", tuple(frame_ids))
+        # A frame is processed once: anything left by an interrupted write is replaced; the
+        # faces placed by hand stay, and the new ones are numbered after them.
+        conn.execute(f"DELETE FROM faces WHERE frame_id IN ({marks}) AND manual = 0",
+                     tuple(frame_ids))
+        after = dict(conn.execute(f"SELECT frame_id, MAX(face_idx) + 1 FROM faces WHERE"
+                                  f" frame_id IN ({marks}) GROUP BY frame_id", tuple(frame_ids)))
         for face in faces:
-            insert_face(conn, source_id, face, face.face_idx)
+            insert_face(conn, source_id, face, face.face_idx + after.get(face.frame_id, 0))
         conn.execute(f"UPDATE frames SET processed = 1 WHERE id IN ({marks})", tuple(frame_ids))
         kept = sum(face.rejected is None for face in faces)
         conn.execute(

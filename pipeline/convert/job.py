@@ -35,7 +35,8 @@ from pipeline.convert.writers import (Timing, WriterError, WriterSettings, open_
                                       source_timing)
 from pipeline.errors import JobError
 from pipeline.extract.frames import read_frame, read_frames
-from pipeline.extract.job import extract_pending, filtering_extractor, usable_source
+from pipeline.extract.job import (extract_pending, filtering_extractor, usable_source,
+                                  without_doubles)
 from pipeline.registry import job_kind
 from store import conversions, convert_previews, faces, pixel_limit, sessions
 from store.views.convert_faces import all_frames, frame_faces, unprocessed_frames
@@ -171,7 +172,9 @@ def _extract_one(ctx: JobContext, source: Source, frame: PendingFrame) -> None:
     extractor = filtering_extractor(
         ExtractSettings.from_json(_extraction(ctx, source).settings), limit)
     image = read_frame(source, frame, limit)
-    faces.save_frames(ctx.conn, source.id, [frame.id], extractor.extract([frame.id], [image]))
+    found = without_doubles(extractor.extract([frame.id], [image]),
+                            faces.manual_boxes(ctx.conn, [frame.id]))
+    faces.save_frames(ctx.conn, source.id, [frame.id], found)
 
 
 def _targets(ctx: JobContext, source: Source, session: sessions.Session,

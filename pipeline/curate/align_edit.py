@@ -2,8 +2,11 @@
 
 `set-box`: the aligner places the 68 points in a box the user drew (a missed face, or a
 face whose points are off: `replaces` names it). `copy`: the face of the nearest frame is
-carried over (its box, the aligner refining the points) and keeps its person and track.
-Either way the face gets its crop, masks, quality and descriptor as extraction gives them.
+carried over (its box, the aligner refining the points) and keeps its person and track
+(`track`: that track's face, not the frame's largest). `set-points`: the face's points
+moved by hand replace it as given, not aligned again; its box moves with the points (by
+their median move, so a moved mouth leaves it where it was and a moved face takes it along).
+Each way the face gets its crop, masks, quality and descriptor as extraction gives them.
 """
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ from pipeline.extract.frames import read_frames
 from pipeline.extract.job import usable_source
 from pipeline.registry import job_kind
 from store import faces, manual_faces, pixel_limit, sources
-from store.faces import PendingFrame
+from store.faces import NewFace, PendingFrame, from_blob
+from store.landmark_groups import POINTS
 from store.requests.extract import ExtractSettings
 
 
@@ -31,16 +35,53 @@ def align_edit(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     if extraction is None:
         raise JobError(f"source {source.id} is not extracted yet: extract it first")
     frame = _frame(ctx, source.id, int(params["frame"]))
-    box, like = _box_and_kin(ctx, source.id, params)
-    image = _decode(ctx, source, frame)
-    extractor = FaceExtractor(ExtractSettings.from_json(extraction.settings))
-    [face] = extractor.place(frame.id, image, [Detection(box, 1.0)])
-    face_id = manual_faces.add_face(ctx.conn, source.id, face, replaces=params.get("replaces"),
-                                    like=like)
-    doubt = f"; its points look wrong ({face.rejected}): draw the box again" \
-        if face.rejected else ""
+    settings = ExtractSettings.from_json(extraction.settings)
+    if params["action"] == "set-points":
+        face, replaces = _with_points(ctx, source, frame, settings, params)
+        like = None
+    else:
+        box, like = _box_and_kin(ctx, source.id, params)
+        image = _decode(ctx, source, frame)
+        [face] = FaceExtractor(settings).place(frame.id, image, [Detection(box, 1.0)])
+        replaces = params.get("replaces")
+    face_id = manual_faces.add_face(ctx.conn, source.id, face, replaces=replaces, like=like)
+    again = "move the points" if params["action"] == "set-points" else "draw the box"
+    doubt = f"; its points look wrong ({face.rejected}): {again} again" if face.rejected else ""
     return {"message": f"face {face_id} placed in frame {frame.idx}{doubt}",
             "face_id": face_id, "source_id": source.id}
+
+
+def _with_points(ctx: JobContext, source: sources.Source, frame: PendingFrame,
+                 settings: ExtractSettings, params: dict[str, Any]) -> tuple[NewFace, int]:
+    """The face with the given points that replaces `face`, and that face's id."""
+    old = ctx.conn.execute("SELECT id, x0, y0, x1, y1, landmarks FROM faces WHERE id = ? AND"
+                           " frame_id = ? AND rejected IS NULL",
+                           (int(params["face"]), frame.id)).fetchone()
+    if old is None:
+        raise JobError(f"face {params['face']} is not a kept face of frame {frame.idx}")
+    image = _decode(ctx, source, frame)
+    points = _points(params["points"], image.shape)
+    dx, dy = np.median(points - from_blob(old["landmarks"], (POINTS, 2)), axis=0)
+    box = (old["x0"] + dx, old["y0"] + dy, old["x1"] + dx, old["y1"] + dy)
+    face = FaceExtractor(settings).with_points(frame.id, image, Detection(box, 1.0), points)
+    return face, old["id"]
+
+
+def _points(given: object, shape: tuple[int, ...]) -> np.ndarray:
+    """68 finite (x, y) points inside a frame of `shape`; JobError otherwise."""
+    try:
+        points = np.asarray(given, np.float64)
+    except (TypeError, ValueError):
+        points = np.empty(0)
+    if points.shape != (POINTS, 2) or not np.isfinite(points).all():
+        raise JobError(f"set-points takes {POINTS} points as [x, y] pairs of finite numbers")
+    rows, cols = shape[:2]
+    outside = np.flatnonzero((points < 0).any(axis=1) | (points[:, 0] > cols)
+                             | (points[:, 1] > rows))
+    if outside.size:
+        x, y = points[outside[0]]
+        raise JobError(f"point {outside[0]} ({x:g}, {y:g}) is outside the {cols}x{rows} frame")
+    return points
 
 
 def _frame(ctx: JobContext, source_id: int, idx: int) -> PendingFrame:
@@ -59,13 +100,16 @@ def _box_and_kin(ctx: JobContext, source_id: int,
         if width < 8 or height < 8:
             raise JobError(f"a box must be at least 8 px a side, not {width:g}x{height:g}")
         return (x, y, x + width, y + height), None
+    track = params.get("track")
     rows = ctx.conn.execute(
         "SELECT f.id, f.x0, f.y0, f.x1, f.y1 FROM faces f JOIN frames fr ON fr.id = f.frame_id"
-        " WHERE f.source_id = ? AND fr.idx = ? AND f.rejected IS NULL", (source_id,
-                                                                         int(params["from"])))
+        " WHERE f.source_id = ? AND fr.idx = ? AND f.rejected IS NULL"
+        " AND (? IS NULL OR f.track_id = ?)", (source_id, int(params["from"]), track, track))
     found = rows.fetchall()
     if not found:
-        raise JobError(f"frame {params['from']} of source {source_id} has no face to copy")
+        of_track = f" of track {track}" if track is not None else ""
+        raise JobError(f"frame {params['from']} of source {source_id} has no face{of_track} "
+                       "to copy")
     chosen = max(found, key=lambda r: (r["x1"] - r["x0"]) * (r["y1"] - r["y0"]))
     return (chosen["x0"], chosen["y0"], chosen["x1"], chosen["y1"]), chosen["id"]
 

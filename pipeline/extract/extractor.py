@@ -106,6 +106,15 @@ class FaceExtractor:
                    for d, points in zip(detections, landmarks)]
         return self.complete([frame_id], [image], [located])
 
+    def with_points(self, frame_id: int, image: np.ndarray, detection: Detection,
+                    landmarks: np.ndarray) -> NewFace:
+        """A face whose 68 points are given (moved by hand), not aligned: the rest is as for
+        a detected face."""
+        points = np.asarray(landmarks, np.float32)
+        located = [FrameFaces(detection, points, align_to_mean_face(points))]
+        [face] = self.complete([frame_id], [image], [located])
+        return face
+
     def complete(self, frame_ids: Sequence[int], images: Sequence[np.ndarray],
                  located: Sequence[Sequence[FrameFaces]]) -> list[NewFace]:
         """The second half of `extract`, for faces `locate` found (so the two can overlap)."""

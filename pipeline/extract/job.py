@@ -2,7 +2,9 @@
 
 Frames are processed in batches; each batch and its faces are committed in one transaction
 that also marks the frames processed, so a killed job resumes at the first unprocessed frame
-and never duplicates a face. A finished source is left alone unless `force` is given.
+and never duplicates a face. A finished source is left alone unless `force` is given; a
+forced re-extraction keeps the faces placed by hand (unless `drop_manual`) and drops its own
+detections that double one.
 A source deleted or rewritten meanwhile stops the job with that reason; the batches committed
 before stay, and the job resumes from there once the file is back as it was added.
 """
@@ -21,7 +23,7 @@ import numpy as np
 
 from pipeline.context import JobContext
 from pipeline.curate.track_job import link_so_far, track_source
-from pipeline.curate.tracks import frame_signature
+from pipeline.curate.tracks import box_overlap, frame_signature
 from pipeline.errors import JobError
 from pipeline.extract.backends import BackendUnavailableError
 from pipeline.extract.frames import read_frames
@@ -40,6 +42,8 @@ BATCH_FRAMES = 8
 BATCH_PIXELS = 32_000_000
 # Provisional tracks are linked again after at least this many more frames.
 LINK_EVERY = 200
+# A face found over a face placed by hand (box IoU above this) is the same face: dropped.
+DOUBLE_IOU = 0.5
 
 
 @job_kind("extract")
@@ -49,8 +53,11 @@ def extract(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         raise JobError("; ".join(problems))
     source = usable_source(ctx, int(params["source_id"]))
     existing = faces.get_extraction(ctx.conn, source.id)
+    manual = 0
     if existing is not None and params.get("force"):
-        faces.reset_extraction(ctx.conn, source.id)
+        # the faces placed by hand stay unless the request says to drop them
+        manual = faces.reset_extraction(ctx.conn, source.id,
+                                        keep_manual=not params.get("drop_manual"))
         existing = None
     if existing is not None and existing.finished:
         if existing.tracked_at is None:  # the job was stopped while it tracked
@@ -66,11 +73,12 @@ def extract(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     tracked = track_source(ctx, source)
     done = faces.get_extraction(ctx.conn, source.id)
     assert done is not None
-    summary = _summary(done) + (f"; {tracked['message']}" if tracked["tracks"] else "")
+    summary = (_summary(done) + (f"; {tracked['message']}" if tracked["tracks"] else "")
+               + (f"; kept {manual} face{'s' * (manual != 1)} placed by hand" if manual else ""))
     ctx.progress(done.frames_done, done.frames_total, summary, force=True)
     return {"message": summary, "source_id": source.id, "faces": done.faces,
             "rejected": done.rejected, "frames": done.frames_done, "tracks": tracked["tracks"],
-            "filled": tracked["filled"], "flagged": tracked["flagged"]}
+            "filled": tracked["filled"], "flagged": tracked["flagged"], "manual_kept": manual}
 
 
 def extract_pending(ctx: JobContext, source: sources.Source,
@@ -210,13 +218,23 @@ def _run_batches(ctx: JobContext, source: sources.Source, extractor: FaceExtract
 def _store(ctx: JobContext, source: sources.Source, extractor: FaceExtractor, batch: _Batch,
            located: Future) -> tuple[int, int, int]:
     """Store a batch: (frames, faces kept, faces rejected), as the extraction counts them."""
-    found = extractor.complete(batch.frame_ids, batch.images, located.result())
+    found = without_doubles(extractor.complete(batch.frame_ids, batch.images, located.result()),
+                            faces.manual_boxes(ctx.conn, batch.frame_ids))
     faces.save_frames(ctx.conn, source.id, batch.frame_ids + batch.unreadable_ids, found)
     if source.kind == "video":   # what tracking finds shot cuts by, without decoding again
         tracks.save_signatures(ctx.conn, {frame_id: frame_signature(image) for frame_id, image
                                           in zip(batch.frame_ids, batch.images)})
     kept = sum(face.rejected is None for face in found)
     return len(batch), kept, len(found) - kept
+
+
+def without_doubles(found: list[faces.NewFace],
+                    manual: dict[int, list[faces.Box]]) -> list[faces.NewFace]:
+    """The faces found, less those that double a face placed by hand in their frame (one
+    kept through a forced re-extraction): box IoU above DOUBLE_IOU."""
+    return [face for face in found
+            if not any(box_overlap(np.asarray(face.box), np.asarray(box)) > DOUBLE_IOU
+                       for box in manual.get(face.frame_id, ()))]
 
 
 class _Progress:

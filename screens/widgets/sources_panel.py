@@ -46,6 +46,15 @@ class SourcesPanel(Vertical):
     def table(self) -> DataTable:
         return self.query_one("#sources-table", DataTable)
 
+    @property
+    def chosen_source(self) -> int | None:
+        """The source id of the table's cursor row (the first source when none is chosen)."""
+        table = self.table
+        if not table.row_count:
+            return None
+        row = min(max(table.cursor_row, 0), table.row_count - 1)
+        return int(table.coordinate_to_cell_key((row, 0)).row_key.value)
+
     def show(self, snap: Snapshot) -> None:
         rows = [_row(source, source.id in snap.changed_sources) for source in snap.sources]
         self.table.display = bool(rows)

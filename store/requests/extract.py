@@ -77,9 +77,10 @@ HELP = {setting.name: setting.metadata["help"] for setting in fields(ExtractSett
 
 
 def extract_jobs(conn: sqlite3.Connection, references: Sequence[str], settings: ExtractSettings, *,
-                 force: bool = False, skip_existing: bool = False) -> list[dict]:
+                 force: bool = False, skip_existing: bool = False,
+                 drop_manual: bool = False) -> list[dict]:
     """The params of one extract job per source; sources already extracted are left out when
-    `skip_existing`."""
+    `skip_existing`. A forced one keeps the faces placed by hand unless `drop_manual`."""
     params = []
     for reference in references:
         try:
@@ -88,5 +89,12 @@ def extract_jobs(conn: sqlite3.Connection, references: Sequence[str], settings: 
             raise RequestError(str(exc)) from None
         if skip_existing and faces.get_extraction(conn, source.id) is not None:
             continue
-        params.append({"source_id": source.id, "settings": settings.to_json(), "force": force})
+        params.append({"source_id": source.id, "settings": settings.to_json(), "force": force,
+                       "drop_manual": drop_manual})
     return params
+
+
+def manual_faces_at_stake(conn: sqlite3.Connection, params: Sequence[dict]) -> int:
+    """How many faces placed by hand the forced re-extractions these jobs ask for would find
+    (kept, or dropped with `drop_manual`)."""
+    return sum(faces.count_manual(conn, p["source_id"]) for p in params if p.get("force"))

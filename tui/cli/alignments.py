@@ -1,11 +1,14 @@
 """`swapdeck alignments`: a source's frames and their faces, with faceswap's frame filters
-(frames with no face, several faces, none of a person, landmark jumps, low detection score)."""
+(frames with no face, several faces, none of a person, landmark jumps, low detection score,
+gaps in a track), and the edits that repair them."""
 from __future__ import annotations
 
 import argparse
+import bisect
 
-from store import manual_faces, sources
+from store import faces, manual_faces, sources
 from store.identities import IdentityError
+from store.landmark_groups import LANDMARK_GROUPS, POINTS
 from store.project import open_project
 from store.views.alignments import FrameFaces, FrameFilter, source_frames
 from tui.cli.common import JSON_SCHEMA, CliError, Commands, add_queue_options, print_json, queue
@@ -19,7 +22,8 @@ def add_alignments_parser(commands: Commands) -> None:
     alignments.add_argument("project", help="the project folder")
     alignments.add_argument("source", help="a source id or the path it was added from")
     actions = alignments.add_subparsers(dest="action", required=True, metavar="ACTION",
-                                        help="list, set-box, copy or delete")
+                                        help="list, set-box, copy, move-points, fill-track "
+                                             "or delete")
     _add_edit_parsers(actions)
     listing = actions.add_parser("list", help="the extracted frames that match every filter "
                                               "given (all of them when none is)")
@@ -33,6 +37,9 @@ def add_alignments_parser(commands: Commands) -> None:
                               "side; 0.05 catches most misalignments)")
     listing.add_argument("--low-score", type=float, metavar="T",
                          help="frames with a face detected with a score under T")
+    listing.add_argument("--track-gaps", action="store_true",
+                         help="frames where a track has faces before and after but none (a "
+                              "missed detection: fill-track places them)")
     listing.add_argument("--json", action="store_true", help="print a JSON document")
 
 
@@ -53,12 +60,69 @@ def _add_edit_parsers(actions: Commands) -> None:
     copy.add_argument("--from", dest="from_frame", type=int, required=True, metavar="FRAME",
                       help="the frame to copy the face from (the nearest one that has it)")
     add_queue_options(copy)
+    _add_point_parsers(actions)
     delete = actions.add_parser("delete", help="take faces out (false or doubled detections): "
                                                "they stay, rejected, and undo brings them back")
     delete.add_argument("face", type=int, nargs="+", help="face ids")
 
 
+def _add_point_parsers(actions: Commands) -> None:
+    move = actions.add_parser("move-points", help="move a face's landmarks by hand, a group "
+                                                  "or one point; the face is computed again "
+                                                  "from the points as given (undoable)")
+    move.add_argument("face", type=int, help="the face's id")
+    move.add_argument("dx", type=float, help="how far right, in frame pixels (negative: left)")
+    move.add_argument("dy", type=float, help="how far down, in frame pixels (negative: up)")
+    which = move.add_mutually_exclusive_group()
+    which.add_argument("--group", choices=list(LANDMARK_GROUPS), default="all",
+                       help="the points to move (default all: the whole face)")
+    which.add_argument("--point", type=int, metavar="N",
+                       help=f"only this point (0-{POINTS - 1}, the iBUG 68-point layout)")
+    add_queue_options(move)
+    fill = actions.add_parser("fill-track", help="place a track's face in every frame of its "
+                                                 "gaps, copied from the nearest frame that has "
+                                                 "it (each face undoable)")
+    fill.add_argument("track", type=int, help="the track's id (see list --json)")
+    add_queue_options(fill)
+
+
+def _moved_points(conn, source: sources.Source, args: argparse.Namespace) -> dict:
+    """The set-points job that moves the chosen points of a face by (dx, dy)."""
+    face = faces.get_face(conn, args.face)
+    if face is None or face.source_id != source.id or face.rejected:
+        raise CliError(f"face {args.face} is not a kept face of source {source.id}")
+    if args.point is not None and not 0 <= args.point < POINTS:
+        raise CliError(f"--point must be 0 to {POINTS - 1}, not {args.point}")
+    chosen = [args.point] if args.point is not None else list(LANDMARK_GROUPS[args.group])
+    points = face.landmarks.astype(float)
+    points[chosen] += (args.dx, args.dy)
+    return {"source_id": source.id, "frame": face.frame_idx, "action": "set-points",
+            "face": face.id, "points": points.round(3).tolist()}
+
+
+def _fill_track(conn, source: sources.Source, track: int) -> list[dict]:
+    """One copy job per frame in the track's gaps, from the nearest frame that has it."""
+    frames = source_frames(conn, source.id)
+    having = [f.idx for f in frames if track in f.tracks]
+    if not having:
+        raise CliError(f"source {source.id} has no face of track {track}")
+    jobs = []
+    for frame in (f for f in frames if track in f.gaps):
+        at = bisect.bisect(having, frame.idx)
+        nearest = min(having[at - 1:at + 1], key=lambda i: abs(i - frame.idx))
+        jobs.append({"source_id": source.id, "frame": frame.idx, "action": "copy",
+                     "from": nearest, "track": track})
+    return jobs
+
+
 def _edit(project, conn, source: sources.Source, args: argparse.Namespace) -> int:
+    if args.action == "move-points":
+        return queue(project, conn, "align-edit", [_moved_points(conn, source, args)], args)
+    if args.action == "fill-track":
+        if not (params := _fill_track(conn, source, args.track)):
+            print(f"track {args.track} has no gaps to fill")
+            return 0
+        return queue(project, conn, "align-edit", params, args)
     if args.action == "delete":
         try:
             manual_faces.delete_faces(conn, args.face)
@@ -92,7 +156,8 @@ def cmd_alignments(args: argparse.Namespace) -> int:
                 "SELECT 1 FROM identities WHERE name = ?", (args.person,)).fetchone():
             raise CliError(f"no person named {args.person!r} (see swapdeck identity list)")
         frames = source_frames(conn, source.id)
-    wanted = FrameFilter(args.no_face, args.multi, args.person, args.jumps, args.low_score)
+    wanted = FrameFilter(args.no_face, args.multi, args.person, args.jumps, args.low_score,
+                         args.track_gaps)
     shown = [frame for frame in frames if wanted.keeps(frame)]
     if args.json:
         print_json({"schema": JSON_SCHEMA, "source_id": source.id, "frames": len(frames),
@@ -114,11 +179,12 @@ def _source(conn, reference: str) -> sources.Source:
 def frame_line(frame: FrameFaces) -> str:
     at = f" at {frame.time:.2f} s" if frame.time is not None else ""
     who = ", ".join(p or "-" for p in frame.people)
-    faces = f"{frame.faces} face{'s' if frame.faces != 1 else ''}" + (f" ({who})" if who else "")
+    count = f"{frame.faces} face{'s' if frame.faces != 1 else ''}" + (f" ({who})" if who else "")
     facts = [f"jump {frame.jump:.3f}" if frame.jump is not None else "",
              f"lowest score {frame.low_score:.2f}" if frame.low_score is not None else "",
-             f"{frame.flagged} flagged" if frame.flagged else ""]
-    return f"frame {frame.idx}{at}: {faces}" + "".join(f", {f}" for f in facts if f)
+             f"{frame.flagged} flagged" if frame.flagged else "",
+             f"gap in track {', '.join(map(str, frame.gaps))}" if frame.gaps else ""]
+    return f"frame {frame.idx}{at}: {count}" + "".join(f", {f}" for f in facts if f)
 
 
 COMMANDS = {"alignments": cmd_alignments}

@@ -68,8 +68,8 @@ def _add_faces_parser(commands: Commands) -> None:
     faces_.add_argument("project", help="the project folder")
     face_actions = faces_.add_subparsers(dest="action", required=True, metavar="ACTION",
                                          help="list, exclude, include, restore, not-face, "
-                                              "move, export, filter, histogram, undo or "
-                                              "history")
+                                              "move, export, filter, histogram, undo, "
+                                              "redo or history")
     for verb, text in (("exclude", "leave faces out of training (nothing is deleted)"),
                        ("include", "take excluded faces back")):
         action = face_actions.add_parser(verb, help=text)
@@ -98,7 +98,11 @@ def _add_faces_parser(commands: Commands) -> None:
     add_queue_options(histogram)
     _add_filter_parser(face_actions)
     face_actions.add_parser("undo", help="undo the newest review action (exclude, include, "
-                                         "move, filter, name, merge, split, side)")
+                                         "move, filter, name, merge, split, side, and the "
+                                         "alignments edits)")
+    face_actions.add_parser("redo", help="redo the action undone last, while no new action "
+                                         "or clustering came since (not one that made a "
+                                         "cluster or a person)")
     history = face_actions.add_parser("history", help="the review actions, newest first")
     history.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     history.add_argument("--json", action="store_true", help="print a JSON document")
@@ -238,7 +242,7 @@ def cmd_faces(args: argparse.Namespace) -> int:
     with project.connection() as conn:
         if args.action == "list":
             return _list_faces(conn, args)
-        if args.action in ("undo", "history"):
+        if args.action in ("undo", "redo", "history"):
             return _review_history(conn, args)
         if args.action == "export":
             params = {"folder": str(Path(args.folder).expanduser().resolve()),
@@ -266,12 +270,15 @@ def cmd_faces(args: argparse.Namespace) -> int:
 
 
 def _review_history(conn, args: argparse.Namespace) -> int:
-    if args.action == "undo":
-        try:
+    try:
+        if args.action == "undo":
             print(printable(f"undid: {review.undo_last(conn)}"))
-        except review.NothingToUndo as exc:
-            raise CliError(str(exc)) from None
-        return 0
+            return 0
+        if args.action == "redo":
+            print(printable(f"redid: {review.redo_last(conn)}"))
+            return 0
+    except (review.NothingToUndo, review.NothingToRedo) as exc:
+        raise CliError(str(exc)) from None
     actions = review.history(conn, args.limit)
     if args.json:
         print_json({"schema": JSON_SCHEMA, "actions": [a.to_json() for a in actions]})

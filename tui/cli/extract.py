@@ -8,7 +8,8 @@ from pathlib import Path
 from store import sources
 from store.project import open_project
 from store.requests.catalogue import load
-from store.requests.extract import HELP, ExtractSettings, extract_jobs
+from store.requests.extract import (HELP, ExtractSettings, extract_jobs,
+                                    manual_faces_at_stake)
 from tui.cli.common import (CliError, Commands, add_max_mpx_option, add_queue_options, queue,
                             set_max_mpx)
 from tui.cli.setting_flags import add_setting, settings_given
@@ -30,7 +31,11 @@ def add_extract_parser(commands: Commands) -> None:
     extract.add_argument("--skip-existing", action="store_true",
                          help="queue nothing for sources that were extracted before")
     extract.add_argument("--force", action="store_true",
-                         help="throw away a source's faces and extract it again")
+                         help="throw away a source's faces and extract it again (the faces "
+                              "placed by hand in the Alignments review stay, and the new "
+                              "detections that double one are dropped)")
+    extract.add_argument("--drop-manual", action="store_true",
+                         help="with --force: throw away the faces placed by hand too")
     add_max_mpx_option(extract)
     add_queue_options(extract)
 
@@ -53,6 +58,9 @@ def extract_settings(args: argparse.Namespace) -> ExtractSettings:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    if args.drop_manual and not args.force:
+        raise CliError("--drop-manual goes with --force (only a forced re-extraction touches "
+                       "the faces placed by hand)")
     project = open_project(args.project)
     settings = extract_settings(args)
     with project.connection() as conn:
@@ -61,10 +69,13 @@ def cmd_extract(args: argparse.Namespace) -> int:
         if not references:
             raise CliError("name the sources to extract, or --all")
         params = extract_jobs(conn, references, settings, force=args.force,
-                              skip_existing=args.skip_existing)
+                              skip_existing=args.skip_existing, drop_manual=args.drop_manual)
         if not params:
             print("nothing to extract: every source named was extracted before")
             return 0
+        if manual := manual_faces_at_stake(conn, params):
+            print(f"dropping {manual} face(s) placed by hand" if args.drop_manual else
+                  f"keeping {manual} face(s) placed by hand (--drop-manual throws them away)")
         return queue(project, conn, "extract", params, args)
 
 

@@ -197,9 +197,10 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_open(args: argparse.Namespace) -> int:
     project = open_or_create(Path(args.path))
-    from tui.app import SwapdeckApp  # the only command that needs Textual
+    from tui.app import SwapdeckApp, calm_collector  # the only command that needs Textual
 
     prepare_terminal()
+    calm_collector()
     SwapdeckApp(project, start_worker=not args.no_worker, thumbnails=args.thumbnails).run()
     return 0
 

@@ -1,0 +1,103 @@
+"""The Alignments screen, used as a person would: find the frame where detection missed the
+face, drag a box over it (the worker places the points), nudge the jaw points, delete a
+face, and undo each edit; redo brings an undone edit back."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import numpy as np
+from textual.pilot import Pilot
+
+from screens.alignments import AlignmentsScreen
+from screens.dashboard import DashboardScreen
+from screens.widgets.frame_view import FrameView
+from screens.widgets.sources_panel import SourcesPanel
+from store.project import Project
+from tests.media import write_video
+from tests.pipeline.extract_jobs import add, extract, run_worker
+from tests.test_cli_alignments import FRAMES, walking
+from tui.alignment_draft import BoxDraft
+from tui.app import SwapdeckApp
+
+MISSED = 4          # the frame whose face detection "missed"
+
+
+def screen_of(app: SwapdeckApp) -> AlignmentsScreen:
+    assert isinstance(app.screen, AlignmentsScreen)
+    return app.screen
+
+
+def faces_shown(app: SwapdeckApp) -> list[int] | None:
+    """The ids of the faces the screen shows on the missed frame (None while elsewhere)."""
+    shown = screen_of(app).shown
+    return [f.id for f in shown.faces] if shown and shown.idx == MISSED else None
+
+
+async def edit_and_wait(pilot: Pilot, project: Project, wait_for: Callable,
+                        until: Callable[[], object]) -> None:
+    """Press enter, let a worker run the queued edit, and wait for the screen to show it."""
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: screen_of(pilot.app).pending, what="the edit queued")
+    await asyncio.to_thread(run_worker, project)
+    await wait_for(pilot, until, timeout=20, what="the edit shown")
+
+
+async def drag_box(pilot: Pilot, box: tuple[float, ...]) -> None:
+    """Drag the mouse over the frame from one corner of `box` (frame pixels) to the other."""
+    view = pilot.app.screen.query_one(FrameView)
+    drawn, (width, height) = view.painted.box, view.painted.frame_size
+
+    def cell(x: float, y: float) -> tuple[int, int]:
+        return (int(drawn.x + x / width * drawn.width), int(drawn.y + y / height * drawn.height))
+
+    await pilot.mouse_down(FrameView, offset=cell(box[0], box[1]))
+    await pilot.mouse_up(FrameView, offset=cell(box[2], box[3]))
+
+
+async def test_draw_a_box_nudge_points_delete_and_undo_each(project: Project, tmp_path,
+                                                            wait_for) -> None:
+    source_id = add(project, write_video(tmp_path / "walk.mp4", FRAMES, pictures=walking))
+    assert extract(project, source_id).status.name == "DONE"
+    with project.connection() as conn:
+        neighbour = conn.execute("SELECT x0, y0, x1, y1 FROM faces f JOIN frames fr ON"
+                                 " fr.id = f.frame_id WHERE fr.idx = ?", (MISSED - 1,)).fetchone()
+        conn.execute("DELETE FROM faces WHERE frame_id = (SELECT id FROM frames WHERE idx = ?)",
+                     (MISSED,))
+        conn.commit()
+    app = SwapdeckApp(project, start_worker=False, thumbnails="halfcell")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and app.screen.query_one(SourcesPanel).chosen_source, what="dashboard")
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, AlignmentsScreen)
+                       and screen_of(app).shown, what="the first frame")
+        await pilot.press("f", "n")                          # frames with no face: the missed
+        await wait_for(pilot, lambda: faces_shown(app) == [], what="the missed frame")
+        assert screen_of(app).nav.filter_name == "no face"
+
+        await drag_box(pilot, tuple(neighbour))              # draw a box where the face is
+        draft = screen_of(app).draft
+        assert isinstance(draft, BoxDraft) and draft.replaces is None
+        await edit_and_wait(pilot, project, wait_for, lambda: faces_shown(app))
+        [placed] = faces_shown(app)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: faces_shown(app) == [], what="the box undone")
+        await pilot.press("U")
+        await wait_for(pilot, lambda: faces_shown(app) == [placed], what="the box redone")
+
+        before = screen_of(app).shown.faces[0].landmarks.copy()
+        await pilot.press("g", "g", "right", "right", "right")    # the jaw, 3 px right
+        await edit_and_wait(pilot, project, wait_for,
+                            lambda: faces_shown(app) not in (None, [], [placed]))
+        after = screen_of(app).shown.faces[0].landmarks
+        assert np.allclose(after[:17], before[:17] + [3, 0], atol=0.01)
+        assert np.allclose(after[17:], before[17:], atol=0.01)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: faces_shown(app) == [placed], what="the points undone")
+        assert np.allclose(screen_of(app).shown.faces[0].landmarks, before)
+
+        await pilot.press("d")
+        await wait_for(pilot, lambda: faces_shown(app) == [], what="the face deleted")
+        await pilot.press("u")
+        await wait_for(pilot, lambda: faces_shown(app) == [placed], what="the delete undone")
