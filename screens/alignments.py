@@ -207,7 +207,7 @@ class AlignmentsScreen(AlignmentEdits, Screen[None]):
     def action_filter(self) -> None:
         if self.nav is not None:
             self.nav.next_filter()
-            self.notify(f"filter: {self.nav.filter_name} ({len(self.nav.matching)} frames)")
+            self.notify(f"filter: {self.nav.filter_name} ({_frames(len(self.nav.matching))})")
             self.redraw()
 
     def action_play(self) -> None:
@@ -245,7 +245,7 @@ def _facts_text(shown: Shown, selected: int | None, nav: Navigator) -> str:
     frame = nav.current
     position = f"frame {shown.idx} ({nav.position + 1} of {len(nav.frames)})"
     seconds = f" at {frame.time:.2f} s" if frame is not None and frame.time is not None else ""
-    lines = [position + seconds, f"filter: {nav.filter_name}", f"  {len(nav.matching)} frames",
+    lines = [position + seconds, f"filter: {nav.filter_name}", f"  {_frames(len(nav.matching))}",
              "", f"{len(shown.faces)} face(s):"]
     for face in shown.faces:
         mark = "▶" if face.id == selected else " "
@@ -253,4 +253,20 @@ def _facts_text(shown: Shown, selected: int | None, nav: Navigator) -> str:
         extra = "".join([" hand" if face.manual else "", " flagged" if face.flag else "",
                          f" t{face.track_id}" if face.track_id is not None else ""])
         lines.append(f"{mark} {face.id} {who} {face.score:.2f}{extra}")
+    chosen = next((f for f in shown.faces if f.id == selected), None)
+    if chosen is not None and chosen.track_id is not None:
+        lines += ["", _track_line(nav, chosen.track_id)]
     return "\n".join(lines)
+
+
+def _frames(count: int) -> str:
+    return f"{count} frame{'s' * (count != 1)}"
+
+
+def _track_line(nav: Navigator, track: int) -> str:
+    """Where the chosen face's track runs, and its gaps (which T fills)."""
+    having = [f.idx for f in nav.frames if track in f.tracks]
+    gaps = sum(track in f.gaps for f in nav.frames)
+    span = f"frames {having[0]}-{having[-1]}" if having else "no frames"
+    return f"track {track}: {span}, {gaps} gap{'s' * (gaps != 1)}" + \
+        (" (T fills)" if gaps else "")

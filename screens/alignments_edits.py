@@ -15,6 +15,7 @@ from screens.widgets.frame_view import FrameView
 from store import jobs, manual_faces, review
 from store.identities import IdentityError
 from store.jobs import JobStatus
+from store.requests.align_edit import fill_track_edits
 from store.views.alignments import FaceOnFrame
 from tui.alignment_draft import BoxDraft, PointsDraft, box_between
 from tui.alignments_nav import Navigator
@@ -129,34 +130,54 @@ class AlignmentEdits(Screen[None]):
         self.redraw()
 
     def action_copy(self, direction: int) -> None:
-        """Add a face copied from the nearest frame before (-1) or after (1) with one."""
+        """Add a face copied from the nearest frame before (-1) or after (1) that has one:
+        of the person the filter looks for, when it looks for one."""
         nav = self.nav
         if nav is None or self.shown is None or self.draft is not None:
             return
+        person = nav.filters[nav.chosen][1].person if nav.filters[nav.chosen][1] else None
         step = range(nav.position - 1, -1, -1) if direction < 0 else \
             range(nav.position + 1, len(nav.frames))
-        donor = next((nav.frames[p].idx for p in step if nav.frames[p].faces), None)
+        donor = next((nav.frames[p] for p in step
+                      if (person in nav.frames[p].people if person else nav.frames[p].faces)),
+                     None)
         if donor is None:
-            self.notify(f"no {'earlier' if direction < 0 else 'later'} frame has a face to "
-                        "copy", severity="warning")
+            whose = f"of {person} " if person else ""
+            self.notify(f"no {'earlier' if direction < 0 else 'later'} frame has a face "
+                        f"{whose}to copy", severity="warning")
             return
+        face = donor.face_ids[donor.people.index(person)] if person else None
         self.queue_edit({"source_id": self.source_id, "frame": self.shown.idx,
-                         "action": "copy", "from": donor})
+                         "action": "copy", "from": donor.idx, "face": face})
+
+    def action_fill_track(self) -> None:
+        """Copy the chosen face's track into every frame of its gaps."""
+        face = self.chosen_face()
+        if face is None or face.track_id is None or self.nav is None:
+            self.notify("the chosen face is in no track", severity="warning")
+            return
+        edits = fill_track_edits(self.nav.frames, self.source_id, face.track_id)
+        if edits:
+            self.queue_edit(*edits)
+        else:
+            self.notify(f"track {face.track_id} has no gaps to fill")
 
     @work(thread=True, group="alignments-store")
-    def queue_edit(self, params: dict[str, Any]) -> None:
+    def queue_edit(self, *edits: dict[str, Any]) -> None:
         try:
             with self.host.store() as conn:
-                job_id = jobs.enqueue(conn, "align-edit", params)
+                job_ids = jobs.enqueue_many(conn, "align-edit", list(edits))
                 if self.host.auto_start_worker:
                     ensure_worker(self.host.project, conn)
         except (sqlite3.Error, OSError) as exc:
             self.app.notify(f"could not queue the edit: {exc}", severity="error",
                             markup=False)
             return
-        self.pending.add(job_id)
-        self.app.notify(f"queued align-edit job {job_id} ({params['action']} in frame "
-                        f"{params['frame']})")
+        self.pending.update(job_ids)
+        first = edits[0]
+        what = f"{first['action']} in frame {first['frame']}" if len(edits) == 1 else \
+            f"{len(edits)} copies into the track's gaps"
+        self.app.notify(f"queued align-edit job {job_ids[0]} ({what})")
 
     @work(thread=True, exclusive=True, group="alignments-jobs")
     def check_jobs(self) -> None:

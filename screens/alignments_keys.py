@@ -48,10 +48,14 @@ ALIGNMENTS_BINDINGS = [
             tooltip="Place the face in the box, or keep the nudged points (the worker "
                     "computes its crop, masks and descriptor)"),
     Binding("c", "copy(-1)", "Copy prev", id="alignments.copy_previous",
-            tooltip="Add a face copied from the nearest earlier frame that has one (same "
-                    "person and track; the aligner refines it)"),
+            tooltip="Add a face copied from the nearest earlier frame that has one (of the "
+                    "person the filter looks for, if it does; it keeps its person and track, "
+                    "and the aligner refines it)"),
     Binding("C", "copy(1)", "Copy next", show=False, id="alignments.copy_next",
             tooltip="Add a face copied from the nearest later frame that has one"),
+    Binding("T", "fill_track", "Fill track", show=False, id="alignments.fill_track",
+            tooltip="Copy the chosen face's track into every frame of its gaps (frames "
+                    "between two of its faces where detection missed it)"),
     Binding("d,delete", "delete", "Delete", id="alignments.delete",
             tooltip="Delete the chosen face (a false or doubled detection)"),
     Binding("u", "undo", "Undo", id="alignments.undo",

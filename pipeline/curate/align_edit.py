@@ -1,8 +1,8 @@
 """The `align-edit` job: place a face by hand in one frame, as the Alignments review asks.
 
 `set-box`: the aligner places the 68 points in a box the user drew (a missed face, or a
-face whose points are off: `replaces` names it). `copy`: the face of the nearest frame is
-carried over (its box, the aligner refining the points) and keeps its person and track
+face whose points are off: `replaces` names it). `copy`: the face of the nearest frame (the largest, or
+the one of a given track, or a given face) is carried over (its box, the aligner refining the points) and keeps its person and track
 (`track`: that track's face, not the frame's largest). `set-points`: the face's points
 moved by hand replace it as given, not aligned again; its box moves with the points (by
 their median move, so a moved mouth leaves it where it was and a moved face takes it along).
@@ -100,15 +100,17 @@ def _box_and_kin(ctx: JobContext, source_id: int,
         if width < 8 or height < 8:
             raise JobError(f"a box must be at least 8 px a side, not {width:g}x{height:g}")
         return (x, y, x + width, y + height), None
-    track = params.get("track")
+    track, face = params.get("track"), params.get("face")
     rows = ctx.conn.execute(
         "SELECT f.id, f.x0, f.y0, f.x1, f.y1 FROM faces f JOIN frames fr ON fr.id = f.frame_id"
         " WHERE f.source_id = ? AND fr.idx = ? AND f.rejected IS NULL"
-        " AND (? IS NULL OR f.track_id = ?)", (source_id, int(params["from"]), track, track))
+        " AND (? IS NULL OR f.track_id = ?) AND (? IS NULL OR f.id = ?)",
+        (source_id, int(params["from"]), track, track, face, face))
     found = rows.fetchall()
     if not found:
-        of_track = f" of track {track}" if track is not None else ""
-        raise JobError(f"frame {params['from']} of source {source_id} has no face{of_track} "
+        which = f" of track {track}" if track is not None else \
+            f" {face}" if face is not None else ""
+        raise JobError(f"frame {params['from']} of source {source_id} has no face{which} "
                        "to copy")
     chosen = max(found, key=lambda r: (r["x1"] - r["x0"]) * (r["y1"] - r["y0"]))
     return (chosen["x0"], chosen["y0"], chosen["x1"], chosen["y1"]), chosen["id"]

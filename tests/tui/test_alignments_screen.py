@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from textual.pilot import Pilot
@@ -55,8 +56,9 @@ async def drag_box(pilot: Pilot, box: tuple[float, ...]) -> None:
     await pilot.mouse_up(FrameView, offset=cell(box[2], box[3]))
 
 
-async def test_draw_a_box_nudge_points_delete_and_undo_each(project: Project, tmp_path,
-                                                            wait_for) -> None:
+def missed_frame(project: Project, tmp_path: Path) -> tuple[float, ...]:
+    """The walking clip extracted, then its face of frame MISSED taken out, as if detection
+    had missed it (its track now has a gap there); returns the box of the frame before's."""
     source_id = add(project, write_video(tmp_path / "walk.mp4", FRAMES, pictures=walking))
     assert extract(project, source_id).status.name == "DONE"
     with project.connection() as conn:
@@ -65,18 +67,29 @@ async def test_draw_a_box_nudge_points_delete_and_undo_each(project: Project, tm
         conn.execute("DELETE FROM faces WHERE frame_id = (SELECT id FROM frames WHERE idx = ?)",
                      (MISSED,))
         conn.commit()
+    return tuple(neighbour)
+
+
+async def open_alignments(pilot: Pilot, wait_for: Callable) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                   and app.screen.query_one(SourcesPanel).chosen_source, what="dashboard")
+    await pilot.press("l")
+    await wait_for(pilot, lambda: isinstance(app.screen, AlignmentsScreen)
+                   and screen_of(app).shown, what="the first frame")
+
+
+async def test_draw_a_box_nudge_points_delete_and_undo_each(project: Project, tmp_path,
+                                                            wait_for) -> None:
+    neighbour = missed_frame(project, tmp_path)
     app = SwapdeckApp(project, start_worker=False, thumbnails="halfcell")
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                       and app.screen.query_one(SourcesPanel).chosen_source, what="dashboard")
-        await pilot.press("l")
-        await wait_for(pilot, lambda: isinstance(app.screen, AlignmentsScreen)
-                       and screen_of(app).shown, what="the first frame")
+        await open_alignments(pilot, wait_for)
         await pilot.press("f", "n")                          # frames with no face: the missed
         await wait_for(pilot, lambda: faces_shown(app) == [], what="the missed frame")
         assert screen_of(app).nav.filter_name == "no face"
 
-        await drag_box(pilot, tuple(neighbour))              # draw a box where the face is
+        await drag_box(pilot, neighbour)              # draw a box where the face is
         draft = screen_of(app).draft
         assert isinstance(draft, BoxDraft) and draft.replaces is None
         await edit_and_wait(pilot, project, wait_for, lambda: faces_shown(app))
@@ -101,3 +114,23 @@ async def test_draw_a_box_nudge_points_delete_and_undo_each(project: Project, tm
         await wait_for(pilot, lambda: faces_shown(app) == [], what="the face deleted")
         await pilot.press("u")
         await wait_for(pilot, lambda: faces_shown(app) == [placed], what="the delete undone")
+
+
+async def test_a_track_gap_is_found_and_filled_from_the_track(project: Project, tmp_path,
+                                                              wait_for) -> None:
+    missed_frame(project, tmp_path)
+    app = SwapdeckApp(project, start_worker=False, thumbnails="halfcell")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_alignments(pilot, wait_for)
+        screen = screen_of(app)
+        for _ in range(5):                                   # to "gap in a track"
+            await pilot.press("f")
+        assert screen.nav.filter_name == "gap in a track"
+        assert screen.nav.matching_indices() == {MISSED}
+        await pilot.press("T")                               # frame 0's face: its track
+        await wait_for(pilot, lambda: screen.pending, what="the copy queued")
+        await asyncio.to_thread(run_worker, project)
+        await wait_for(pilot, lambda: not screen.nav.matching, timeout=20,
+                       what="the gap filled")
+        await pilot.press("n")
+        assert screen.nav.position == 0                      # no frame left to jump to

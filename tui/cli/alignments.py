@@ -4,12 +4,12 @@ gaps in a track), and the edits that repair them."""
 from __future__ import annotations
 
 import argparse
-import bisect
 
 from store import faces, manual_faces, sources
 from store.identities import IdentityError
 from store.landmark_groups import LANDMARK_GROUPS, POINTS
 from store.project import open_project
+from store.requests.align_edit import NoSuchTrack, fill_track_edits
 from store.views.alignments import FrameFaces, FrameFilter, source_frames
 from tui.cli.common import JSON_SCHEMA, CliError, Commands, add_queue_options, print_json, queue
 from tui.printable import printable
@@ -102,17 +102,10 @@ def _moved_points(conn, source: sources.Source, args: argparse.Namespace) -> dic
 
 def _fill_track(conn, source: sources.Source, track: int) -> list[dict]:
     """One copy job per frame in the track's gaps, from the nearest frame that has it."""
-    frames = source_frames(conn, source.id)
-    having = [f.idx for f in frames if track in f.tracks]
-    if not having:
-        raise CliError(f"source {source.id} has no face of track {track}")
-    jobs = []
-    for frame in (f for f in frames if track in f.gaps):
-        at = bisect.bisect(having, frame.idx)
-        nearest = min(having[at - 1:at + 1], key=lambda i: abs(i - frame.idx))
-        jobs.append({"source_id": source.id, "frame": frame.idx, "action": "copy",
-                     "from": nearest, "track": track})
-    return jobs
+    try:
+        return fill_track_edits(source_frames(conn, source.id), source.id, track)
+    except NoSuchTrack as exc:
+        raise CliError(str(exc)) from None
 
 
 def _edit(project, conn, source: sources.Source, args: argparse.Namespace) -> int:
