@@ -522,8 +522,11 @@ def _stages(t: Torture, stages: tuple[str, ...]) -> None:
     extra_media = iter(range(100, 200))
 
     def more_ingest() -> list[int]:
-        video = write_video(t.media[0].parent / f"extra{next(extra_media)}.mp4",
-                            plan.extra_frames, 0)
+        # each try a longer video: on a loaded machine a short one is ingested before the
+        # kill can land
+        number = next(extra_media)
+        video = write_video(t.media[0].parent / f"extra{number}.mp4",
+                            plan.extra_frames * 2 ** min(number - 100, 5), 0)
         t.media.append(video)
         return queue(project, "ingest", [ingest_params(video)])
 

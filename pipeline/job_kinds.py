@@ -10,3 +10,9 @@ import pipeline.curate.align_edit  # noqa: F401
 import pipeline.train.job  # noqa: F401
 import pipeline.train.lr_find_job  # noqa: F401
 import pipeline.convert.job  # noqa: F401
+import pipeline.model_export.job  # noqa: F401
+import pipeline.interop.import_job  # noqa: F401
+import pipeline.interop.export_alignments  # noqa: F401
+import pipeline.masks.train_job  # noqa: F401
+import pipeline.masks.apply_job  # noqa: F401
+import pipeline.masks.add_job  # noqa: F401

@@ -27,6 +27,7 @@ from store.jobs import Job, JobStatus
 from store.views.snapshot import Snapshot
 from store.errors import RequestError
 from store.requests.ingest import checked_ingest_params
+from store.requests.interop import import_params
 from tui.format import cancel_outcome
 from tui.host import Host
 from tui.keymap import key_for
@@ -142,8 +143,25 @@ class DashboardScreen(Screen[None]):
         self.app.push_screen(ConvertScreen())
 
     def _add_media(self, result: AddMediaResult | None) -> None:
-        if result is not None:
+        if result is not None and result.import_faces:
+            self.enqueue_import(result.paths, result.label or None)
+        elif result is not None:
             self.enqueue_ingest(result.paths, result.label)
+
+    @work(thread=True, group="store")
+    def enqueue_import(self, paths: Iterable[Path], person: str | None) -> None:
+        """Faces made by faceswap or DeepFaceLab, one import job per path."""
+        try:
+            with self.host.store() as conn:
+                params = import_params(conn, [str(p) for p in paths], person, None)
+                job_ids = jobs.enqueue_many(conn, "import", params)
+                if self.host.auto_start_worker:
+                    ensure_worker(self.host.project, conn)
+        except (RequestError, sqlite3.Error, OSError) as exc:
+            self.app.notify(f"could not import: {exc}", severity="error", markup=False)
+            return
+        for job_id, p in zip(job_ids, params):
+            self.app.notify(f"queued import job {job_id}: {p['path']}", markup=False)
 
     @work(thread=True, group="store")
     def enqueue_ingest(self, paths: Iterable[Path], label: str) -> None:

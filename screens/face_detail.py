@@ -14,9 +14,11 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from screens.widgets.keys_footer import KeysFooter
-from store import faces, sources
+from screens.mask_editor import MaskEditorScreen
+from store import faces, mask_labels, sources
 from store.views import face_query
 from store.faces import Face, crop_matrix
+from store.mask_labels import MaskLabel
 from tui.host import Host
 from tui.thumbs import decode, face_overlay, widget_class
 
@@ -31,6 +33,7 @@ class FaceDetail:
     source: sources.Source
     crop: Any             # the decoded aligned crop (a Pillow image), square
     masks: dict[str, bytes]
+    label: MaskLabel | None
 
 
 class FaceDetailScreen(ModalScreen[None]):
@@ -46,6 +49,9 @@ class FaceDetailScreen(ModalScreen[None]):
                 tooltip="Show the next mask kind over the face (or none)"),
         Binding("L", "landmarks", "Landmarks", id="detail.landmarks",
                 tooltip="Show or hide the 68 landmarks"),
+        Binding("e", "edit_label", "Edit mask label", id="detail.edit_label",
+                tooltip="Draw the face's mask label (include and exclude polygons) in the "
+                        "Mask editor"),
     ]
 
     class Read(Message, bubble=False):
@@ -91,7 +97,8 @@ class FaceDetailScreen(ModalScreen[None]):
             crop = faces.face_image(conn, face_id).data
             masks = {kind: faces.face_mask(conn, face_id, kind).data
                      for kind in faces.mask_kinds(conn, face_id)}
-        detail = FaceDetail(face, listing, source, decode(crop), masks)
+            label = mask_labels.get_label(conn, face_id)
+        detail = FaceDetail(face, listing, source, decode(crop), masks, label)
         if not get_current_worker().is_cancelled:
             self.post_message(self.Read(detail))
 
@@ -137,7 +144,8 @@ class FaceDetailScreen(ModalScreen[None]):
         if face.filter_distance is not None:
             lines.append(f"distance to the --filter faces {face.filter_distance:.3f}")
         lines += ["", f"mask shown: {self.mask_kind or 'none'} (k)",
-                  f"landmarks: {'shown' if self.show_landmarks else 'hidden'} (L)"]
+                  f"landmarks: {'shown' if self.show_landmarks else 'hidden'} (L)",
+                  f"mask label: {_label_text(detail.label)} (e)"]
         self.query_one("#detail-facts", Static).update("\n".join(lines))
 
     def _draw(self) -> None:
@@ -166,8 +174,25 @@ class FaceDetailScreen(ModalScreen[None]):
         self.mask_kind = kinds[(kinds.index(self.mask_kind) + 1) % len(kinds)]
         self._show(self.detail)
 
+    def action_edit_label(self) -> None:
+        """Open the Mask editor on the face shown; back here, show what it saved."""
+        if self.detail is None:
+            return
+
+        def edited(saved: bool | None) -> None:
+            if saved:
+                self.load(self.ids[self.index])
+
+        self.app.push_screen(MaskEditorScreen(self.detail.face.id), edited)
+
     def action_landmarks(self) -> None:
         self.show_landmarks = not self.show_landmarks
         if self.detail is not None:
             self._show(self.detail)
 
+
+def _label_text(label: MaskLabel | None) -> str:
+    if label is None:
+        return "none"
+    base = " over a mask" if label.base is not None else ""
+    return f"{len(label.polygons)} polygon(s){base}"

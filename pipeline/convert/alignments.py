@@ -28,6 +28,7 @@ class Target:
     face_id: int
     landmarks: np.ndarray   # 68 x 2, frame pixels (smoothed)
     matrix: np.ndarray      # 2 x 3, frame pixels -> template units
+    face: FrameFace         # the face as stored (its own landmarks, matrix, track)
 
 
 def is_person(face: FrameFace, person_id: int, centres: dict[int, np.ndarray]) -> bool:
@@ -54,7 +55,7 @@ def targets(faces: list[FrameFace], person_id: int, centres: dict[int, np.ndarra
         for face in frame_faces:
             points = (_smoothed(face, chosen, half) if half > 0
                       else face.landmarks.astype(np.float64))
-            found[index].append(Target(face.face_id, points, align_to_mean_face(points)))
+            found[index].append(Target(face.face_id, points, align_to_mean_face(points), face))
     return found
 
 

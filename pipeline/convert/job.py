@@ -28,9 +28,11 @@ from pipeline.convert import marking
 from pipeline.convert.alignments import Target, targets
 from pipeline.convert.compose import Composer
 from pipeline.convert.flow import Counts, SourceFrame, convert, swap_one
+from pipeline.convert.masks import FALLBACK_MASK, smoothing_window
 from pipeline.convert.settings import (ConvertSettings, ConvertSettingsError, frame_ranges,
                                        in_ranges)
 from pipeline.convert.swapper import Swapper, load_swapper
+from pipeline.convert.track_masks import chosen_masks, track_masks
 from pipeline.convert.writers import (Timing, WriterError, WriterSettings, open_writer,
                                       source_timing)
 from pipeline.errors import JobError
@@ -41,8 +43,8 @@ from pipeline.registry import job_kind
 from store import conversions, convert_previews, faces, pixel_limit, sessions
 from store.views.convert_faces import all_frames, frame_faces, unprocessed_frames
 from store.files.contained import requested
-from store.requests.convert import (ConvertRequestError, check_person_faces, convert_person,
-                                    side_from)
+from store.requests.convert import (ConvertRequestError, check_masks, check_person_faces,
+                                    convert_person, side_from)
 from store.requests.extract import ExtractSettings
 from store.faces import DESCRIPTOR_MODEL, PendingFrame
 from store.identities import identity_centres
@@ -56,6 +58,7 @@ def convert_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     settings = _settings(params)
     session, source = _session(ctx, params), usable_source(ctx, int(params["source_id"]))
     _check_person_faces(ctx, _person(ctx, session, settings), source)
+    _check_masks(ctx, source, params)
     if final.exists() and not params.get("overwrite") and (
             conversions.unfinished_output(ctx.conn, ctx.job_id) != str(final)):
         raise JobError(f"{final} exists: choose another name, or convert with --overwrite")
@@ -64,16 +67,18 @@ def convert_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     swapper = load_swapper(ctx.conn, ctx.project.models, session,
                            _decoder_side(settings), ctx.log)
     chosen = _targets(ctx, source, session, settings)
+    composer = _composer(ctx, swapper, settings, chosen)
     ranges = frame_ranges(settings.frames.frames) if settings.frames.frames else None
     record = _start_record(ctx, session, source, swapper, settings, final)
     try:
-        counts = _write(ctx, source, swapper, settings, chosen, ranges, final, record)
+        counts = _write(ctx, source, composer, chosen, ranges, final, record)
     except BaseException:
         conversions.drop(ctx.conn, record.conversion_id)
         raise
     conversions.finish(ctx.conn, record.conversion_id, counts.frames, counts.swapped)
     message = (f"wrote {final}: {counts.frames} frames, {counts.faces} faces of "
-               f"{params.get('person', 'the person')} swapped in {counts.swapped}")
+               f"{params.get('person', 'the person')} swapped in {counts.swapped}"
+               f"{_missing_masks(composer)}")
     ctx.progress(counts.frames, counts.frames, message, force=True)
     return {"message": message, "output": str(final), "conversion_id": record.conversion_id,
             "frames": counts.frames, "swapped": counts.swapped, "faces": counts.faces}
@@ -84,6 +89,7 @@ def preview_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     out = _requested_output(ctx, params["out"], "out") if "out" in params else None
     settings = _settings(params)
     session, source = _session(ctx, params), usable_source(ctx, int(params["source_id"]))
+    _check_masks(ctx, source, params)
     index = int(params["frame"])
     frame = next(iter(all_frames(ctx.conn, source.id, index, index)), None)
     if frame is None:
@@ -92,11 +98,14 @@ def preview_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         _extract_one(ctx, source, frame)
     swapper = load_swapper(ctx.conn, ctx.project.models, session,
                            _decoder_side(settings), ctx.log)
-    # only the frames its landmarks are smoothed over
-    half = settings.frames.smoothing // 2
-    found = _targets(ctx, source, session, settings, index - half, index + half).get(index, [])
+    # only the frames its landmarks and masks are smoothed over
+    half = max(settings.frames.smoothing, *(
+        smoothing_window(kind, settings.mask.mask_smoothing)
+        for kind in chosen_masks(settings.mask, swapper.learns_mask))) // 2
+    near = _targets(ctx, source, session, settings, index - half, index + half)
+    found = near.get(index, [])
     before = read_frame(source, frame, pixel_limit.get(ctx.conn))
-    after = swap_one(Composer(swapper, settings), before, found)
+    after = swap_one(_composer(ctx, swapper, settings, near), before, found)
     mark = marking.Mark(_tag(ctx), session.id)
     before_png, after_png = _png(before), _png(marking.embed(after, mark))
     convert_previews.save(ctx.conn, ctx.job_id, index, len(found), before_png, after_png)
@@ -186,6 +195,28 @@ def _targets(ctx: JobContext, source: Source, session: sessions.Session,
                    identity_centres(ctx.conn, DESCRIPTOR_MODEL), settings.frames.smoothing)
 
 
+def _composer(ctx: JobContext, swapper: Swapper, settings: ConvertSettings,
+              chosen: dict[int, list[Target]]) -> Composer:
+    """The settings applied to each face, with the masks read per face of `chosen`."""
+    faces = [target.face for found in chosen.values() for target in found]
+    return Composer(swapper, settings,
+                    track_masks(ctx.conn, settings.mask, swapper.learns_mask, faces))
+
+
+def _missing_masks(composer: Composer) -> str:
+    """What the result says of faces without the stored mask chosen (none: nothing)."""
+    return "".join(f"; {count} face{'s' * (count != 1)} had no {kind} mask: {FALLBACK_MASK} "
+                   "stood in" for kind, count in composer.missing().items())
+
+
+def _check_masks(ctx: JobContext, source: Source, params: dict[str, Any]) -> None:
+    """Refuse a stored mask the source's faces lack, as the request check does."""
+    try:
+        check_masks(ctx.conn, source, dict(params.get("settings", {})))
+    except ConvertRequestError as exc:
+        raise JobError(str(exc)) from exc
+
+
 def _person(ctx: JobContext, session: sessions.Session, settings: ConvertSettings) -> Person:
     """The person swapped, as the request chose them."""
     try:
@@ -229,9 +260,10 @@ def _start_record(ctx: JobContext, session: sessions.Session, source: Source,
     return _provenance(ctx, session, source, swapper, record_id)
 
 
-def _write(ctx: JobContext, source: Source, swapper: Swapper, settings: ConvertSettings,
+def _write(ctx: JobContext, source: Source, composer: Composer,
            chosen: dict[int, list[Target]], ranges: list[tuple[int, int]] | None, final: Path,
            provenance: marking.Provenance) -> Counts:
+    settings = composer.settings
     final.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(final.parent)
     output = settings.output
@@ -259,7 +291,7 @@ def _write(ctx: JobContext, source: Source, swapper: Swapper, settings: ConvertS
             counts = convert(
                 _decoded(source, frames, pixel_limit.get(ctx.conn)),
                 lambda index: _chosen(chosen, ranges, index),
-                Composer(swapper, settings), settings.swap.batch_size,
+                composer, settings.swap.batch_size,
                 settings.frames.keep_unchanged,
                 lambda image, pts: writer.write(marking.embed(image, mark), pts), on_frame)
             if counts.frames == 0:

@@ -11,13 +11,13 @@ from typing import Any
 
 from pipeline.convert.blend import BLEND_METHODS
 from pipeline.convert.colour import COLOUR_METHODS
+from pipeline.convert.masks import DEFAULT_SMOOTHING
 from pipeline.convert.sharpen import SHARPEN_METHODS
 from store.requests.convert import FrameRangesError
 from store.requests.convert import frame_ranges as store_frame_ranges
 from store.requests.options import field_problems
 
 DIRECTIONS = ("a-to-b", "b-to-a")
-MASK_CHOICES = ("auto", "extended", "components", "learned", "none")
 FORMATS = ("video", "png", "gif")
 CODECS = ("h264", "h265")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower")
@@ -58,16 +58,30 @@ class FrameSettings:
 
 @dataclass(frozen=True)
 class MaskSettings:
-    mask: str = field(default="auto", metadata={"choices": MASK_CHOICES,
+    mask: str = field(default="auto", metadata={
         "help": "Which part of the swapped face is pasted: extended (face and forehead), "
                 "components (the face's parts), learned (the model's own mask), none (the "
-                "whole square) or auto (learned when the model learned a mask, else "
-                "extended)."})
+                "whole square), auto (learned when the model learned a mask, else extended), "
+                "or any mask stored for the source's faces: bisenet-face, bisenet-hair, "
+                "bisenet-head (face parsing: swapdeck masks add), xseg-NAME (a trained "
+                "occlusion mask: swapdeck masks apply). One the source lacks is refused, "
+                "naming those it has."})
+    mask_and: str | None = field(default=None, metadata={
+        "default_text": "none (the mask alone)",
+        "help": "A second mask, intersected with the first: the face is pasted only where "
+                "both take it in (a face-parsing or occlusion mask with a landmark mask, as "
+                "faceswap's users combine them); any mask the first may be but auto."})
     erosion: float = field(default=0.0, metadata={"bounds": (-50, 50),
         "help": "Shrink (positive) or grow (negative) the mask, in percent of the face, "
                 "-50 to 50."})
     mask_blur: float = field(default=3.0, metadata={"bounds": (0, 50),
         "help": "Soften the mask's edge, in percent of the face, 0 to 50."})
+    mask_smoothing: int | None = field(default=None, metadata={"bounds": (0, 15),
+        "default_text": f"{DEFAULT_SMOOTHING} for stored masks (bisenet-*, xseg-*), else off",
+        "help": "Average each face's mask with the same face's (its track's) in this many "
+                "frames around it, the masks aligned by the faces' landmarks, so the mask's "
+                "edge holds still instead of flickering; odd, 0 or 1: off, 0 to 15. The "
+                "learned mask and none are never averaged."})
 
 
 @dataclass(frozen=True)
@@ -158,6 +172,8 @@ class ConvertSettings:
     def problems(self) -> list[str]:
         found = [problem for group_name, _, _ in GROUPS
                  for problem in field_problems(getattr(self, group_name))]
+        if self.mask.mask_and == "auto":
+            found.append("mask_and is a mask kind, not auto")
         if self.frames.frames is not None:
             try:
                 frame_ranges(self.frames.frames)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -15,8 +16,11 @@ from pipeline.extract.filters import (IdentityFilter, descriptors_array, layout_
                                       no_filter, size_problem)
 from pipeline.extract.masks import MASK_SIZE, landmark_mask
 from pipeline.extract.quality import measure
-from store.requests.extract import AUTO, ExtractSettings
+from store.requests.extract import AUTO, PARSING_MASKS, ExtractSettings
 from store.faces import DESCRIPTOR_MODEL, EncodedImage, NewFace
+
+if TYPE_CHECKING:
+    from pipeline.masks.parsing import FaceParser
 
 JPEG_QUALITY = 92
 # Detectors see at most this many pixels whatever detect_size says (a 4K frame is 8.3 Mpx): on
@@ -59,6 +63,12 @@ class FaceExtractor:
         self.descriptor = backends.create(backends.DESCRIPTORS, "descriptor", descriptor,
                                           self.device)
         self.identity: IdentityFilter = no_filter()
+        self.parsing_kinds = [kind for kind in settings.masks if kind in PARSING_MASKS]
+        self.parser: FaceParser | None = None
+        if self.parsing_kinds:   # torch and the network's weights only when asked for
+            from pipeline.masks.parsing import face_parser
+
+            self.parser = face_parser(self.device)
 
     def set_identity_references(self, keep: Sequence[np.ndarray],
                                 drop: Sequence[np.ndarray]) -> None:
@@ -119,28 +129,44 @@ class FaceExtractor:
                  located: Sequence[Sequence[FrameFaces]]) -> list[NewFace]:
         """The second half of `extract`, for faces `locate` found (so the two can overlap)."""
         vectors = iter(self.describe(images, located))
+        every = [face for faces in located for face in faces]
+        crops = [aligned_crop(image, face.matrix, self.settings.size)
+                 for image, faces in zip(images, located) for face in faces]
+        masked = iter(zip(crops, self.masks(crops, every)))
         found = []
         for frame_id, image, faces in zip(frame_ids, images, located):
             for face_idx, face in enumerate(faces):
-                found.append(self._new_face(frame_id, face_idx, image, face, next(vectors)))
+                found.append(self._new_face(frame_id, face_idx, image, face, next(vectors),
+                                            *next(masked)))
         return found
 
+    def masks(self, crops: Sequence[np.ndarray],
+              faces: Sequence[FrameFaces]) -> list[dict[str, EncodedImage]]:
+        """The masks the settings ask for, of each face: the landmark ones drawn, the
+        face-parsing ones from one batched pass of the network over all the crops."""
+        parsed = (self.parser.masks(crops, self.parsing_kinds, self.settings.mask_glasses,
+                                    self.settings.mask_mouth)
+                  if self.parser is not None and crops else [{} for _ in crops])
+        return [{kind: _png(parsing[kind] if kind in parsing else
+                            landmark_mask(face.landmarks, face.matrix, kind))
+                 for kind in self.settings.masks}
+                for face, parsing in zip(faces, parsed)]
+
     def _new_face(self, frame_id: int, face_idx: int, image: np.ndarray, face: FrameFaces,
-                  vector: np.ndarray) -> NewFace:
+                  vector: np.ndarray, crop: np.ndarray,
+                  masks: dict[str, EncodedImage]) -> NewFace:
         quality = measure(image, face.landmarks, face.matrix)
         identity_problem, distance = self.identity.judge(vector)
         rejected = (layout_problem(face.landmarks, face.matrix)
                     or size_problem(quality.size, self.settings.min_size)
                     or identity_problem)
-        crop = aligned_crop(image, face.matrix, self.settings.size)
         return NewFace(
             frame_id=frame_id, face_idx=face_idx, box=face.detection.box,
             score=face.detection.score, landmarks=face.landmarks, matrix=face.matrix,
             blur=quality.blur, yaw=quality.yaw, pitch=quality.pitch, roll=quality.roll,
             size=quality.size, rejected=rejected, filter_distance=distance,
             crop=_jpeg(crop), crop_size=self.settings.size, thumb=_jpeg(thumbnail(crop)),
-            masks={kind: _png(landmark_mask(face.landmarks, face.matrix, kind))
-                   for kind in self.settings.masks},
+            masks=masks,
             mask_size=MASK_SIZE,
             descriptors={DESCRIPTOR_MODEL: np.asarray(vector, np.float32)},
         )

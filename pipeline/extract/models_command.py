@@ -1,4 +1,5 @@
-"""`swapdeck models`: each extraction backend and whether its model files are here."""
+"""`swapdeck models`: each extraction backend and mask network, and whether its model files
+are here."""
 from __future__ import annotations
 
 import argparse
@@ -12,8 +13,8 @@ from pipeline.extract.weights import model_status
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="swapdeck models",
-        description="List each extraction backend and whether its model files are present. "
-                    "Looks at files only; nothing is downloaded.")
+        description="List each extraction backend and mask network and whether its model "
+                    "files are present. Looks at files only; nothing is downloaded.")
     parser.add_argument("--json", action="store_true", help="print a JSON document")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     statuses = model_status()

@@ -1,6 +1,6 @@
-"""Which model files the extraction backends need and whether they are here, for
-`swapdeck models`. Looks at files only: no network, and no torch or face-alignment import
-(the torch hub folder is found the way `torch.hub.get_dir()` finds it)."""
+"""Which model files the extraction backends and the face-parsing masks need and whether they
+are here, for `swapdeck models`. Looks at files only: no network, and no torch or
+face-alignment import (the torch hub folder is found the way `torch.hub.get_dir()` finds it)."""
 from __future__ import annotations
 
 import importlib.util
@@ -17,7 +17,38 @@ from pipeline.extract.model_files import MMOD, RESNET, SHAPE_68, dlib_model_file
 S3FD_URL = "https://www.adrianbulat.com/downloads/python-fan/s3fd-619a316812.pth"
 FAN_URL = "https://www.adrianbulat.com/downloads/python-fan/2DFAN4-11f355bf06.pth.tar"
 
-Kind = Literal["detector", "aligner", "descriptor"]
+Kind = Literal["detector", "aligner", "descriptor", "masker"]
+
+
+@dataclass(frozen=True)
+class PublishedWeights:
+    """A weights file published by others, fetched by our own code (pipeline.masks.download)
+    and used only when its SHA-256 is the published one."""
+    title: str         # what they are, for people
+    name: str          # the file's name in the torch hub folder
+    url: str
+    sha256: str
+    size: int          # bytes
+
+    @property
+    def path(self) -> Path:
+        return hub_checkpoint_dir() / self.name
+
+
+# face-parsing.PyTorch's 79999_iter.pth (zllrunning; BiSeNet on CelebAMask-HQ, a plain
+# state_dict), from a Hugging Face mirror pinned to a commit (the author publishes it on
+# Google Drive only). The SHA-256 is the one clibdev/face-parsing.PyTorch publishes for its
+# release copy, and the one other projects pin for this mirror at this commit. facexlib's
+# release v0.2.0 parsing_bisenet.pth is pinned elsewhere with the same size and hash: the
+# same file, for whoever fetches it by hand.
+BISENET = PublishedWeights(
+    title="BiSeNet face-parsing weights",
+    name="bisenet-face-parsing-468e13ca.pth",
+    url="https://huggingface.co/ManyOtherFunctions/face-parse-bisent/resolve/"
+        "0073b233a5a3c4b1377d4dbf49245017938a72b5/79999_iter.pth",
+    sha256="468e13ca13a9b43cc0881a9f99083a430e9c0a38abd935431d1c28ee94b26567",
+    size=53_289_463,
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +86,7 @@ def model_status() -> list[ModelStatus]:
         _dlib_file("dlib", "descriptor", RESNET),
         _hub_file("s3fd", "detector", S3FD_URL),
         _hub_file("fan", "aligner", FAN_URL),
+        _published("bisenet", "masker", BISENET),
     ]
 
 
@@ -72,3 +104,13 @@ def _hub_file(backend: str, kind: Kind, url: str) -> ModelStatus:
         return ModelStatus(backend, kind, (path,), True, "in the torch hub cache")
     return ModelStatus(backend, kind, (path,), False,
                        f"downloaded on first use from {url} (or put it there by hand)")
+
+
+def _published(backend: str, kind: Kind, weights: PublishedWeights) -> ModelStatus:
+    path = weights.path
+    if path.is_file():
+        return ModelStatus(backend, kind, (path,), True,
+                           "in the torch hub cache (its SHA-256 is checked when it is loaded)")
+    return ModelStatus(backend, kind, (path,), False,
+                       f"downloaded on first use from {weights.url} (or put it there by hand: "
+                       f"SHA-256 {weights.sha256})")

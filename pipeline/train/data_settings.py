@@ -2,13 +2,18 @@
 model learns one cut and one size."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipeline.train.cut import CENTERINGS, MIN_COVERAGE, Window, window
 from store.requests.options import field_problems, known_names
 
-MASK_TYPES = ("none", "components", "extended")
+# The landmark masks are drawn from a face's points when a face lacks them; any other kind
+# (face parsing, a trained occlusion mask: xseg-NAME) must be stored for every training face,
+# which is checked against the project when the session is queued.
+LANDMARK_MASKS = ("components", "extended")
+MASK_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MIN_SIZE, MAX_SIZE = 32, 1024
 
 
@@ -31,9 +36,12 @@ class DataSettings:
     vertical_offset: float = field(default=0.0, metadata={"bounds": (-0.25, 0.25),
         "help": "Move the cut up (positive: more forehead, less chin) or down (negative), as "
                 "a fraction of the face's size, -0.25 to 0.25."})
-    mask_type: str = field(default="extended", metadata={"choices": MASK_TYPES,
+    mask_type: str = field(default="extended", metadata={
         "help": "The face mask to train with: extended (face and forehead), components (the "
-                "face's parts) or none."})
+                "face's parts), none, or a mask stored after extraction, which every training "
+                "face must have: bisenet-face, bisenet-hair, bisenet-head (face parsing: "
+                "swapdeck masks add) or xseg-NAME (a trained occlusion mask: swapdeck masks "
+                "apply)."})
     mask_blur: int = field(default=3, metadata={"bounds": (0, 9),
         "help": "Gaussian blur of the face mask's edge, in pixels of a 128 px image (scaled "
                 "with the training size), 0 to 9; an even size is rounded up to odd."})
@@ -45,6 +53,9 @@ class DataSettings:
 
     def __post_init__(self) -> None:
         problems = field_problems(self)
+        if not MASK_NAME.fullmatch(self.mask_type):
+            problems.append(f"mask_type must be none, components, extended or a stored mask "
+                            f"kind such as bisenet-face, not {self.mask_type!r}")
         if not problems:
             try:
                 window(self.centering, self.coverage, self.vertical_offset)

@@ -31,7 +31,7 @@ from pipeline.extract.alignment import transform_points
 from pipeline.extract.masks import landmark_mask
 from pipeline.inline_images import decode_inline
 from pipeline.train.cut import cut_image
-from pipeline.train.data_settings import DataSettings, TrainingDataError
+from pipeline.train.data_settings import LANDMARK_MASKS, DataSettings, TrainingDataError
 from pipeline.train.mask_channels import AREAS, area_mask, blur, face_mask_blur
 from store.files.contained import inside, remove_contained
 from store.faces import EncodedImage
@@ -172,7 +172,7 @@ def _decode(faces: Sequence[TrainingFace], settings: DataSettings, conn: sqlite3
             images[row] = cut_image(crop, cut, size)
             channels = []
             if kind is not None:
-                mask = (landmark_mask(face.landmarks, face.matrix, kind) if stored.mask is None
+                mask = (_drawn_mask(face, kind) if stored.mask is None
                         else _decoded(stored.mask, face.id, cv2.IMREAD_GRAYSCALE))
                 channels.append(blur(cut_image(mask, cut, size, smooth=False),
                                      face_mask_blur(settings.mask_blur, size)))
@@ -180,6 +180,14 @@ def _decode(faces: Sequence[TrainingFace], settings: DataSettings, conn: sqlite3
             masks[row] = np.stack(channels, axis=-1)
         if on_progress is not None:
             on_progress(start + len(batch), len(faces))
+
+
+def _drawn_mask(face: TrainingFace, kind: str) -> np.ndarray:
+    """A landmark mask the store lacks, drawn from the face's points; other kinds cannot be."""
+    if kind not in LANDMARK_MASKS:
+        raise TrainingDataError(f"face {face.id} has no {kind} mask: compute it first "
+                                f"(swapdeck masks add or apply) or train with another mask")
+    return landmark_mask(face.landmarks, face.matrix, kind)
 
 
 def _reserve(path: Path) -> None:

@@ -1,8 +1,9 @@
 """The parameters of convert and preview jobs, checked as far as can be without the pipeline.
 
 The CLI and the Convert screen build their jobs here: the session, the source, the person
-(who must have a face in the source), the settings' names, types and choices and the output's
-name are checked now; the convert job checks ranges, the model file and the frames when it
+(who must have a face in the source), the settings' names, types and choices, the masks (a
+stored mask kind must be stored for some face of the source) and the output's name are
+checked now; the convert job checks ranges, the model file and the frames when it
 starts (and refuses a source without the person's face again, should such a job arrive).
 """
 from __future__ import annotations
@@ -16,12 +17,18 @@ from typing import Any
 
 from store import faces, sessions, sources
 from store.requests.catalogue import load
+from store.requests.extract import MASKS as LANDMARK_MASKS
 from store.requests.options import OptionValueError
 from store.training_faces import Person, PersonError
+from store.views.convert_faces import stored_mask_kinds
 from store.views.convert_plan import chosen_person, conversion_rate, person_face_counts
 from store.errors import RequestError
 
 EXTENSIONS = {"video": ".mp4", "gif": ".gif", "png": ""}
+# The masks a conversion makes itself for any face (from its landmarks, the model's own,
+# none); any other kind is read from the masks table.
+MADE_MASKS = (*LANDMARK_MASKS, "learned", "none")
+MASK_SETTINGS = ("mask", "mask_and")
 
 
 class ConvertRequestError(RequestError):
@@ -80,6 +87,28 @@ def check_person_faces(conn: sqlite3.Connection, person: Person,
     return found
 
 
+def check_masks(conn: sqlite3.Connection, source: sources.Source,
+                settings: Mapping[str, object]) -> None:
+    """Refuse a mask kind (mask, mask_and) that no face of the source has stored, naming
+    the kinds it can use; the masks convert makes itself are always there."""
+    stored: dict[str, int] | None = None
+    for name in MASK_SETTINGS:
+        kind = settings.get(name)
+        if kind is None or kind in MADE_MASKS or (kind, name) == ("auto", "mask"):
+            continue
+        stored = stored_mask_kinds(conn, source.id) if stored is None else stored
+        if kind in stored:
+            continue
+        others = [f"{k} ({n:,} face{'s' * (n != 1)})" for k, n in stored.items()
+                  if k not in MADE_MASKS]
+        usable = ", ".join([*MADE_MASKS, *others])
+        how = (f"swapdeck masks apply PROJECT --model {str(kind)[5:]}"
+               if str(kind).startswith("xseg-") else f"swapdeck masks add PROJECT {kind}")
+        raise ConvertRequestError(
+            f"no face of {source.name} (source {source.id}) has a {kind} mask: choose one it "
+            f"has ({usable}), or store {kind} masks for it first ({how})", field=name)
+
+
 def _usable(conn: sqlite3.Connection, session: sessions.Session,
             source: sources.Source, person: str | None, direction: str) -> Person:
     """The person swapped; raises ConvertRequestError for what can be refused now."""
@@ -115,6 +144,7 @@ def _checked_conversion(conn: sqlite3.Connection, outputs: Path, session: sessio
     direction = str(checked.get("direction") or load().convert.option("direction").default)
     person = _usable(conn, session, source, checked.get("person"), direction)
     found = check_person_faces(conn, person, source)
+    check_masks(conn, source, checked)
     output_format = str(checked.get("format") or load().convert.option("format").default)
     if output is None:
         output = default_output(outputs, source, session, output_format)
@@ -207,6 +237,7 @@ def preview_params(conn: sqlite3.Connection, session: sessions.Session,
     checked = check_settings(settings)
     direction = str(checked.get("direction") or load().convert.option("direction").default)
     person = _usable(conn, session, source, checked.get("person"), direction)
+    check_masks(conn, source, checked)
     if not 0 <= frame < source.frame_count:
         raise ConvertRequestError(f"frame {frame} is not in {source.name}: it has frames 0 to "
                                   f"{source.frame_count - 1}")

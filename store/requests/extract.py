@@ -18,7 +18,12 @@ from store.requests.options import field_problems
 AUTO = "auto"
 DETECTORS = (AUTO, "dlib-hog", "mmod", "dlib-mmod", "s3fd")
 ALIGNERS = (AUTO, "dlib", "fan")
+# The masks extraction stores by default: the landmark hulls, cheap and needing no weights.
 MASKS = ("components", "extended")
+# Face parsing (BiSeNet, CelebAMask-HQ classes): face (skin, brows, eyes, nose, lips), face
+# with hair, head (face, hair, ears, neck). They need the network's weights.
+PARSING_MASKS = ("bisenet-face", "bisenet-hair", "bisenet-head")
+MASK_KINDS = MASKS + PARSING_MASKS
 MIN_CROP, MAX_CROP = 256, 1024
 
 
@@ -53,14 +58,23 @@ class ExtractSettings:
         "help": "identity distance under which a face counts as the same person as a "
                 "reference photo (dlib descriptors; 0.6 is dlib's usual threshold)"})
     masks: tuple[str, ...] = field(default=MASKS, metadata={
-        "help": f"landmark masks to store, comma-separated: {', '.join(MASKS)}"})
+        "help": f"landmark masks to store, and face-parsing ones, comma-separated: "
+                f"{', '.join(MASK_KINDS)} (BiSeNet's face, face with hair, and head; its "
+                "weights are downloaded on first use)"})
+    mask_glasses: bool = field(default=True, metadata={
+        "help": "face-parsing masks take in glasses (no: the lenses and frames are left out "
+                "of the mask, as an obstruction)"})
+    mask_mouth: bool = field(default=True, metadata={
+        "help": "face-parsing masks take in the inside of the mouth (no: only the lips; "
+                "teeth and tongue are left out)"})
 
     def problems(self) -> list[str]:
         """What is wrong with these settings, one line each (empty when they are fine)."""
         found = field_problems(self)
-        unknown = [m for m in self.masks if m not in MASKS]
+        unknown = [m for m in self.masks if m not in MASK_KINDS]
         if unknown:
-            found.append(f"unknown mask(s) {', '.join(unknown)} (known: {', '.join(MASKS)})")
+            found.append(f"unknown mask(s) {', '.join(unknown)} "
+                         f"(known: {', '.join(MASK_KINDS)})")
         return found
 
     def to_json(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from store import lr_sweeps, sessions
 from store.views.analysis import health
 from store.requests.catalogue import load
+from store.requests.extract import MASKS as LANDMARKS
 from store.requests.options import OptionValueError
 from store.training_faces import PersonError, choose_person
 from store.errors import RequestError
@@ -82,6 +83,7 @@ def new_session_params(conn: sqlite3.Connection, *, model: str,
         raise TrainRequestError(f"a session named {name!r} exists: choose another name, or "
                                 "continue it with --resume")
     frozen, run = split_settings(settings)
+    _check_stored_mask(conn, frozen.get("data", {}).get("mask_type"), (person_a, person_b))
     spec = {"name": name, "model": model, "model_options": dict(model_options),
             "a": person_a, "b": person_b, **frozen}
     if seed is not None:
@@ -89,6 +91,25 @@ def new_session_params(conn: sqlite3.Connection, *, model: str,
     if load_weights is not None:
         spec["load_weights"] = _weights_source(conn, load_weights)
     return {"new_session": spec, "settings": run}
+
+
+def _check_stored_mask(conn: sqlite3.Connection, kind: str | None,
+                       people: tuple[str, str]) -> None:
+    """A mask kind that cannot be drawn from landmarks must be stored for every face the
+    session trains on (each side's kept, included faces)."""
+    if kind in (None, "none", *LANDMARKS):
+        return
+    for person in people:
+        missing = conn.execute(
+            """SELECT COUNT(*) FROM faces f JOIN identities i ON i.id = f.identity_id
+               LEFT JOIN masks m ON m.face_id = f.id AND m.kind = ?
+               WHERE i.name = ? AND f.rejected IS NULL AND f.excluded = 0
+               AND m.face_id IS NULL""", (kind, person)).fetchone()[0]
+        if missing:
+            raise TrainRequestError(
+                f"{missing} of {person}'s faces have no {kind} mask: compute it first "
+                f"(swapdeck masks add PROJECT {kind}, or masks apply for xseg) or train with "
+                "another --mask-type", field="mask_type")
 
 
 def _weights_source(conn: sqlite3.Connection, source: str) -> str:

@@ -490,6 +490,54 @@ def _0014_manual_faces(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE faces ADD COLUMN manual INTEGER NOT NULL DEFAULT 0")
 
 
+def _0015_mask_labels(conn: sqlite3.Connection) -> None:
+    # A face's hand-made mask label, what the occlusion mask learns from: a base mask (an
+    # existing mask or an imported PNG, at `size`, or none: empty) with include and exclude
+    # polygons painted over it in order (JSON, in the pixels of that size).
+    conn.execute("""CREATE TABLE mask_labels (
+        face_id INTEGER PRIMARY KEY REFERENCES faces (id) ON DELETE CASCADE,
+        size INTEGER NOT NULL,
+        base BLOB,
+        polygons TEXT NOT NULL DEFAULT '[]',
+        updated_at REAL NOT NULL
+    )""")
+
+
+def _0016_mask_models(conn: sqlite3.Connection) -> None:
+    for statement in (
+        # A trained occlusion mask (XSeg-style): its network and seed (JSON, fixed when it is
+        # made), and its newest checkpoint: the iteration, the file (relative to
+        # models/masks/<id>/) and the file's sha256; NULL path: not trained yet.
+        """CREATE TABLE mask_models (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_at REAL NOT NULL,
+            settings TEXT NOT NULL,
+            iteration INTEGER NOT NULL DEFAULT 0,
+            path TEXT,
+            sha256 TEXT,
+            updated_at REAL
+        )""",
+        """CREATE TABLE mask_losses (
+            model_id INTEGER NOT NULL REFERENCES mask_models (id) ON DELETE CASCADE,
+            iteration INTEGER NOT NULL,
+            loss REAL NOT NULL,
+            PRIMARY KEY (model_id, iteration)
+        ) WITHOUT ROWID""",
+        # Which mask model's checkpoint (by its sha256) made a face's mask of a kind: applying
+        # it again skips the faces that checkpoint has masked already.
+        """CREATE TABLE mask_made_by (
+            face_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            model_id INTEGER NOT NULL REFERENCES mask_models (id) ON DELETE CASCADE,
+            sha256 TEXT NOT NULL,
+            PRIMARY KEY (face_id, kind),
+            FOREIGN KEY (face_id, kind) REFERENCES masks (face_id, kind) ON DELETE CASCADE
+        ) WITHOUT ROWID""",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _0001_initial),
     Migration(2, "workers", _0002_workers),
@@ -505,6 +553,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "merge groups", _0012_merge_groups),
     Migration(13, "tracks", _0013_tracks),
     Migration(14, "faces placed by hand", _0014_manual_faces),
+    Migration(15, "mask labels", _0015_mask_labels),
+    Migration(16, "mask models", _0016_mask_models),
 )
 LATEST_VERSION = MIGRATIONS[-1].number
 

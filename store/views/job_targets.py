@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from store import jobs, sessions, sources
+from store import jobs, mask_models, sessions, sources
 from store.jobs import Job
 from store.origin import origin
 
@@ -188,6 +188,51 @@ def _align_edit(look: _Lookup, params: dict[str, Any]) -> Found:
                     f"{number} (in the store)")])
 
 
+def _mask_add(look: _Lookup, params: dict[str, Any]) -> Found:
+    chosen = _source_list(params.get("source_ids", []))
+    return ([_store(f"the face crops of {chosen}")],
+            [_store(f"{params['kind']} masks of their kept faces")])
+
+
+def _import(look: _Lookup, params: dict[str, Any]) -> Found:
+    reads = [look.path(params["path"], "faces from ")]
+    source = params.get("source")
+    if source is not None:
+        reads.append(look.source(source) if str(source).isdigit()
+                     else look.path(source, "frames from "))
+    return reads, [_store("the imported faces, their people and mask labels, and the "
+                          "sources they need")]
+
+
+def _export_alignments(look: _Lookup, params: dict[str, Any]) -> Found:
+    return ([_store(f"the faces of source {_whole(params['source_id'])}")],
+            [look.path(params["file"], "", "replaced if it exists")])
+
+
+def _mask_model(look: _Lookup, model_id: object) -> tuple[str, str]:
+    number = _whole(model_id)
+    try:
+        return mask_models.get(look.conn, number).name, f"models/masks/{number}/"
+    except mask_models.MaskModelError as exc:
+        raise _WillFail(f"{exc} in this project") from None
+
+
+def _mask_train(look: _Lookup, params: dict[str, Any]) -> Found:
+    name, folder = _mask_model(look, params["model_id"])
+    return ([_store("the labelled faces and their crops"),
+             Target(f"mask model {name}'s newest checkpoint in {folder}")],
+            [Target(f"mask model {name}'s checkpoint and preview in {folder} and its losses "
+                    "in the store")])
+
+
+def _mask_apply(look: _Lookup, params: dict[str, Any]) -> Found:
+    name, folder = _mask_model(look, params["model_id"])
+    chosen = _source_list(params.get("source_ids", []))
+    return ([Target(f"mask model {name}'s newest checkpoint in {folder}"),
+             _store(f"the face crops of {chosen}")],
+            [_store(f"xseg-{name} masks of their kept faces")])
+
+
 def _cluster(look: _Lookup, params: dict[str, Any]) -> Found:
     chosen = _source_list(params.get("source_ids", []))
     return [_store(f"the face descriptors of {chosen}")], [_store("clusters and people")]
@@ -204,8 +249,10 @@ def _identity_filter(look: _Lookup, params: dict[str, Any]) -> Found:
 
 
 def _export(look: _Lookup, params: dict[str, Any]) -> Found:
+    files = {"dfl": "DeepFaceLab JPG files in ",
+             "faceswap": "faceswap PNG files in "}.get(params.get("format", "png"), "PNG files in ")
     return ([_store("face crops")],
-            [look.path(params["folder"], "PNG files in ", "files of the same name are replaced")])
+            [look.path(params["folder"], files, "files of the same name are replaced")])
 
 
 def _train(look: _Lookup, params: dict[str, Any]) -> Found:
@@ -251,11 +298,26 @@ def _convert_preview(look: _Lookup, params: dict[str, Any]) -> Found:
             writes)
 
 
+def _export_model(look: _Lookup, params: dict[str, Any]) -> Found:
+    name, folder = look.session(params["session_id"])
+    iteration = params.get("checkpoint")
+    which = ("newest checkpoint" if iteration is None
+             else f"checkpoint at iteration {_whole(iteration)}")
+    kind = {"onnx": "an ONNX model ", "dfm": "a DeepFaceLive model "}[params["format"]]
+    return ([Target(f"session {name}'s {which} in {folder}")],
+            [look.path(params["out"], kind, "replaced if it exists")])
+
+
 _KINDS: dict[str, Callable[[_Lookup, dict[str, Any]], Found]] = {
     "ingest": _ingest,
     "extract": _extract,
     "track": _track,
     "align-edit": _align_edit,
+    "mask-add": _mask_add,
+    "mask-train": _mask_train,
+    "mask-apply": _mask_apply,
+    "import": _import,
+    "export-alignments": _export_alignments,
     "cluster": _cluster,
     "histogram": _histogram,
     "identity-filter": _identity_filter,
@@ -264,5 +326,6 @@ _KINDS: dict[str, Callable[[_Lookup, dict[str, Any]], Found]] = {
     "lr_find": _lr_find,
     "convert": _convert,
     "convert_preview": _convert_preview,
+    "export-model": _export_model,
 }
 KNOWN_KINDS = frozenset(_KINDS)

@@ -42,8 +42,10 @@ def test_every_typed_setting_is_bounded_or_chosen() -> None:
     free = {(family.name, o.name) for family in load().families.values()
             for group in family.groups for o in group.options
             if o.type != "bool" and o.bounds is None and o.choices is None}
-    # a person's name and a frame range are checked against the project when queued
-    assert free == {("convert", "person"), ("convert", "frames")}
+    # a person's name, a frame range and a mask kind (any kind the project stores: xseg-NAME
+    # too) are checked against the project when queued
+    assert free == {("convert", "person"), ("convert", "frames"), ("convert", "mask"),
+                    ("convert", "mask_and"), ("train", "mask_type")}
 
 
 @pytest.mark.parametrize("name, text, value", [

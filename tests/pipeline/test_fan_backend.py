@@ -240,10 +240,12 @@ def test_model_status_sees_the_hub_files(weights_home: Path, empty_torch_home: P
     missing = by_name()
     assert list(missing) == [("dlib-hog", "detector"), ("dlib-mmod", "detector"),
                              ("dlib", "aligner"), ("dlib", "descriptor"), ("s3fd", "detector"),
-                             ("fan", "aligner")]
+                             ("fan", "aligner"), ("bisenet", "masker")]
     assert missing["s3fd", "detector"].paths == (empty_torch_home / "hub/checkpoints" / S3FD_FILE,)
     assert not missing["s3fd", "detector"].present and not missing["fan", "aligner"].present
     assert FAN_URL in missing["fan", "aligner"].note
+    assert weights.BISENET.sha256 in missing["bisenet", "masker"].note
+    assert missing["bisenet", "masker"].paths == (weights.BISENET.path,)
     for key in [("dlib-hog", "detector"), ("dlib-mmod", "detector"), ("dlib", "aligner"),
                 ("dlib", "descriptor")]:
         assert missing[key].present  # dlib-bin and face-recognition-models are dependencies

@@ -47,7 +47,7 @@ async def edit_and_wait(pilot: Pilot, project: Project, wait_for: Callable,
 async def drag_box(pilot: Pilot, box: tuple[float, ...]) -> None:
     """Drag the mouse over the frame from one corner of `box` (frame pixels) to the other."""
     view = pilot.app.screen.query_one(FrameView)
-    drawn, (width, height) = view.painted.box, view.painted.frame_size
+    drawn, (width, height) = view.painted.box, view.painted.space
 
     def cell(x: float, y: float) -> tuple[int, int]:
         return (int(drawn.x + x / width * drawn.width), int(drawn.y + y / height * drawn.height))

@@ -114,7 +114,7 @@ async def test_a_bad_setting_is_refused_and_ctrl_s_sends_only_the_changes(
         screen.query_one("#opt-crf", Input).value = "20"
         screen.query_one("#opt-colour", Select).value = "rct"
         screen.query_one("#opt-audio", Checkbox).value = False
-        screen.query_one("#opt-mask", Select).value = "none"
+        screen.query_one("#opt-mask", Input).value = "none"
         await pilot.pause()
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog),

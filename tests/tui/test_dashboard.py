@@ -137,3 +137,36 @@ async def test_a_name_with_a_newline_and_markup_stays_one_plain_row(
         assert column(sources_table(app), "name") == [printable(tricky.name)]
         assert column(sources_table(app), "name") == ["new\\nline [bold]\\u202e.png"]
         assert column(jobs_table(app), "path") == [printable(tricky.name)]
+
+
+async def test_a_faceswap_faceset_is_imported_from_the_add_dialog(project: Project, tmp_path,
+                                                                  wait_for) -> None:
+    import cv2
+
+    from tests.pipeline.extract_jobs import run_worker
+    from tests.pipeline.interop.foreign_files import faceswap_face_png
+    from tests.pipeline.train.people import astronaut_landmarks, picture
+
+    face = tmp_path / "astronaut_0.png"
+    face.write_bytes(faceswap_face_png(cv2.cvtColor(picture(), cv2.COLOR_RGB2BGR),
+                                       astronaut_landmarks(), "astronaut.png"))
+    app = SwapdeckApp(project, start_worker=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot, what="the first snapshot")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AddMediaDialog), what="the dialog")
+        await pilot.press(*str(tmp_path / "nowhere.png"))
+        await pilot.click("#import")
+        assert "no such file or folder" in str(app.screen.query_one("#error").render())
+        app.screen.query_one("#path").value = str(face)
+        app.screen.query_one("#label").value = "Eileen"
+        await pilot.pause(0.5)          # a button ignores a second press while it flashes
+        await pilot.click("#import")
+        await wait_for(pilot, lambda: column(jobs_table(app), "kind") == ["import"],
+                       what="the import job")
+    run_worker(project)
+    with project.connection() as conn:
+        [(status,)] = conn.execute("SELECT status FROM jobs").fetchall()
+        assert status == JobStatus.DONE
+        assert [tuple(r) for r in conn.execute("SELECT i.name FROM faces f JOIN identities i"
+                                               " ON i.id = f.identity_id")] == [("Eileen",)]

@@ -11,6 +11,7 @@ from store import faces, identities, review, sources, tracks
 from store.views import face_query
 from store.requests.extract import HELP as EXTRACT_HELP
 from store.requests.extract import ExtractSettings
+from store.requests.interop import EXPORT_FORMATS
 from store.project import open_project
 from tui.cli.common import JSON_SCHEMA, CliError, Commands, add_queue_options, print_json, queue
 from tui.printable import printable
@@ -85,9 +86,18 @@ def _add_faces_parser(commands: Commands) -> None:
     move.add_argument("name", help="the person's name (created if new)")
     move.add_argument("face", type=int, nargs="+", help="face ids")
     _add_faces_list_parser(face_actions)
-    export = face_actions.add_parser("export", help="write a faceset as a folder of aligned PNGs")
-    export.add_argument("folder", help="where the PNGs go (created if missing)")
+    export = face_actions.add_parser(
+        "export", help="write a faceset as a folder of aligned PNGs, faceswap faces or "
+                       "DeepFaceLab faces")
+    export.add_argument("folder", help="where the files go (created if missing)")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="png",
+                        help="png: our aligned crops; faceswap: face PNGs with faceswap's "
+                             "alignment header (cut from the frames as faceswap cuts them); "
+                             "dfl: DeepFaceLab aligned JPGs (our crops, face type head, mask "
+                             "labels as XSeg polygons)")
     export.add_argument("--person", help="only this person's faces (default: every kept face)")
+    export.add_argument("--source", help="only this source's faces (an id or the path it was "
+                                         "added from)")
     export.add_argument("--include-excluded", action="store_true",
                         help="export excluded faces too")
     add_queue_options(export)
@@ -246,7 +256,10 @@ def cmd_faces(args: argparse.Namespace) -> int:
             return _review_history(conn, args)
         if args.action == "export":
             params = {"folder": str(Path(args.folder).expanduser().resolve()),
-                      "person": args.person, "include_excluded": args.include_excluded}
+                      "person": args.person, "include_excluded": args.include_excluded,
+                      "format": args.format}
+            if args.source is not None:
+                params["source_id"] = _source_id(conn, args.source)
             return queue(project, conn, "export", [params], args)
         if args.action == "histogram":
             return queue(project, conn, "histogram", [{}], args)
@@ -267,6 +280,13 @@ def cmd_faces(args: argparse.Namespace) -> int:
         except identities.IdentityError as exc:
             raise CliError(str(exc)) from None
     return 0
+
+
+def _source_id(conn, reference: str) -> int:
+    try:
+        return sources.resolve(conn, reference).id
+    except sources.SourceNotFoundError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _review_history(conn, args: argparse.Namespace) -> int:

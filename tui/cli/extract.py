@@ -8,7 +8,7 @@ from pathlib import Path
 from store import sources
 from store.project import open_project
 from store.requests.catalogue import load
-from store.requests.extract import (HELP, ExtractSettings, extract_jobs,
+from store.requests.extract import (HELP, MASKS, ExtractSettings, extract_jobs,
                                     manual_faces_at_stake)
 from tui.cli.common import (CliError, Commands, add_max_mpx_option, add_queue_options, queue,
                             set_max_mpx)
@@ -27,7 +27,7 @@ def add_extract_parser(commands: Commands) -> None:
     section.add_argument("--filter", nargs="+", default=[], metavar="IMG", help=HELP["filter"])
     section.add_argument("--nfilter", nargs="+", default=[], metavar="IMG",
                          help=HELP["nfilter"])
-    section.add_argument("--masks", help=f"{HELP['masks']} (default: all)")
+    section.add_argument("--masks", help=f"{HELP['masks']} (default: {','.join(MASKS)})")
     extract.add_argument("--skip-existing", action="store_true",
                          help="queue nothing for sources that were extracted before")
     extract.add_argument("--force", action="store_true",

@@ -30,10 +30,16 @@ from tui.cli.curate import COMMANDS as CURATE_COMMANDS
 from tui.cli.curate import add_curation_parsers
 from tui.cli.extract import COMMANDS as EXTRACT_COMMANDS
 from tui.cli.extract import add_extract_parser
+from tui.cli.interop import COMMANDS as INTEROP_COMMANDS
+from tui.cli.interop import add_interop_parsers
 from tui.cli.jobs import ACTIONS as JOB_ACTIONS
 from tui.cli.jobs import COMMANDS as JOB_ACTION_COMMANDS
 from tui.cli.jobs import build_action_parser, held_note, list_held
 from tui.cli.lr_find import add_lr_find_parser, cmd_lr_find
+from tui.cli.masks import COMMANDS as MASK_COMMANDS
+from tui.cli.masks import add_masks_parser, flag_form
+from tui.cli.model_export import COMMANDS as MODEL_EXPORT_COMMANDS
+from tui.cli.model_export import add_model_export_parser
 from tui.cli.sessions import COMMANDS as SESSION_COMMANDS
 from tui.cli.sessions import add_session_parsers
 from tui.cli.train import COMMANDS as TRAIN_COMMANDS
@@ -63,11 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pipeline_parsers(commands)
     add_extract_parser(commands)
     add_curation_parsers(commands)
+    add_interop_parsers(commands)
     add_alignments_parser(commands)
     add_train_parsers(commands)
     add_lr_find_parser(commands)
     add_session_parsers(commands)
     add_convert_parsers(commands)
+    add_model_export_parser(commands)
+    add_masks_parser(commands)
     return parser
 
 
@@ -148,7 +157,7 @@ def _add_pipeline_parsers(commands: Commands) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = flag_form(list(sys.argv[1:] if argv is None else argv))
     if argv and argv[0] in PIPELINE_COMMANDS:
         return _exec_pipeline(argv[0], argv[1:])
     if argv[:1] == ["jobs"] and argv[1:2] and argv[1] in JOB_ACTIONS:
@@ -320,9 +329,12 @@ COMMANDS = {
     "stop": cmd_stop,
     **EXTRACT_COMMANDS,
     **CURATE_COMMANDS,
+    **INTEROP_COMMANDS,
     **ALIGNMENT_COMMANDS,
     **TRAIN_COMMANDS,
     "lr-find": cmd_lr_find,
     **SESSION_COMMANDS,
     **CONVERT_COMMANDS,
+    **MODEL_EXPORT_COMMANDS,
+    **MASK_COMMANDS,
 }

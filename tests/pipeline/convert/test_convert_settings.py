@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from pipeline.convert.alignments import is_person, targets
+from pipeline.extract.alignment import align_to_mean_face
 from pipeline.convert.settings import (ConvertSettings, ConvertSettingsError, frame_ranges,
                                        in_ranges)
 from store.identities import SAME_PERSON_DISTANCE
@@ -46,7 +47,8 @@ def test_frame_ranges() -> None:
 
 def _face(face_id: int, frame: int, points: np.ndarray, identity: int | None = None,
           descriptor: np.ndarray | None = None, rejected: str | None = None) -> FrameFace:
-    return FrameFace(face_id, frame, points, identity, rejected, descriptor)
+    return FrameFace(face_id, frame, points, identity, rejected, descriptor,
+                     align_to_mean_face(points), None)
 
 
 def test_named_faces_follow_their_name_and_unnamed_ones_their_nearest_person() -> None:

@@ -134,9 +134,10 @@ def test_a_cut_that_leaves_the_stored_crop_is_refused() -> None:
 
 
 def test_settings_are_checked_and_round_trip() -> None:
-    with pytest.raises(TrainingDataError, match="mask_type is one of none, components, "
-                                                "extended, not 'bisenet'; size is from 32"):
-        DataSettings(mask_type="bisenet", size=8)
+    with pytest.raises(TrainingDataError, match="size is from 32 to 1024, not 8; mask_type "
+                                                "must be none, components, extended or a "
+                                                "stored mask kind .* not 'Bisenet face'"):
+        DataSettings(mask_type="Bisenet face", size=8)
     settings = DataSettings(centering="legacy", coverage=0.7, mask_blur=5)
     assert DataSettings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
     with pytest.raises(TrainingDataError, match="unknown data setting"):

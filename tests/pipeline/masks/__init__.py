@@ -1,0 +1,1 @@
+"""Tests of the masks beyond the landmark hulls: face parsing and the occlusion mask."""
