@@ -64,12 +64,21 @@ def run_jobs(project: Project, kind: str, params: list[dict]) -> list[jobs.Job]:
     return done
 
 
+def _remove_own(folder: Path) -> None:
+    """Remove a folder this benchmark made before (a project: it holds project.db), never
+    whatever else a --work folder may hold under that name."""
+    if folder.is_dir() and not folder.is_symlink() and (folder / "project.db").is_file():
+        shutil.rmtree(folder)
+    elif folder.exists():
+        raise SystemExit(f"{folder} is in the way and is not a project this benchmark made")
+
+
 def extracted(work: Path) -> Project:
     """A fresh copy of the WDA clips' project, extracted once into `work`."""
     pristine = work / "extracted"
     if not (pristine / "project.db").is_file():
         building = work / "extracting"
-        shutil.rmtree(building, ignore_errors=True)
+        _remove_own(building)
         project = create_project(building)
         added = run_jobs(project, "ingest", [{"path": str(TESTDATA / clip), "label": ""}
                                              for clip in CLIPS])
@@ -78,7 +87,7 @@ def extracted(work: Path) -> Project:
                                        "settings": settings.to_json()} for job in added])
         building.rename(pristine)
     run = work / "run"
-    shutil.rmtree(run, ignore_errors=True)
+    _remove_own(run)
     shutil.copytree(pristine, run)
     return open_project(run)
 

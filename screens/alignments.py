@@ -65,7 +65,11 @@ class AlignmentsScreen(AlignmentEdits, Screen[None]):
 
     def on_mount(self) -> None:
         self.load_source()
-        self.set_interval(0.5, self.check_jobs)
+        self.set_interval(0.5, self._poll_jobs)
+
+    def _poll_jobs(self) -> None:
+        if self.pending:          # a thread only while edits are in the worker
+            self.check_jobs()
 
     def on_unmount(self) -> None:
         if self.cache is not None:
@@ -75,16 +79,17 @@ class AlignmentsScreen(AlignmentEdits, Screen[None]):
 
     @work(thread=True, exclusive=True, group="alignments-source")
     def load_source(self) -> None:
+        """The frames' figures (again after an edit); the frame cache only the first time."""
         with self.host.store() as conn:
-            source = sources.get(conn, self.source_id)
-            nav = Navigator(source_frames(conn, source.id), filter_choices(_people(conn)))
-            cache = FrameCache(source, sources.frames(conn, source.id), pixel_limit.get(conn))
+            nav = Navigator(source_frames(conn, self.source_id), filter_choices(_people(conn)))
+            cache = self.cache or FrameCache(sources.get(conn, self.source_id),
+                                             sources.frames(conn, self.source_id),
+                                             pixel_limit.get(conn))
         self.post_message(self.Loaded(nav, cache))
 
     def on_alignments_screen_loaded(self, message: Loaded) -> None:
         if self.nav is not None:
             self.nav.replace(message.nav.frames, message.nav.filters)
-            message.cache.close()
         else:
             self.nav, self.cache = message.nav, message.cache
             self.title = f"Alignments: source {self.source_id}, {message.cache.source.name}"

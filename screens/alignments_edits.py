@@ -182,8 +182,6 @@ class AlignmentEdits(Screen[None]):
     @work(thread=True, exclusive=True, group="alignments-jobs")
     def check_jobs(self) -> None:
         """Say how each edit sent to the worker ended; reload when one did."""
-        if not self.pending:
-            return
         with self.host.store() as conn:
             ended = [job for job in (jobs.get(conn, i) for i in list(self.pending))
                      if job.status in jobs.FINISHED]

@@ -111,6 +111,9 @@ def alignments_source(ctx: JobContext, path: Path, names: list[str]) -> sources.
     """The video or frames folder an alignments file describes, found beside it as faceswap
     leaves them: frames named by its keys in its folder, or `<stem>.<ext>` for keys
     `<stem>_000001.<ext>` (`.png` in files before version 2.4)."""
+    # keys are frame file names: one that names another folder ("../x", "/x") is never
+    # looked up, so a hostile file cannot make the import probe outside its own folder
+    names = [name for name in names if name and Path(name).name == name]
     folder, sample = path.parent, names[:5]
     if sample and all((folder / name).is_file() for name in sample):
         return added_source(ctx, folder)

@@ -11,7 +11,8 @@ from store.landmark_groups import LANDMARK_GROUPS, POINTS
 from store.project import open_project
 from store.requests.align_edit import NoSuchTrack, fill_track_edits
 from store.views.alignments import FrameFaces, FrameFilter, source_frames
-from tui.cli.common import JSON_SCHEMA, CliError, Commands, add_queue_options, print_json, queue
+from tui.cli.common import (CliError, Commands, JSON_SCHEMA, add_queue_options, print_json, queue,
+                           resolve_source)
 from tui.printable import printable
 
 
@@ -138,13 +139,13 @@ def cmd_alignments(args: argparse.Namespace) -> int:
     if args.action != "list":
         project = open_project(args.project)
         with project.connection() as conn:
-            return _edit(project, conn, _source(conn, args.source), args)
+            return _edit(project, conn, resolve_source(conn, args.source), args)
     for name in ("jumps", "low_score"):
         if (value := getattr(args, name)) is not None and value < 0:
             raise CliError(f"--{name.replace('_', '-')} must be 0 or more, not {value}")
     project = open_project(args.project)
     with project.connection() as conn:
-        source = _source(conn, args.source)
+        source = resolve_source(conn, args.source)
         if args.person is not None and not conn.execute(
                 "SELECT 1 FROM identities WHERE name = ?", (args.person,)).fetchone():
             raise CliError(f"no person named {args.person!r} (see swapdeck identity list)")
@@ -160,13 +161,6 @@ def cmd_alignments(args: argparse.Namespace) -> int:
         print(printable(frame_line(frame)))
     print(f"{len(shown)} of {len(frames)} extracted frames")
     return 0
-
-
-def _source(conn, reference: str) -> sources.Source:
-    try:
-        return sources.resolve(conn, reference)
-    except sources.SourceNotFoundError as exc:
-        raise CliError(str(exc)) from None
 
 
 def frame_line(frame: FrameFaces) -> str:

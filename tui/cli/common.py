@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import time
 
-from store import jobs, pixel_limit
+from store import jobs, pixel_limit, sources
 from store.jobs import FINISHED, JobStatus
 from store.pixel_limit import DEFAULT_MAX_PIXELS
 from store.project import Project
@@ -23,6 +24,18 @@ PROGRESS_EVERY_S = 5.0
 
 class CliError(Exception):
     """A one-line message for the user; exit status 2."""
+
+
+def resolve_source(conn: sqlite3.Connection, reference: str) -> sources.Source:
+    """A source by id or by the path it was added from; CliError when there is none."""
+    try:
+        return sources.resolve(conn, reference)
+    except sources.SourceNotFoundError as exc:
+        raise CliError(str(exc)) from None
+
+
+def resolve_source_ids(conn: sqlite3.Connection, references: list[str]) -> list[int]:
+    return [resolve_source(conn, reference).id for reference in references]
 
 
 def print_json(document: dict) -> None:

@@ -11,11 +11,12 @@ import argparse
 import time
 from pathlib import Path
 
-from store import conversions, sources
+from store import conversions
 from store.requests.catalogue import load
 from store.requests.convert import ConvertRequestError, convert_params, preview_params
 from store.project import open_project
-from tui.cli.common import JSON_SCHEMA, CliError, Commands, add_queue_options, print_json, queue
+from tui.cli.common import (CliError, Commands, JSON_SCHEMA, add_queue_options, print_json, queue,
+                           resolve_source)
 from tui.cli.setting_flags import add_setting_groups, settings_given
 from tui.cli.train import resolve_session
 from tui.format import human_age
@@ -58,10 +59,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
         session = resolve_session(conn, args.session)
-        try:
-            source = sources.resolve(conn, args.source)
-        except sources.SourceNotFoundError as exc:
-            raise CliError(str(exc)) from None
+        source = resolve_source(conn, args.source)
         try:
             if args.preview is not None:
                 if args.out is None:

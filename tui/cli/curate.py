@@ -13,7 +13,8 @@ from store.requests.extract import HELP as EXTRACT_HELP
 from store.requests.extract import ExtractSettings
 from store.requests.interop import EXPORT_FORMATS
 from store.project import open_project
-from tui.cli.common import JSON_SCHEMA, CliError, Commands, add_queue_options, print_json, queue
+from tui.cli.common import (CliError, Commands, JSON_SCHEMA, add_queue_options, print_json, queue,
+                           resolve_source, resolve_source_ids)
 from tui.printable import printable
 
 
@@ -152,13 +153,6 @@ def _add_filter_parser(face_actions: Commands) -> None:
     add_queue_options(filter_)
 
 
-def _source_ids(conn, references: list[str]) -> list[int]:
-    try:
-        return [sources.resolve(conn, s).id for s in references]
-    except sources.SourceNotFoundError as exc:
-        raise CliError(str(exc)) from None
-
-
 def _filter_params(conn, args: argparse.Namespace) -> dict:
     if not args.filter and not args.nfilter:
         raise CliError("give --filter photos of the people to keep and/or --nfilter photos "
@@ -170,13 +164,13 @@ def _filter_params(conn, args: argparse.Namespace) -> dict:
         raise CliError("; ".join(problems))
     return {"filter": [str(Path(p).expanduser().resolve()) for p in args.filter],
             "nfilter": [str(Path(p).expanduser().resolve()) for p in args.nfilter],
-            "threshold": args.threshold, "source_ids": _source_ids(conn, args.source)}
+            "threshold": args.threshold, "source_ids": resolve_source_ids(conn, args.source)}
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
-        params = {"source_ids": _source_ids(conn, args.source), "threshold": args.threshold,
+        params = {"source_ids": resolve_source_ids(conn, args.source), "threshold": args.threshold,
                   "method": args.method}
         return queue(project, conn, "cluster", [params], args)
 
@@ -184,7 +178,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 def cmd_track(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
-        chosen = _source_ids(conn, args.sources) if args.sources else [
+        chosen = resolve_source_ids(conn, args.sources) if args.sources else [
             s.id for s in sources.list_sources(conn)]
         extracted = [i for i in chosen if (e := faces.get_extraction(conn, i)) and e.finished]
         if args.sources and (missing := sorted(set(chosen) - set(extracted))):
@@ -259,7 +253,7 @@ def cmd_faces(args: argparse.Namespace) -> int:
                       "person": args.person, "include_excluded": args.include_excluded,
                       "format": args.format}
             if args.source is not None:
-                params["source_id"] = _source_id(conn, args.source)
+                params["source_id"] = resolve_source(conn, args.source).id
             return queue(project, conn, "export", [params], args)
         if args.action == "histogram":
             return queue(project, conn, "histogram", [{}], args)
@@ -280,13 +274,6 @@ def cmd_faces(args: argparse.Namespace) -> int:
         except identities.IdentityError as exc:
             raise CliError(str(exc)) from None
     return 0
-
-
-def _source_id(conn, reference: str) -> int:
-    try:
-        return sources.resolve(conn, reference).id
-    except sources.SourceNotFoundError as exc:
-        raise CliError(str(exc)) from None
 
 
 def _review_history(conn, args: argparse.Namespace) -> int:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 
-from store import face_masks, sources
+from store import face_masks
 from store.project import open_project
 from store.requests.catalogue import load
 from store.requests.extract import MASK_KINDS, MASKS, PARSING_MASKS
 from store.requests.mask_add import KIND, mask_add_params
-from tui.cli.common import JSON_SCHEMA, CliError, Commands, add_queue_options, print_json, queue
+from tui.cli.common import (Commands, JSON_SCHEMA, add_queue_options, print_json, queue,
+                           resolve_source_ids)
 from tui.cli.setting_flags import add_setting
 from tui.printable import printable
 
@@ -64,10 +65,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
-        try:
-            source_ids = [sources.resolve(conn, s).id for s in args.sources]
-        except sources.SourceNotFoundError as exc:
-            raise CliError(str(exc)) from None
+        source_ids = resolve_source_ids(conn, args.sources)
         kept = face_masks.count_kept(conn, source_ids)
         counts = face_masks.kind_counts(conn, source_ids)
     if args.json:

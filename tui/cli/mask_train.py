@@ -15,12 +15,12 @@ import argparse
 from dataclasses import MISSING, Field, fields
 from pathlib import Path
 
-from store import mask_models, sources
+from store import mask_models
 from store.mask_models import APPLY_KIND, TRAIN_KIND
 from store.requests.mask_train import (DEFAULT_NAME, MaskNetwork, MaskTrainSettings,
                                        apply_request, train_request)
 from store.project import open_project
-from tui.cli.common import CliError, Commands, add_queue_options, queue
+from tui.cli.common import Commands, add_queue_options, queue, resolve_source_ids
 from tui.printable import printable
 
 TRAIN_OPTIONS = {option.name: option for option in fields(MaskTrainSettings)}
@@ -104,10 +104,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_apply(args: argparse.Namespace) -> int:
     project = open_project(args.project)
     with project.connection() as conn:
-        try:
-            source_ids = [sources.resolve(conn, s).id for s in args.source]
-        except sources.SourceNotFoundError as exc:
-            raise CliError(str(exc)) from None
+        source_ids = resolve_source_ids(conn, args.source)
         params = apply_request(conn, args.model, source_ids)
         model = mask_models.get(conn, params["model_id"])
         faces = len(mask_models.kept_faces(conn, source_ids))
