@@ -34,7 +34,7 @@ from skimage import data as skimage_data
 
 from pipeline.masks.labels import label_truth
 from pipeline.worker import Worker, WorkerOptions
-from store import faces, jobs, mask_labels, mask_models
+from store import face_masks, faces, jobs, mask_labels, mask_models
 from store.jobs import JobStatus
 from store.mask_labels import MaskLabel, Polygon
 from store.mask_models import APPLY_KIND, TRAIN_KIND
@@ -305,7 +305,7 @@ def run(work: Path, args: argparse.Namespace) -> bool:
     started = time.perf_counter()
     project = extracted(work)
     with project.connection() as conn:
-        face_ids = mask_models.kept_faces(conn, ())
+        face_ids = face_masks.kept_ids(conn)
     print(f"{len(face_ids)} faces extracted ({time.perf_counter() - started:.0f} s)",
           flush=True)
     rng = np.random.default_rng(args.seed)

@@ -35,6 +35,13 @@ def lacking(conn: sqlite3.Connection, kind: str, source_ids: Sequence[int] = (),
     return [row[0] for row in rows]
 
 
+def kept_ids(conn: sqlite3.Connection, source_ids: Sequence[int] = ()) -> list[int]:
+    """Ids of the kept faces of the sources (all when none is named), lowest first."""
+    where, args = _sources_clause(source_ids)
+    return [row[0] for row in conn.execute(
+        f"SELECT f.id FROM faces f WHERE {_KEPT}{where} ORDER BY f.id", args)]
+
+
 def count_kept(conn: sqlite3.Connection, source_ids: Sequence[int] = ()) -> int:
     where, args = _sources_clause(source_ids)
     return conn.execute(f"SELECT COUNT(*) FROM faces f WHERE {_KEPT}{where}", args).fetchone()[0]

@@ -163,15 +163,6 @@ def losses(conn: sqlite3.Connection, model_id: int) -> list[tuple[int, float]]:
 
 # ---- applying: the masks it makes -------------------------------------------------------
 
-def kept_faces(conn: sqlite3.Connection, source_ids: Sequence[int]) -> list[int]:
-    """The faces kept at extraction of these sources (all sources: empty), by id."""
-    sql = "SELECT id FROM faces WHERE rejected IS NULL"
-    if not source_ids:
-        return [r[0] for r in conn.execute(sql + " ORDER BY id")]
-    found = rows_in(conn, sql + " AND source_id IN ({ids})", list(source_ids))
-    return sorted(r[0] for r in found)
-
-
 def masked_by(conn: sqlite3.Connection, kind: str, sha256: str,
               face_ids: Sequence[int]) -> set[int]:
     """Those of the faces whose mask of `kind` the checkpoint `sha256` made."""

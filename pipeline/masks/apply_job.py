@@ -26,6 +26,7 @@ from pipeline.masks.xseg import XSeg, predict
 from pipeline.registry import job_kind
 from pipeline.train import checkpoint
 from store import mask_models
+from store.face_masks import kept_ids
 from store.mask_models import APPLY_KIND, MaskModelError
 
 BATCH = 32      # faces per forward pass and per transaction
@@ -46,7 +47,7 @@ def mask_apply(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     device = default_device()
     network.to(device)
     bf16 = native_bf16(device)
-    face_ids = mask_models.kept_faces(ctx.conn, source_ids)
+    face_ids = kept_ids(ctx.conn, source_ids)
     before = mask_models.masked_by(ctx.conn, model.kind, sha, face_ids)
     todo = [face_id for face_id in face_ids if face_id not in before]
     done, unreadable = len(before), 0

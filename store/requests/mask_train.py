@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from store import mask_models, sources
+from store import face_masks, mask_models, sources
 from store.files.contained import requested
 from store.files.session_files import FileState, quick_state
 from store.mask_models import MaskModel, MaskRequestError, active_train_job, by_name
@@ -117,7 +117,7 @@ def apply_request(conn: sqlite3.Connection, name: str | None,
             sources.get(conn, source_id)
         except sources.SourceNotFoundError as exc:
             raise MaskRequestError(str(exc)) from None
-    if not mask_models.kept_faces(conn, source_ids):
+    if not face_masks.count_kept(conn, source_ids):
         raise MaskRequestError("no kept faces in " + (
             f"source(s) {', '.join(map(str, source_ids))}" if source_ids else "this project"))
     return {"model_id": model.id, "source_ids": sorted(set(source_ids))}

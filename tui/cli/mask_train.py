@@ -15,7 +15,7 @@ import argparse
 from dataclasses import MISSING, Field, fields
 from pathlib import Path
 
-from store import mask_models
+from store import face_masks, mask_models
 from store.mask_models import APPLY_KIND, TRAIN_KIND
 from store.requests.mask_train import (DEFAULT_NAME, MaskNetwork, MaskTrainSettings,
                                        apply_request, train_request)
@@ -107,7 +107,7 @@ def run_apply(args: argparse.Namespace) -> int:
         source_ids = resolve_source_ids(conn, args.source)
         params = apply_request(conn, args.model, source_ids)
         model = mask_models.get(conn, params["model_id"])
-        faces = len(mask_models.kept_faces(conn, source_ids))
+        faces = face_masks.count_kept(conn, source_ids)
         print(printable(f"mask model {model.name} masks {faces:,} kept faces as {model.kind}"))
         return queue(project, conn, APPLY_KIND, [params], args, show_progress=True)
 
